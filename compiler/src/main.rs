@@ -1,0 +1,2 @@
+//! The mpcc command line.
+fn main() {}

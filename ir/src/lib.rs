@@ -1,0 +1,35 @@
+//! mpcc's MPC IR and plan format.
+//!
+//! # Semantics
+//!
+//! A [`Graph`] is a list of single-output nodes in execution order over typed values.
+//! Each value has a [`ValueType`]: a shape, a ring Z_2^k ([`Ring`]), a fixed-point scale and a
+//! visibility ([`Vis`]).
+//!
+//! - **Public** values are known to all three parties and are computed in the clear, for free.
+//!   **Secret** values (`client`, `owner`, `sec`) are held as 2-out-of-3 replicated shares.
+//! - **Fixed point.** A real `v` at scale `f` is the ring element `round(v·2^f)`, two's
+//!   complement. Scales are explicit: `mul`/`matmul` add their operands' scales, and only a
+//!   `trunc` node lowers a scale. The compiler inserts truncations; no op truncates implicitly,
+//!   except composite kernels (`poly`, `exp_taylor`, …) whose output scale is the input's.
+//! - **Rings.** Operands and result of a node share a ring, except `cast_ring`.
+//! - **Secrets are revealed only by `output` nodes**, to the parties they name.
+//!
+//! A [`plan::Plan`] is a verified graph that holds only kernel ops ([`Op::is_kernel`]),
+//! plus a versioned header, declarations and slot lifetimes. Slots are the graph's values.
+#![deny(missing_docs)]
+
+pub mod graph;
+pub mod op;
+pub mod plan;
+pub mod text;
+pub mod types;
+pub mod weights;
+
+pub use graph::{Graph, Node, ValueId, VerifyError};
+pub use op::{InputEncoding, Op, Piece};
+pub use plan::{Plan, PlanError};
+pub use types::{
+    broadcast_shapes, PartyId, Ring, ValueType, Vis, CLIENT, HELPER, MODEL_OWNER, N_PARTIES,
+};
+pub use weights::{WeightTensor, Weights};

@@ -1,0 +1,282 @@
+//! The operations of the IR: kernel ops that a plan may hold, and high-level ops that
+//! passes must lower first.
+
+use crate::types::{PartyId, Ring};
+use serde::{Deserialize, Serialize};
+
+/// How an owner turns its input file into ring elements before sharing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum InputEncoding {
+    /// Floats encoded as fixed point at the value's scale.
+    Fixed,
+    /// Integers taken as they are (scale 0).
+    Int,
+    /// Integer ids turned into one-hot rows of `depth` entries (PUMA's secure embedding):
+    /// an input of shape `[..]` becomes `[.., depth]` with entries 0 or 1 at the value's scale.
+    OneHot {
+        /// Number of classes (the vocabulary size).
+        depth: usize,
+    },
+}
+
+/// One piece of a piecewise function on `[breaks[i-1], breaks[i])`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Piece {
+    /// The constant 0.
+    Zero,
+    /// The identity x.
+    Identity,
+    /// The polynomial `sum coeffs[i] * x^i`.
+    Poly(Vec<f64>),
+}
+
+/// An IR operation. Every op has one output value.
+///
+/// Elementwise binary ops broadcast numpy-style. Operands of `Add`/`Sub` have the same scale;
+/// `Mul`/`MatMul` add the scales of their operands (the compiler inserts [`Op::Trunc`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    // ---- sources ----
+    /// A graph input owned by `owner`; shared by the owner at run time.
+    Input {
+        /// Input name (the ONNX input name).
+        name: String,
+        /// Party that supplies the data.
+        owner: PartyId,
+        /// How the data is encoded before sharing.
+        encoding: InputEncoding,
+    },
+    /// A tensor of the model owner's weights file, shared by the owner (or public).
+    Weight {
+        /// Name of the tensor in the weights file.
+        name: String,
+    },
+    /// A public constant, encoded at the value's scale.
+    Const {
+        /// Values, row-major.
+        values: Vec<f64>,
+    },
+
+    // ---- local arithmetic ----
+    /// a + b.
+    Add,
+    /// a - b.
+    Sub,
+    /// -a.
+    Neg,
+    /// a * b, elementwise. Secret × secret costs one round.
+    Mul,
+    /// Batched matrix product `[.., m, k] x [.., k, n]`, batch dims broadcast.
+    MatMul,
+    /// Divide by `2^bits` (arithmetic shift). Secret: the truncation protocol.
+    Trunc {
+        /// Bits to drop.
+        bits: u32,
+    },
+    /// Multiply by `2^bits` (local).
+    Shl {
+        /// Bits to shift in.
+        bits: u32,
+    },
+    /// Move a value to another ring (Ditto-style cast).
+    CastRing {
+        /// Target ring.
+        to: Ring,
+    },
+
+    // ---- public shape ops (local) ----
+    /// Same elements, new shape (the output type's shape).
+    Reshape,
+    /// Permute axes.
+    Transpose {
+        /// Output axis i is input axis `perm[i]`.
+        perm: Vec<usize>,
+    },
+    /// `start..end` with `step` along `axis`.
+    Slice {
+        /// Axis.
+        axis: usize,
+        /// First index.
+        start: usize,
+        /// One past the last index.
+        end: usize,
+        /// Stride (≥ 1).
+        step: usize,
+    },
+    /// Concatenate all operands along `axis`.
+    Concat {
+        /// Axis.
+        axis: usize,
+    },
+    /// Broadcast to the output type's shape.
+    Broadcast,
+    /// Select `indices` along `axis` (public indices).
+    Gather {
+        /// Axis.
+        axis: usize,
+        /// Indices into that axis.
+        indices: Vec<usize>,
+    },
+    /// Sum over `axes`, keeping them as size-1 dims.
+    ReduceSum {
+        /// Axes to reduce.
+        axes: Vec<usize>,
+    },
+
+    // ---- protocol kernels ----
+    /// Bits `[x >= t]` for each threshold t (fixed point at the input scale). Output shape
+    /// `[thresholds.len(), ..x]`, integers 0/1 at scale 0. All comparisons share rounds.
+    Ge {
+        /// Thresholds, real values.
+        thresholds: Vec<f64>,
+    },
+    /// Multiply by bits: `a * b` where `b` holds 0/1 integers (scale 0), no truncation.
+    /// Shares the round structure of `Mul`; kept apart so the cost report names selects.
+    Select,
+    /// max(x, 0).
+    Relu,
+    /// Maximum along `axis` (kept as size 1) by a comparison tree.
+    MaxAxis {
+        /// Axis.
+        axis: usize,
+    },
+    /// `(1 + x / 2^iters)^(2^iters)`: Taylor/limit exp, PUMA's recipe.
+    ExpTaylor {
+        /// Number of squarings t.
+        iters: u32,
+    },
+    /// 1/x for x > 0: normalise by the most significant bit, then Goldschmidt/Newton.
+    Reciprocal {
+        /// Newton iterations after the initial linear guess.
+        iters: u32,
+    },
+    /// 1/sqrt(x) for x > 0: normalise by the most significant bit, then Newton.
+    Rsqrt {
+        /// Newton iterations after the initial linear guess.
+        iters: u32,
+    },
+    /// `sum coeffs[i] * x^i`, powers by a log-depth tree, one truncation at the end.
+    Poly {
+        /// Coefficients, constant first.
+        coeffs: Vec<f64>,
+    },
+    /// Piecewise function: `pieces[0]` below `breaks[0]`, `pieces[i]` on
+    /// `[breaks[i-1], breaks[i])`, the last piece above the last break.
+    /// `pieces.len() == breaks.len() + 1`.
+    PiecewisePoly {
+        /// Breakpoints, increasing.
+        breaks: Vec<f64>,
+        /// The pieces.
+        pieces: Vec<Piece>,
+    },
+    /// Reveal the value to `to` as graph output `name`. The only op that reconstructs a secret.
+    Output {
+        /// Output name (the ONNX output name).
+        name: String,
+        /// Parties that learn it.
+        to: Vec<PartyId>,
+    },
+
+    // ---- high-level ops (lowered by passes, never in a plan) ----
+    /// Exact GeLU, x * Phi(x).
+    Gelu,
+    /// erf(x).
+    Erf,
+    /// tanh(x).
+    Tanh,
+    /// 1 / (1 + exp(-x)).
+    Sigmoid,
+    /// x * sigmoid(x).
+    Silu,
+    /// exp(x).
+    Exp,
+    /// Softmax along `axis`.
+    Softmax {
+        /// Axis.
+        axis: usize,
+    },
+    /// x / sqrt(mean(x^2 over `axis`) + eps) (tract's RmsNorm; LayerNorm after centering).
+    RmsNorm {
+        /// Axis.
+        axis: usize,
+        /// Epsilon.
+        eps: f64,
+    },
+    /// a / b elementwise with a secret divisor.
+    Div,
+    /// sqrt(x).
+    Sqrt,
+}
+
+impl Op {
+    /// True when a plan may hold this op (the VM has a kernel for it).
+    pub fn is_kernel(&self) -> bool {
+        !matches!(
+            self,
+            Op::Gelu
+                | Op::Erf
+                | Op::Tanh
+                | Op::Sigmoid
+                | Op::Silu
+                | Op::Exp
+                | Op::Softmax { .. }
+                | Op::RmsNorm { .. }
+                | Op::Div
+                | Op::Sqrt
+        )
+    }
+
+    /// Lower-case name used in the text form and cost reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "input",
+            Op::Weight { .. } => "weight",
+            Op::Const { .. } => "const",
+            Op::Add => "add",
+            Op::Sub => "sub",
+            Op::Neg => "neg",
+            Op::Mul => "mul",
+            Op::MatMul => "matmul",
+            Op::Trunc { .. } => "trunc",
+            Op::Shl { .. } => "shl",
+            Op::CastRing { .. } => "cast_ring",
+            Op::Reshape => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::Slice { .. } => "slice",
+            Op::Concat { .. } => "concat",
+            Op::Broadcast => "broadcast",
+            Op::Gather { .. } => "gather",
+            Op::ReduceSum { .. } => "reduce_sum",
+            Op::Ge { .. } => "ge",
+            Op::Select => "select",
+            Op::Relu => "relu",
+            Op::MaxAxis { .. } => "max_axis",
+            Op::ExpTaylor { .. } => "exp_taylor",
+            Op::Reciprocal { .. } => "reciprocal",
+            Op::Rsqrt { .. } => "rsqrt",
+            Op::Poly { .. } => "poly",
+            Op::PiecewisePoly { .. } => "piecewise_poly",
+            Op::Output { .. } => "output",
+            Op::Gelu => "gelu",
+            Op::Erf => "erf",
+            Op::Tanh => "tanh",
+            Op::Sigmoid => "sigmoid",
+            Op::Silu => "silu",
+            Op::Exp => "exp",
+            Op::Softmax { .. } => "softmax",
+            Op::RmsNorm { .. } => "rms_norm",
+            Op::Div => "div",
+            Op::Sqrt => "sqrt",
+        }
+    }
+
+    /// Number of operands the op takes; `None` for variadic ops (`Concat`).
+    pub fn arity(&self) -> Option<usize> {
+        Some(match self {
+            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => 0,
+            Op::Add | Op::Sub | Op::Mul | Op::MatMul | Op::Select | Op::Div => 2,
+            Op::Concat { .. } => return None,
+            _ => 1,
+        })
+    }
+}

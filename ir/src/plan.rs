@@ -1,0 +1,346 @@
+//! The plan format: a verified kernel-only graph with its header, input/weight/output
+//! declarations and slot lifetimes, and its versioned binary encoding.
+
+use crate::graph::{Graph, ValueId, VerifyError};
+use crate::op::{InputEncoding, Op};
+use crate::types::{PartyId, Ring, Vis};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// File magic of a plan.
+pub const PLAN_MAGIC: &[u8; 8] = b"MPCCPLAN";
+/// Current plan format version. Bump on any change to [`PlanBody`]'s encoding.
+pub const PLAN_VERSION: u32 = 1;
+
+/// The MPC protocol a plan is compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    /// 3-party replicated secret sharing, semi-honest, honest majority.
+    Aby3,
+}
+
+/// Fixed fields at the start of a plan file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanHeader {
+    /// Format version ([`PLAN_VERSION`] when written by this build).
+    pub version: u32,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Default ring.
+    pub ring: Ring,
+    /// Default fraction bits.
+    pub frac_bits: u32,
+    /// SHA-256 of the encoded body; parties compare it at the handshake.
+    pub digest: [u8; 32],
+}
+
+/// A graph input a party supplies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputDecl {
+    /// Input name.
+    pub name: String,
+    /// Owning party.
+    pub owner: PartyId,
+    /// Shape of the file the owner supplies (before one-hot expansion).
+    pub shape: Vec<usize>,
+    /// Expected dtype of the file: "float32" or "int64".
+    pub dtype: String,
+    /// The slot the shared input lands in.
+    pub slot: ValueId,
+}
+
+/// A tensor the weights file must hold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WeightDecl {
+    /// Tensor name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The slot it lands in.
+    pub slot: ValueId,
+    /// Whether it stays public (all parties read it) or is shared by the owner.
+    pub public: bool,
+}
+
+/// A revealed graph output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputDecl {
+    /// Output name.
+    pub name: String,
+    /// Parties that learn it.
+    pub to: Vec<PartyId>,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Slot revealed.
+    pub slot: ValueId,
+}
+
+/// Everything in a plan after the header; the digest covers its encoding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanBody {
+    /// The program. Slots are the graph's values; instructions are its nodes in order.
+    pub graph: Graph,
+    /// Inputs, in the order the ONNX graph lists them.
+    pub inputs: Vec<InputDecl>,
+    /// Weights.
+    pub weights: Vec<WeightDecl>,
+    /// Outputs.
+    pub outputs: Vec<OutputDecl>,
+    /// `frees[i]`: slots whose last use is instruction i; the VM drops them after it.
+    pub frees: Vec<Vec<ValueId>>,
+}
+
+/// A loaded or freshly built plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Header.
+    pub header: PlanHeader,
+    /// Body.
+    pub body: PlanBody,
+}
+
+/// Why a plan could not be built or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file does not start with the plan magic.
+    #[error("not an mpcc plan (bad magic); was it written by `mpcc compile`?")]
+    BadMagic,
+    /// Written by a newer mpcc.
+    #[error("plan format version {found} is newer than this mpcc reads (version {supported}); upgrade mpcc or recompile the model")]
+    NewerVersion {
+        /// Version in the file.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// Written by an older, incompatible mpcc.
+    #[error("plan format version {found} is older than this mpcc reads (version {supported}); recompile the model")]
+    OlderVersion {
+        /// Version in the file.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// The file ends early.
+    #[error("plan file is truncated: {0}")]
+    Truncated(String),
+    /// The body does not match the digest.
+    #[error("plan file is corrupted: its digest does not match its contents")]
+    DigestMismatch,
+    /// The body does not decode.
+    #[error("plan file is corrupted: {0}")]
+    Decode(String),
+    /// A header field holds an unknown value.
+    #[error("plan header is invalid: {0}")]
+    Header(String),
+    /// The program breaks an IR rule.
+    #[error("plan program is invalid: {0}")]
+    Verify(#[from] VerifyError),
+}
+
+impl Plan {
+    /// Builds a plan from a kernel-only graph: verifies it, collects the declarations and
+    /// slot lifetimes, and computes the digest.
+    pub fn from_graph(graph: Graph) -> Result<Plan, PlanError> {
+        graph.verify(true)?;
+        let mut inputs = Vec::new();
+        let mut weights = Vec::new();
+        let mut outputs = Vec::new();
+        for node in &graph.nodes {
+            let ty = graph.ty(node.output);
+            match &node.op {
+                Op::Input {
+                    name,
+                    owner,
+                    encoding,
+                } => {
+                    let (shape, dtype) = match encoding {
+                        InputEncoding::Fixed => (ty.shape.clone(), "float32"),
+                        InputEncoding::Int => (ty.shape.clone(), "int64"),
+                        InputEncoding::OneHot { .. } => {
+                            (ty.shape[..ty.shape.len() - 1].to_vec(), "int64")
+                        }
+                    };
+                    inputs.push(InputDecl {
+                        name: name.clone(),
+                        owner: *owner,
+                        shape,
+                        dtype: dtype.into(),
+                        slot: node.output,
+                    });
+                }
+                Op::Weight { name } => weights.push(WeightDecl {
+                    name: name.clone(),
+                    shape: ty.shape.clone(),
+                    slot: node.output,
+                    public: ty.vis == Vis::Public,
+                }),
+                Op::Output { name, to } => outputs.push(OutputDecl {
+                    name: name.clone(),
+                    to: to.clone(),
+                    shape: ty.shape.clone(),
+                    slot: node.output,
+                }),
+                _ => {}
+            }
+        }
+        let frees = last_uses(&graph);
+        let body = PlanBody {
+            graph,
+            inputs,
+            weights,
+            outputs,
+            frees,
+        };
+        let digest = digest(&encode_body(&body));
+        let header = PlanHeader {
+            version: PLAN_VERSION,
+            protocol: Protocol::Aby3,
+            ring: Ring::Z64,
+            frac_bits: body.graph.frac_bits,
+            digest,
+        };
+        Ok(Plan { header, body })
+    }
+
+    /// The program.
+    pub fn graph(&self) -> &Graph {
+        &self.body.graph
+    }
+
+    /// Digest as lower-case hex.
+    pub fn digest_hex(&self) -> String {
+        self.header
+            .digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Encodes the plan file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let body = encode_body(&self.body);
+        let mut out = Vec::with_capacity(body.len() + 64);
+        out.extend_from_slice(PLAN_MAGIC);
+        out.extend_from_slice(&self.header.version.to_le_bytes());
+        out.push(0); // protocol: Aby3
+        out.push(self.header.ring.bits() as u8);
+        out.push(self.header.frac_bits as u8);
+        out.push(0);
+        out.extend_from_slice(&self.header.digest);
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes and verifies a plan file. Never panics on bad bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Plan, PlanError> {
+        const FIXED: usize = 8 + 4 + 4 + 32 + 8;
+        if bytes.len() < 8 {
+            return Err(if PLAN_MAGIC.starts_with(bytes) {
+                PlanError::Truncated(format!("{} bytes, the header needs {FIXED}", bytes.len()))
+            } else {
+                PlanError::BadMagic
+            });
+        }
+        if &bytes[..8] != PLAN_MAGIC {
+            return Err(PlanError::BadMagic);
+        }
+        if bytes.len() < FIXED {
+            return Err(PlanError::Truncated(format!(
+                "{} bytes, the header needs {FIXED}",
+                bytes.len()
+            )));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if version > PLAN_VERSION {
+            return Err(PlanError::NewerVersion {
+                found: version,
+                supported: PLAN_VERSION,
+            });
+        }
+        if version < PLAN_VERSION {
+            return Err(PlanError::OlderVersion {
+                found: version,
+                supported: PLAN_VERSION,
+            });
+        }
+        let protocol = match bytes[12] {
+            0 => Protocol::Aby3,
+            p => return Err(PlanError::Header(format!("unknown protocol id {p}"))),
+        };
+        let ring = match bytes[13] {
+            64 => Ring::Z64,
+            32 => Ring::Z32,
+            r => return Err(PlanError::Header(format!("unsupported ring width {r}"))),
+        };
+        let frac_bits = bytes[14] as u32;
+        let digest: [u8; 32] = bytes[16..48].try_into().unwrap();
+        let len = u64::from_le_bytes(bytes[48..56].try_into().unwrap());
+        let rest = &bytes[FIXED..];
+        if (rest.len() as u64) < len {
+            return Err(PlanError::Truncated(format!(
+                "body has {} of {len} bytes",
+                rest.len()
+            )));
+        }
+        if rest.len() as u64 > len {
+            return Err(PlanError::Decode(format!(
+                "{} trailing bytes after the body",
+                rest.len() as u64 - len
+            )));
+        }
+        if self::digest(rest) != digest {
+            return Err(PlanError::DigestMismatch);
+        }
+        let body: PlanBody =
+            bincode::deserialize(rest).map_err(|e| PlanError::Decode(e.to_string()))?;
+        body.graph.verify(true)?;
+        if body.frees.len() != body.graph.nodes.len() {
+            return Err(PlanError::Decode(
+                "slot lifetimes do not match the instructions".into(),
+            ));
+        }
+        Ok(Plan {
+            header: PlanHeader {
+                version,
+                protocol,
+                ring,
+                frac_bits,
+                digest,
+            },
+            body,
+        })
+    }
+}
+
+fn encode_body(body: &PlanBody) -> Vec<u8> {
+    bincode::serialize(body).expect("plan body serializes")
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// For each node, the values whose last use it is (values never used are freed where they
+/// are defined, unless they are revealed outputs, which the runner keeps).
+fn last_uses(graph: &Graph) -> Vec<Vec<ValueId>> {
+    let mut last = vec![None; graph.values.len()];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        last[node.output.index()] = Some(i);
+        for v in &node.inputs {
+            last[v.index()] = Some(i);
+        }
+    }
+    let mut frees = vec![Vec::new(); graph.nodes.len()];
+    for (v, l) in last.iter().enumerate() {
+        if let Some(i) = l {
+            if !matches!(graph.nodes[*i].op, Op::Output { .. })
+                || graph.nodes[*i].output.index() != v
+            {
+                frees[*i].push(ValueId(v as u32));
+            }
+        }
+    }
+    frees
+}

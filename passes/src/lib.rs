@@ -1,0 +1,1 @@
+//! mpcc passes.

@@ -1,0 +1,331 @@
+//! Arithmetic protocols on replicated shares: input sharing, reveal, secret products and
+//! matmuls, truncation. Each protocol's cost function sits beside it.
+
+use crate::cost::Cost;
+use crate::ctx::Ctx;
+use crate::ring::{pack, unpack};
+use crate::share::AShare;
+use crate::transport::TransportError;
+use mpcc_ir::{PartyId, Ring};
+
+fn bad_len(peer: PartyId) -> TransportError {
+    TransportError::Io {
+        peer,
+        message: "message of unexpected length".into(),
+    }
+}
+
+fn recv_elems(
+    bytes: Option<Vec<u8>>,
+    n: usize,
+    ring: Ring,
+    peer: PartyId,
+) -> Result<Vec<u64>, TransportError> {
+    let v = unpack(&bytes.unwrap_or_default(), ring).ok_or_else(|| bad_len(peer))?;
+    if v.len() != n {
+        return Err(bad_len(peer));
+    }
+    Ok(v)
+}
+
+/// Input sharing by `owner` (who passes `Some(data)`): `x_o = r` from the PRG the owner
+/// shares with its previous party, `x_{o+1} = v - r` sent to the next party, `x_{o+2} = 0`.
+/// One round; the owner sends n elements.
+pub fn share_input(
+    ctx: &mut Ctx,
+    owner: PartyId,
+    data: Option<&[u64]>,
+    n: usize,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let m = ring.mask();
+    let id = ctx.id;
+    if id == owner {
+        let data = data.expect("owner supplies data");
+        let r = ctx.prss.own(n, m);
+        let d: Vec<u64> = data
+            .iter()
+            .zip(&r)
+            .map(|(v, r)| v.wrapping_sub(*r) & m)
+            .collect();
+        ctx.exchange(Some(&pack(&d, ring)), None, false, false)?;
+        Ok(AShare { a: r, b: d })
+    } else if id == (owner + 1) % 3 {
+        let (p, _) = ctx.exchange(None, None, true, false)?;
+        let d = recv_elems(p, n, ring, owner)?;
+        Ok(AShare {
+            a: d,
+            b: vec![0; n],
+        })
+    } else {
+        ctx.exchange(None, None, false, false)?;
+        let r = ctx.prss.next(n, m);
+        Ok(AShare {
+            a: vec![0; n],
+            b: r,
+        })
+    }
+}
+
+/// Cost of [`share_input`].
+pub fn share_input_cost(owner: PartyId, n: usize, ring: Ring) -> Cost {
+    let mut bytes = [0; 3];
+    bytes[owner as usize] = n as u64 * ring.bytes();
+    Cost::round(bytes)
+}
+
+/// Reveals `x` to the parties in `to`: party j lacks `x_{j+2}`, which party j+1 holds as
+/// its `b` and sends. One round. Returns the value at the parties in `to`.
+pub fn reveal(
+    ctx: &mut Ctx,
+    x: &AShare,
+    to: &[PartyId],
+    ring: Ring,
+) -> Result<Option<Vec<u64>>, TransportError> {
+    let m = ring.mask();
+    let me_learns = to.contains(&ctx.id);
+    let prev_learns = to.contains(&ctx.prev());
+    let msg = if prev_learns {
+        Some(pack(&x.b, ring))
+    } else {
+        None
+    };
+    let (_, from_next) = ctx.exchange(None, msg.as_deref(), false, me_learns)?;
+    if !me_learns {
+        return Ok(None);
+    }
+    let c = recv_elems(from_next, x.len(), ring, ctx.next())?;
+    Ok(Some(
+        x.a.iter()
+            .zip(&x.b)
+            .zip(&c)
+            .map(|((a, b), c)| a.wrapping_add(*b).wrapping_add(*c) & m)
+            .collect(),
+    ))
+}
+
+/// Cost of [`reveal`].
+pub fn reveal_cost(to: &[PartyId], n: usize, ring: Ring) -> Cost {
+    let mut bytes = [0; 3];
+    for &j in to {
+        bytes[(j as usize + 1) % 3] += n as u64 * ring.bytes();
+    }
+    Cost::round(bytes)
+}
+
+/// Turns a 3-out-of-3 sharing `z` (party i holds z_i) into replicated shares: adds a zero
+/// sharing and sends z_i to the previous party. One round, n elements per party.
+pub fn reshare(ctx: &mut Ctx, mut z: Vec<u64>, ring: Ring) -> Result<AShare, TransportError> {
+    let m = ring.mask();
+    let alpha = ctx.prss.zero(z.len(), m);
+    for (v, a) in z.iter_mut().zip(&alpha) {
+        *v = v.wrapping_add(*a) & m;
+    }
+    let (_, n) = ctx.exchange(None, Some(&pack(&z, ring)), false, true)?;
+    let b = recv_elems(n, z.len(), ring, ctx.next())?;
+    Ok(AShare { a: z, b })
+}
+
+/// Cost of [`reshare`] of n elements.
+pub fn reshare_cost(n: usize, ring: Ring) -> Cost {
+    Cost::round([n as u64 * ring.bytes(); 3])
+}
+
+/// Elementwise secret × secret product (no truncation): local cross terms, then [`reshare`].
+pub fn mul(ctx: &mut Ctx, x: &AShare, y: &AShare, ring: Ring) -> Result<AShare, TransportError> {
+    let m = ring.mask();
+    let z: Vec<u64> = (0..x.len())
+        .map(|i| {
+            let (xa, xb, ya, yb) = (x.a[i], x.b[i], y.a[i], y.b[i]);
+            xa.wrapping_mul(ya)
+                .wrapping_add(xa.wrapping_mul(yb))
+                .wrapping_add(xb.wrapping_mul(ya))
+                & m
+        })
+        .collect();
+    reshare(ctx, z, ring)
+}
+
+/// Cost of [`mul`] of n elements.
+pub fn mul_cost(n: usize, ring: Ring) -> Cost {
+    Cost {
+        macs: 3 * n as u64,
+        ..reshare_cost(n, ring)
+    }
+}
+
+/// Local product of `m×k` by `k×n` row-major matrices in Z_2^64 (wrapping), accumulated
+/// into `out`.
+pub fn matmul_acc(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out: &mut [u64]) {
+    const KB: usize = 128;
+    for k0 in (0..k).step_by(KB) {
+        let k1 = (k0 + KB).min(k);
+        for i in 0..m {
+            let row = &mut out[i * n..(i + 1) * n];
+            for kk in k0..k1 {
+                let av = a[i * k + kk];
+                let brow = &b[kk * n..(kk + 1) * n];
+                for (o, bv) in row.iter_mut().zip(brow) {
+                    *o = o.wrapping_add(av.wrapping_mul(*bv));
+                }
+            }
+        }
+    }
+}
+
+/// Secret × secret matrix product of one `m×k` by `k×n` pair, 3-out-of-3 result
+/// `A_i(B_i + B_{i+1}) + A_{i+1}B_i` (before resharing).
+pub fn matmul_local_cross(a: &AShare, b: &AShare, m: usize, k: usize, n: usize) -> Vec<u64> {
+    let bsum: Vec<u64> =
+        b.a.iter()
+            .zip(&b.b)
+            .map(|(x, y)| x.wrapping_add(*y))
+            .collect();
+    let mut out = vec![0u64; m * n];
+    matmul_acc(&a.a, &bsum, m, k, n, &mut out);
+    matmul_acc(&a.b, &b.a, m, k, n, &mut out);
+    out
+}
+
+/// Cost of a secret × secret matmul with `out` output elements and `macs` multiply-adds of
+/// one plaintext product: one reshare of the output (independent of k).
+pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {
+    Cost {
+        macs: 2 * macs,
+        ..reshare_cost(out, ring)
+    }
+}
+
+/// Truncation by `d` bits (ABY3-style share truncation, one round, only party 1 sends).
+///
+/// With a fresh public mask ρ, parties 0 and 2 hold `A = x_0 + ρ`, party 1 holds
+/// `B = x_1 + x_2 - ρ`. They shift locally, SecureML-style: `A' = A >> d` (logical),
+/// `B' = -((-B) >> d)`, which gives `x/2^d` up to one unit in the last place. New shares:
+/// `y_0 = A'`, `y_2 = u` from the PRG parties 1 and 2 share, `y_1 = B' - u`, sent by party 1
+/// to party 0.
+///
+/// **Error bound:** the result is `floor(x/2^d)` or `floor(x/2^d) + 1`.
+/// **Failure probability:** when `|x| < 2^l` the bound fails with probability at most
+/// `2^(l+1-k)` (A uniform lands within |x| of the wrap point); the result is then off by
+/// about `2^(k-d)`. With k = 64, f = 18 and products below 64 in magnitude (l = 42) that
+/// is under 2^-21 per element.
+pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+    let m = ring.mask();
+    let n = x.len();
+    let rho = ctx.prss.all(n, m);
+    let sh = |v: u64| (v & m) >> d;
+    match ctx.id {
+        0 => {
+            // holds (x0, x1)
+            let a: Vec<u64> =
+                x.a.iter()
+                    .zip(&rho)
+                    .map(|(x0, r)| sh(x0.wrapping_add(*r)))
+                    .collect();
+            let (_, nx) = ctx.exchange(None, None, false, true)?;
+            let y1 = recv_elems(nx, n, ring, 1)?;
+            Ok(AShare { a, b: y1 })
+        }
+        1 => {
+            // holds (x1, x2)
+            let u = ctx.prss.next(n, m);
+            let y1: Vec<u64> = (0..n)
+                .map(|i| {
+                    let bv = x.a[i].wrapping_add(x.b[i]).wrapping_sub(rho[i]) & m;
+                    let bp = sh(bv.wrapping_neg()).wrapping_neg();
+                    bp.wrapping_sub(u[i]) & m
+                })
+                .collect();
+            ctx.exchange(None, Some(&pack(&y1, ring)), false, false)?;
+            Ok(AShare { a: y1, b: u })
+        }
+        _ => {
+            // holds (x2, x0)
+            let u = ctx.prss.own(n, m);
+            let a: Vec<u64> =
+                x.b.iter()
+                    .zip(&rho)
+                    .map(|(x0, r)| sh(x0.wrapping_add(*r)))
+                    .collect();
+            ctx.exchange(None, None, false, false)?;
+            Ok(AShare { a: u, b: a })
+        }
+    }
+}
+
+/// Cost of [`trunc`] of n elements.
+pub fn trunc_cost(n: usize, ring: Ring) -> Cost {
+    Cost::round([0, n as u64 * ring.bytes(), 0])
+}
+
+/// Adds a public value to a sharing: only x_0 changes (held by party 0 as `a`, party 2 as `b`).
+pub fn add_public(id: PartyId, x: &AShare, c: &[u64], ring: Ring) -> AShare {
+    let m = ring.mask();
+    let mut y = x.clone();
+    match id {
+        0 => {
+            y.a.iter_mut()
+                .zip(c)
+                .for_each(|(v, c)| *v = v.wrapping_add(*c) & m)
+        }
+        2 => {
+            y.b.iter_mut()
+                .zip(c)
+                .for_each(|(v, c)| *v = v.wrapping_add(*c) & m)
+        }
+        _ => {}
+    }
+    y
+}
+
+/// A public value as a (trivial) sharing: x_0 = c, x_1 = x_2 = 0.
+pub fn public_as_share(id: PartyId, c: &[u64]) -> AShare {
+    let zero = vec![0; c.len()];
+    match id {
+        0 => AShare {
+            a: c.to_vec(),
+            b: zero,
+        },
+        2 => AShare {
+            a: zero,
+            b: c.to_vec(),
+        },
+        _ => AShare {
+            a: zero.clone(),
+            b: zero,
+        },
+    }
+}
+
+/// Elementwise map of both components.
+pub fn local(x: &AShare, f: impl Fn(u64) -> u64) -> AShare {
+    AShare {
+        a: x.a.iter().map(|v| f(*v)).collect(),
+        b: x.b.iter().map(|v| f(*v)).collect(),
+    }
+}
+
+/// Elementwise combination of two sharings, component by component.
+pub fn local2(x: &AShare, y: &AShare, f: impl Fn(u64, u64) -> u64) -> AShare {
+    AShare {
+        a: x.a.iter().zip(&y.a).map(|(p, q)| f(*p, *q)).collect(),
+        b: x.b.iter().zip(&y.b).map(|(p, q)| f(*p, *q)).collect(),
+    }
+}
+
+/// Multiplies a sharing by public values elementwise (local).
+pub fn mul_public(x: &AShare, c: &[u64], ring: Ring) -> AShare {
+    let m = ring.mask();
+    AShare {
+        a: x.a
+            .iter()
+            .zip(c)
+            .map(|(v, c)| v.wrapping_mul(*c) & m)
+            .collect(),
+        b: x.b
+            .iter()
+            .zip(c)
+            .map(|(v, c)| v.wrapping_mul(*c) & m)
+            .collect(),
+    }
+}
