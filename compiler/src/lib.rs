@@ -1,1 +1,4 @@
-//! mpcc compiler.
+//! mpcc's compiler: the ONNX front end (tract-onnx), lowering into the MPC IR, the plan
+//! backend, cost reports, and the `mpcc` CLI's subcommands.
+
+pub mod cli;

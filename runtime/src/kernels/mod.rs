@@ -1,6 +1,7 @@
 //! Protocol kernels and their costs, dispatched by op. Local ops live here; protocols in
 //! [`arith`], [`boolean`] and [`nonlinear`].
 
+pub mod approx;
 pub mod arith;
 pub mod boolean;
 pub mod nonlinear;
