@@ -1,4 +1,7 @@
 //! mpcc's compiler: the ONNX front end (tract-onnx), lowering into the MPC IR, the plan
 //! backend, cost reports, and the `mpcc` CLI's subcommands.
 
+pub mod backend;
 pub mod cli;
+pub mod frontend;
+pub mod report;
