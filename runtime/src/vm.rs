@@ -114,6 +114,7 @@ pub fn run_party(
     let mut res = PartyResult::default();
     let mut live = 0u64;
     let total = g.nodes.len();
+    let zero = kernels::zero_components(g);
     ctx.take_stats();
     for (index, node) in g.nodes.iter().enumerate() {
         let t0 = Instant::now();
@@ -195,10 +196,12 @@ pub fn run_party(
                     .map(|v| slots[v.index()].as_ref().expect("operand live"))
                     .collect();
                 let tys = node.inputs.iter().map(|v| g.ty(*v)).collect();
+                let zero = node.inputs.iter().map(|v| zero[v.index()]).collect();
                 let args = Args {
                     vals,
                     tys,
                     out: out_ty,
+                    zero,
                 };
                 kernels::exec(ctx, g, node, &args).map_err(|e| at(plan, index, e))?
             }

@@ -104,3 +104,114 @@ fn mul_trunc_matmul() {
         );
     }
 }
+
+/// Secret matmuls take the right product whichever operand has a statically zero share
+/// component (input-shared by its owner) and when neither has one.
+#[test]
+fn matmul_zero_component_paths() {
+    let mut g = Graph::new(18);
+    let a = g.add(
+        Op::Input {
+            name: "a".into(),
+            owner: CLIENT,
+            encoding: InputEncoding::Fixed,
+        },
+        &[],
+        ty(&[3, 4], 18, Vis::Client),
+        "a",
+    );
+    let w = g.add(
+        Op::Weight { name: "w".into() },
+        &[],
+        ty(&[4, 3], 18, Vis::Owner),
+        "w",
+    );
+    // fresh: a product result, no zero component.
+    let one = g.add(
+        Op::Input {
+            name: "one".into(),
+            owner: HELPER,
+            encoding: InputEncoding::Fixed,
+        },
+        &[],
+        ty(&[1], 18, Vis::Secret),
+        "one",
+    );
+    let wp = g.add(Op::Mul, &[w, one], ty(&[4, 3], 36, Vis::Secret), "wp");
+    let wf = g.add(
+        Op::Trunc { bits: 18 },
+        &[wp],
+        ty(&[4, 3], 18, Vis::Secret),
+        "wf",
+    );
+    let ap = g.add(Op::Mul, &[a, one], ty(&[3, 4], 36, Vis::Secret), "ap");
+    let af = g.add(
+        Op::Trunc { bits: 18 },
+        &[ap],
+        ty(&[3, 4], 18, Vis::Secret),
+        "af",
+    );
+    for (i, (x, y)) in [(a, wf), (af, w), (af, wf), (a, w)].into_iter().enumerate() {
+        let p = g.add(Op::MatMul, &[x, y], ty(&[3, 3], 36, Vis::Secret), "mm");
+        let t = g.add(
+            Op::Trunc { bits: 18 },
+            &[p],
+            ty(&[3, 3], 18, Vis::Secret),
+            "mm",
+        );
+        g.add(
+            Op::Output {
+                name: format!("y{i}"),
+                to: vec![CLIENT],
+            },
+            &[t],
+            ty(&[3, 3], 18, Vis::Secret),
+            "y",
+        );
+    }
+    let plan = Plan::from_graph(g).unwrap();
+    let av: Vec<f64> = (0..12).map(|i| i as f64 * 0.25 - 1.5).collect();
+    let wv: Vec<f64> = (0..12).map(|i| 2.0 - i as f64 * 0.375).collect();
+    let mut inputs = HashMap::new();
+    inputs.insert(
+        "a".to_string(),
+        HostTensor {
+            shape: vec![3, 4],
+            data: av.clone(),
+        },
+    );
+    inputs.insert(
+        "one".to_string(),
+        HostTensor {
+            shape: vec![1],
+            data: vec![1.0],
+        },
+    );
+    let weights = Weights {
+        plan_digest: plan.header.digest,
+        tensors: vec![WeightTensor {
+            name: "w".into(),
+            shape: vec![4, 3],
+            data: wv.iter().map(|v| *v as f32).collect(),
+        }],
+    };
+    let r = run_local(
+        &plan,
+        party_data(&plan, &inputs, Some(Arc::new(weights))),
+        &RunOptions::default(),
+    )
+    .unwrap();
+    for i in 0..4 {
+        let y = &r.outputs[&format!("y{i}")];
+        for row in 0..3 {
+            for col in 0..3 {
+                let want: f64 = (0..4).map(|k| av[row * 4 + k] * wv[k * 3 + col]).sum();
+                assert!(
+                    (y.data[row * 3 + col] - want).abs() < 1e-4,
+                    "case {i}: {} vs {want}",
+                    y.data[row * 3 + col]
+                );
+            }
+        }
+    }
+}

@@ -187,6 +187,38 @@ pub fn matmul_local_cross(a: &AShare, b: &AShare, m: usize, k: usize, n: usize) 
     out
 }
 
+/// Secret × secret matmul when one operand has a share component `x_z` that is statically
+/// zero (input-shared values, see `kernels::zero_components`); one local product per party.
+///
+/// With B's component z zero: party z+1 computes `(A_{z+1}+A_{z+2})(B_{z+1}+B_{z+2})`, party
+/// z computes `A_z B_{z+1}`, party z+2 computes `A_z B_{z+2}`; the nine cross terms of A·B
+/// minus the zero ones add up. `zero_in_a` mirrors the roles when A has the zero component.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_local_zero(
+    id: PartyId,
+    a: &AShare,
+    b: &AShare,
+    z: u8,
+    zero_in_a: bool,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Vec<u64> {
+    let mut out = vec![0u64; m * n];
+    let sum = |x: &[u64], y: &[u64]| -> Vec<u64> {
+        x.iter().zip(y).map(|(p, q)| p.wrapping_add(*q)).collect()
+    };
+    let role = (id + 3 - z) % 3;
+    match (role, zero_in_a) {
+        (1, _) => matmul_acc(&sum(&a.a, &a.b), &sum(&b.a, &b.b), m, k, n, &mut out),
+        (0, false) => matmul_acc(&a.a, &b.b, m, k, n, &mut out),
+        (_, false) => matmul_acc(&a.b, &b.a, m, k, n, &mut out),
+        (0, true) => matmul_acc(&a.b, &b.a, m, k, n, &mut out),
+        (_, true) => matmul_acc(&a.a, &b.b, m, k, n, &mut out),
+    }
+    out
+}
+
 /// Cost of a secret × secret matmul with `out` output elements and `macs` multiply-adds of
 /// one plaintext product: one reshare of the output (independent of k).
 pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {

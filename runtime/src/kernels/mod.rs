@@ -22,6 +22,59 @@ pub struct Args<'a> {
     pub tys: Vec<&'a ValueType>,
     /// Output type.
     pub out: &'a ValueType,
+    /// For each operand, the share component known to be zero (see [`zero_components`]).
+    pub zero: Vec<Option<u8>>,
+}
+
+/// For each value of `graph`, the index z of a share component x_z that is statically zero.
+///
+/// Input sharing by owner o leaves `x_{o+2} = 0`; element-moving ops, negation and products
+/// with public values keep it; adding a public value keeps it unless z = 0 (public values are
+/// added to x_0). A secret product of a value with a zero component needs one local product
+/// per party instead of two (see [`arith::matmul_local_zero`]).
+pub fn zero_components(graph: &Graph) -> Vec<Option<u8>> {
+    let mut z: Vec<Option<u8>> = vec![None; graph.values.len()];
+    for node in &graph.nodes {
+        let secret = |v: &mpcc_ir::ValueId| graph.ty(*v).vis.is_secret();
+        let first_secret = node
+            .inputs
+            .iter()
+            .find(|v| secret(v))
+            .map(|v| z[v.index()])
+            .flatten();
+        let all_secret_same = || {
+            let zs: Vec<Option<u8>> = node
+                .inputs
+                .iter()
+                .filter(|v| secret(v))
+                .map(|v| z[v.index()])
+                .collect();
+            if zs.len() == 1 || zs.windows(2).all(|w| w[0] == w[1]) {
+                zs.first().copied().flatten()
+            } else {
+                None
+            }
+        };
+        let has_public = node.inputs.iter().any(|v| !secret(v));
+        z[node.output.index()] = match &node.op {
+            Op::Input { owner, .. } => Some((owner + 2) % 3),
+            Op::Weight { .. } => Some((mpcc_ir::MODEL_OWNER + 2) % 3),
+            Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::Gather { .. }
+            | Op::Broadcast
+            | Op::ReduceSum { .. }
+            | Op::Neg
+            | Op::Shl { .. } => first_secret,
+            Op::Mul | Op::Select | Op::MatMul if has_public => first_secret,
+            Op::Add | Op::Sub if has_public => first_secret.filter(|&c| c != 0),
+            Op::Add | Op::Sub => all_secret_same(),
+            Op::Concat { .. } if !has_public => all_secret_same(),
+            _ => None,
+        };
+    }
+    z
 }
 
 fn matmul_dims(a: &[usize], b: &[usize]) -> (Vec<usize>, usize, usize, usize) {
