@@ -228,7 +228,8 @@ pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {
     }
 }
 
-/// Truncation by `d` bits (ABY3-style share truncation, one round, only party 1 sends).
+/// Probabilistic truncation by `d` bits (ABY3-style share truncation, one round, only party 1
+/// sends). Not used by default: see [`trunc`].
 ///
 /// With a fresh public mask ρ, parties 0 and 2 hold `A = x_0 + ρ`, party 1 holds
 /// `B = x_1 + x_2 - ρ`. They shift locally, SecureML-style: `A' = A >> d` (logical),
@@ -241,7 +242,7 @@ pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {
 /// `2^(l+1-k)` (A uniform lands within |x| of the wrap point); the result is then off by
 /// about `2^(k-d)`. With k = 64, f = 18 and products below 64 in magnitude (l = 42) that
 /// is under 2^-21 per element.
-pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
     let m = ring.mask();
     let n = x.len();
     let rho = ctx.prss.all(n, m);
@@ -285,9 +286,131 @@ pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, Tr
     }
 }
 
+/// Cost of [`trunc_prob`] of n elements.
+pub fn trunc_prob_cost(n: usize, ring: Ring) -> Cost {
+    Cost::round([0, n as u64 * ring.bytes(), 0])
+}
+
+/// Truncation by `d` bits, the VM's default: [`trunc_exact`].
+pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+    trunc_exact(ctx, x, d, ring)
+}
+
 /// Cost of [`trunc`] of n elements.
 pub fn trunc_cost(n: usize, ring: Ring) -> Cost {
-    Cost::round([0, n as u64 * ring.bytes(), 0])
+    trunc_exact_cost(n, ring)
+}
+
+/// Exact truncation by `d` bits for `|x| < 2^(k-2)`: two rounds, no wrap failure.
+///
+/// Positive-range trick: with a fresh public ρ, parties 0 and 2 hold
+/// `A = x_0 + ρ + 2^(k-2)`, party 1 holds `B = x_1 + x_2 - ρ`, so `A + B = x' + w·2^k` with
+/// `x' = x + 2^(k-2)` in `[0, 2^(k-1))`. Then the wrap bit is exactly `w = msb(A) ∨ msb(B)`,
+/// and `floor(A/2^d) + floor(B/2^d) - w·2^(k-d)` is `floor(x'/2^d)` or one less.
+/// The cross term of `msb(A)` (known to parties 0, 2) and `msb(B)` (party 1) goes through a
+/// three-party oblivious transfer: party 1 sends both candidates of its term masked with keys
+/// it shares with party 2, party 2 sends the key of the candidate `msb(A)` selects (round 1);
+/// party 0 then reshares what it learned to party 2 (round 2).
+///
+/// **Error bound:** the result is `floor(x/2^d)` or `floor(x/2^d) - 1`, always (no failure
+/// probability) while `|x| < 2^(k-2)`.
+/// **Cost:** 2 rounds; party 0 sends n elements, party 1 2n, party 2 n.
+pub fn trunc_exact(
+    ctx: &mut Ctx,
+    x: &AShare,
+    d: u32,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let m = ring.mask();
+    let k = ring.bits();
+    let n = x.len();
+    let big_k = (1u64 << (k - d)) & m;
+    let half = 1u64 << (k - 2);
+    let msb = |v: u64| (v >> (k - 1)) & 1;
+    let rho = ctx.prss.all(n, m);
+    // Parties 0 and 2: their part U0 of the result, and a = msb(A).
+    let part_a = |x0: &[u64]| -> (Vec<u64>, Vec<u64>) {
+        x0.iter()
+            .zip(&rho)
+            .map(|(x0, r)| {
+                let a = x0.wrapping_add(*r).wrapping_add(half) & m;
+                let u0 = (a >> d)
+                    .wrapping_sub(msb(a).wrapping_mul(big_k))
+                    .wrapping_sub(half >> d)
+                    & m;
+                (u0, msb(a))
+            })
+            .unzip()
+    };
+    match ctx.id {
+        0 => {
+            let (u0, a) = part_a(&x.a);
+            let got = ctx.exchange(None, None, true, true)?;
+            let keys = recv_elems(got.0, n, ring, 2)?;
+            let e = recv_elems(got.1, 2 * n, ring, 1)?;
+            let r = ctx.prss.next(n, m);
+            let ma: Vec<u64> = (0..n)
+                .map(|i| e[2 * i + a[i] as usize].wrapping_sub(keys[i]) & m)
+                .collect();
+            let v: Vec<u64> = ma
+                .iter()
+                .zip(&r)
+                .map(|(p, q)| p.wrapping_sub(*q) & m)
+                .collect();
+            ctx.exchange(None, Some(&pack(&v, ring)), false, false)?;
+            Ok(AShare {
+                a: u0
+                    .iter()
+                    .zip(&v)
+                    .map(|(p, q)| p.wrapping_add(*q) & m)
+                    .collect(),
+                b: r,
+            })
+        }
+        1 => {
+            let (k0, k1, u) = (
+                ctx.prss.next(n, m),
+                ctx.prss.next(n, m),
+                ctx.prss.next(n, m),
+            );
+            let mut e = Vec::with_capacity(2 * n);
+            for i in 0..n {
+                let bv = x.a[i].wrapping_add(x.b[i]).wrapping_sub(rho[i]) & m;
+                let base = (bv >> d).wrapping_sub(u[i]);
+                let m0 = base.wrapping_sub(msb(bv).wrapping_mul(big_k));
+                e.push(m0.wrapping_add(k0[i]) & m);
+                e.push(base.wrapping_add(k1[i]) & m);
+            }
+            ctx.exchange(None, Some(&pack(&e, ring)), false, false)?;
+            let r = ctx.prss.own(n, m);
+            ctx.exchange(None, None, false, false)?;
+            Ok(AShare { a: r, b: u })
+        }
+        _ => {
+            let (u0, a) = part_a(&x.b);
+            let (k0, k1, u) = (ctx.prss.own(n, m), ctx.prss.own(n, m), ctx.prss.own(n, m));
+            let keys: Vec<u64> = (0..n)
+                .map(|i| if a[i] == 1 { k1[i] } else { k0[i] })
+                .collect();
+            ctx.exchange(Some(&pack(&keys, ring)), None, false, false)?;
+            let (_, v) = ctx.exchange(None, None, false, true)?;
+            let v = recv_elems(v, n, ring, 0)?;
+            Ok(AShare {
+                a: u,
+                b: u0
+                    .iter()
+                    .zip(&v)
+                    .map(|(p, q)| p.wrapping_add(*q) & m)
+                    .collect(),
+            })
+        }
+    }
+}
+
+/// Cost of [`trunc_exact`] of n elements.
+pub fn trunc_exact_cost(n: usize, ring: Ring) -> Cost {
+    let w = n as u64 * ring.bytes();
+    Cost::round([0, 2 * w, w]).then(Cost::round([w, 0, 0]))
 }
 
 /// Adds a public value to a sharing: only x_0 changes (held by party 0 as `a`, party 2 as `b`).

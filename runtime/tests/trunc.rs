@@ -1,0 +1,142 @@
+//! Truncation protocols, run directly on three in-process parties: exact truncation never
+//! fails in its range, and both variants send exactly their declared bytes and rounds.
+use mpcc_ir::Ring;
+use mpcc_runtime::ctx::Ctx;
+use mpcc_runtime::kernels::arith;
+use mpcc_runtime::share::AShare;
+use mpcc_runtime::transport::LocalTransport;
+use mpcc_runtime::Cost;
+use proptest::prelude::*;
+use std::time::Duration;
+
+type Proto =
+    fn(&mut Ctx, &AShare, u32, Ring) -> Result<AShare, mpcc_runtime::transport::TransportError>;
+
+/// Shares `xs` (dealer-style, in the test only), runs `f` on three parties, reveals in the
+/// clear, and returns the results with each party's (bytes, rounds).
+fn run3(xs: &[u64], d: u32, ring: Ring, f: Proto) -> (Vec<u64>, [(u64, u64); 3]) {
+    let m = ring.mask();
+    let r1: Vec<u64> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, _)| (i as u64).wrapping_mul(0x9E3779B97F4A7C15) & m)
+        .collect();
+    let r2: Vec<u64> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, _)| (i as u64 ^ 0xABCDEF).wrapping_mul(0xC2B2AE3D27D4EB4F) & m)
+        .collect();
+    let x0: Vec<u64> = xs
+        .iter()
+        .zip(&r1)
+        .zip(&r2)
+        .map(|((x, a), b)| x.wrapping_sub(*a).wrapping_sub(*b) & m)
+        .collect();
+    let comps = [x0, r1, r2];
+    let links = LocalTransport::triple(Duration::from_secs(20));
+    let outs: Vec<(AShare, (u64, u64))> = std::thread::scope(|s| {
+        let hs: Vec<_> = links
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let sh = AShare {
+                    a: comps[i].clone(),
+                    b: comps[(i + 1) % 3].clone(),
+                };
+                s.spawn(move || {
+                    let mut ctx = Ctx::setup(Box::new(l)).unwrap();
+                    ctx.take_stats();
+                    let y = f(&mut ctx, &sh, d, ring).unwrap();
+                    let st = ctx.take_stats();
+                    (y, (st.bytes_sent, st.rounds))
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let y: Vec<u64> = (0..xs.len())
+        .map(|i| {
+            outs[0].0.a[i]
+                .wrapping_add(outs[1].0.a[i])
+                .wrapping_add(outs[2].0.a[i])
+                & m
+        })
+        .collect();
+    // Replication is consistent: party i's b is party i+1's a.
+    for p in 0..3 {
+        assert_eq!(outs[p].0.b, outs[(p + 1) % 3].0.a);
+    }
+    (y, [outs[0].1, outs[1].1, outs[2].1])
+}
+
+fn signed(x: u64, ring: Ring) -> i64 {
+    mpcc_runtime::ring::to_signed(x, ring)
+}
+
+fn check_exact(vals: &[i64], d: u32, ring: Ring) {
+    let m = ring.mask();
+    let xs: Vec<u64> = vals.iter().map(|v| (*v as u64) & m).collect();
+    let (y, st) = run3(&xs, d, ring, arith::trunc_exact);
+    for (v, y) in vals.iter().zip(&y) {
+        let fl = v >> d;
+        let got = signed(*y, ring);
+        assert!(
+            got == fl || got == fl - 1,
+            "x={v} d={d}: got {got}, floor {fl}"
+        );
+    }
+    let c: Cost = arith::trunc_exact_cost(xs.len(), ring);
+    for p in 0..3 {
+        assert_eq!(st[p], (c.bytes[p], c.rounds), "party {p}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Exact truncation gives floor(x/2^d) or one less for any |x| < 2^(k-2), in Z_2^64.
+    #[test]
+    fn exact_trunc_z64(vals in prop::collection::vec(-(1i64 << 62) + 1..(1i64 << 62), 1..64), d in 1u32..40) {
+        check_exact(&vals, d, Ring::Z64);
+    }
+    /// The same in Z_2^32.
+    #[test]
+    fn exact_trunc_z32(vals in prop::collection::vec(-(1i64 << 30) + 1..(1i64 << 30), 1..64), d in 1u32..20) {
+        check_exact(&vals, d, Ring::Z32);
+    }
+}
+
+/// Range extremes, zero and small negatives truncate exactly.
+#[test]
+fn exact_trunc_extremes() {
+    let vals = [
+        0,
+        1,
+        -1,
+        2,
+        -2,
+        (1i64 << 62) - 1,
+        -(1i64 << 62) + 1,
+        1 << 40,
+        -(1 << 40),
+        123456789,
+        -987654321,
+    ];
+    check_exact(&vals, 18, Ring::Z64);
+    check_exact(&[0, 1, -1, (1 << 30) - 1, -(1 << 30) + 1], 8, Ring::Z32);
+}
+
+/// Probabilistic truncation is within one unit for small values and sends its declared cost.
+#[test]
+fn probabilistic_trunc_small_values() {
+    let vals: Vec<i64> = (-500..500).map(|i| i * 7_919_777).collect();
+    let xs: Vec<u64> = vals.iter().map(|v| *v as u64).collect();
+    let (y, st) = run3(&xs, 18, Ring::Z64, arith::trunc_prob);
+    for (v, y) in vals.iter().zip(&y) {
+        let got = *y as i64;
+        assert!(got == v >> 18 || got == (v >> 18) + 1, "x={v}: {got}");
+    }
+    let c = arith::trunc_prob_cost(xs.len(), Ring::Z64);
+    for p in 0..3 {
+        assert_eq!(st[p], (c.bytes[p], c.rounds));
+    }
+}
