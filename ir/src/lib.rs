@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod graph;
+pub mod interp;
 pub mod op;
 pub mod plan;
 pub mod text;
