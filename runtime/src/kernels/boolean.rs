@@ -1,20 +1,386 @@
-//! Boolean-share protocols: AND, arithmetic-to-boolean with a parallel-prefix adder, MSB
-//! extraction, bit injection (boolean-to-arithmetic), and the comparison kernels built on
-//! them: `ge`, `relu`, `max_axis`.
+//! Boolean-share protocols and the comparison kernels built on them: MSB extraction
+//! ([`msb`]), comparisons with public thresholds ([`ge_const`]), bit injection
+//! ([`bit_inject`]), MSB-position table lookups for normalisation ([`msb_weights`]), and
+//! the IR kernels `ge`, `relu` and `max_axis`.
+//!
+//! The protocols live in [`super::compare`] (adder and carry tree), [`super::inject`]
+//! (boolean to arithmetic, multiplexer) and [`super::bits`] (AND gate, packing). Costs
+//! below are per element for `n` divisible by 3 (the asymmetric messages rotate over three
+//! blocks of elements, so parties differ by at most a few bytes otherwise); "bits" are bits
+//! sent by each party. k = 64: comparison core 6 rounds, ≈124 bits; k = 32: 5 rounds, ≈59.
 
-use super::Args;
+use super::bits::Roles;
+use super::compare::{self, Finish, Split};
+use super::inject::{inject, inject_cost};
+use super::{arith, Args};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
-use crate::share::Val;
+use crate::ring::encode;
+use crate::share::{AShare, BShare, Val};
+use crate::transport::TransportError;
 use crate::RtError;
-use mpcc_ir::{Graph, Node};
+use mpcc_ir::{Graph, Node, Op, Ring};
 
-/// Runs `ge`, `relu` or `max_axis`.
-pub fn exec(_ctx: &mut Ctx, _graph: &Graph, node: &Node, _args: &Args) -> Result<Val, RtError> {
-    Err(RtError::Unsupported(node.op.name().into()))
+/// Cost of the comparison core for `t` thresholds over `n` elements.
+fn core_cost(n: usize, t: usize, ring: Ring, finish: Finish) -> Cost {
+    if n * t == 0 {
+        return Cost::ZERO;
+    }
+    Cost {
+        rounds: compare::rounds(ring),
+        bytes: compare::bytes(n, t, ring, finish),
+        macs: 0,
+    }
 }
 
-/// Cost of `ge`, `relu` or `max_axis`.
-pub fn cost(_graph: &Graph, _node: &Node) -> Cost {
-    Cost::ZERO
+/// `[x >= t]` for every threshold, in the split form (threshold-major).
+fn ge_split(
+    ctx: &mut Ctx,
+    x: &AShare,
+    th: &[u64],
+    ring: Ring,
+) -> Result<(Split, Roles), TransportError> {
+    let roles = Roles::new(x.len());
+    let pen = compare::to_penultimate(ctx, x, th, &roles, ring)?;
+    let s = compare::finish_split(ctx, &pen, x.len(), th.len(), &roles, true)?;
+    Ok((s, roles))
+}
+
+/// Bits `[x >= t]` for each threshold t (encoded as ring elements at x's scale): `T*n`
+/// arithmetic shares of 0/1 integers (scale 0), threshold-major. All comparisons share
+/// their rounds, and role 0's first message (the binary sharing of `x_0 + x_1`) is sent
+/// once for all thresholds.
+///
+/// Protocol: `1 - msb(x - t)` by the adder of [`super::compare`] with `z = x_2 - t`, the
+/// last carry level delivered in the split form, then [`super::inject`].
+/// Rounds: 8 for k = 64, 7 for k = 32.
+/// Bits per party per element (n divisible by 3): k = 64: `(233 + T·(62 + 3·25 + 2 + 3·64))/3`
+/// (T = 1: 188); k = 32: `(113 + T·(30 + 3·10 + 2 + 3·32))/3` (T = 1: 90.3).
+/// Valid when `|x - t| < 2^(k-1)` as signed ring values (no wrap-around).
+pub fn ge_const(
+    ctx: &mut Ctx,
+    x: &AShare,
+    thresholds: &[u64],
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    if x.is_empty() || thresholds.is_empty() {
+        return Ok(AShare {
+            a: Vec::new(),
+            b: Vec::new(),
+        });
+    }
+    let (s, roles) = ge_split(ctx, x, thresholds, ring)?;
+    inject(ctx, &s, None, &roles, thresholds.len(), ring)
+}
+
+/// Cost of [`ge_const`] with `t` thresholds over `n` elements.
+pub fn ge_const_cost(n: usize, t: usize, ring: Ring) -> Cost {
+    core_cost(n, t, ring, Finish::Split).then(inject_cost(n, t, ring, false))
+}
+
+/// MSB of each element as replicated boolean shares (1 bit per element, in bit 0).
+///
+/// Protocol: [`super::compare`] with threshold 0 and a replicated last level.
+/// Rounds: 6 for k = 64, 5 for k = 32. Bits per party per element: k = 64:
+/// `(233 + 62)/3 + 26` ≈ 124.3; k = 32: `(113 + 30)/3 + 11` ≈ 58.7. Valid for every x.
+pub fn msb(ctx: &mut Ctx, x: &AShare, ring: Ring) -> Result<BShare, TransportError> {
+    if x.is_empty() {
+        return Ok(BShare {
+            a: Vec::new(),
+            b: Vec::new(),
+        });
+    }
+    let roles = Roles::new(x.len());
+    let pen = compare::to_penultimate(ctx, x, &[0], &roles, ring)?;
+    compare::finish_replicated(ctx, &pen)
+}
+
+/// Cost of [`msb`] over `n` elements.
+pub fn msb_cost(n: usize, ring: Ring) -> Cost {
+    core_cost(n, 1, ring, Finish::Replicated)
+}
+
+/// Boolean bits (bit 0 of each word) to arithmetic 0/1.
+///
+/// Protocol: role 0 knows `c = b_0 ^ b_1`, roles 1 and 2 know `v = b_2`; then
+/// [`super::inject`]. Rounds: 2. Bits per party per element: k (each party sends k).
+pub fn bit_inject(ctx: &mut Ctx, b: &BShare, ring: Ring) -> Result<AShare, TransportError> {
+    let n = b.a.len();
+    if n == 0 {
+        return Ok(AShare {
+            a: Vec::new(),
+            b: Vec::new(),
+        });
+    }
+    let roles = Roles::new(n);
+    let mut s = Split {
+        c: vec![0; n],
+        v: vec![0; n],
+    };
+    for r in 0..3 {
+        for e in roles.range(r) {
+            match Roles::rel(ctx.id, r) {
+                0 => s.c[e] = (b.a[e] ^ b.b[e]) & 1,
+                1 => s.v[e] = b.b[e] & 1,
+                _ => s.v[e] = b.a[e] & 1,
+            }
+        }
+    }
+    inject(ctx, &s, None, &roles, 1, ring)
+}
+
+/// Cost of [`bit_inject`] over `n` elements.
+pub fn bit_inject_cost(n: usize, ring: Ring) -> Cost {
+    inject_cost(n, 1, ring, false)
+}
+
+/// For `0 < x < 2^(k-2)`, with i the position of x's most significant 1 bit, the
+/// arithmetic sharing of `tables[j][i]` for each table j (each table has k public ring
+/// elements; missing entries read as 0). Used to normalise before reciprocal/rsqrt.
+///
+/// Protocol: the thermometer code `p_i = [x >= 2^i]` for i = 1..k-3 (the prefix-OR of the
+/// bits from the top) by one batched [`ge_const`] of k-3 thresholds, then the local sums
+/// `T[0] + Σ_i p_i (T[i] - T[i-1])`, which equal `Σ_i h_i T[i]` for the one-hot
+/// `h_i = p_i - p_{i+1}`. Every table is free once the bits are injected.
+/// Rounds: 8 for k = 64, 7 for k = 32 (a bit decomposition, a log-depth prefix-OR and an
+/// injection would take about twice as many). Bits per party per element: those of
+/// [`ge_const`] with k-3 thresholds (k = 64: ≈ 11,500; k = 32: ≈ 2,400).
+/// Valid for `0 < x < 2^(k-2)`; x = 0 gives `tables[j][0]`.
+pub fn msb_weights(
+    ctx: &mut Ctx,
+    x: &AShare,
+    tables: &[Vec<u64>],
+    ring: Ring,
+) -> Result<Vec<AShare>, TransportError> {
+    let n = x.len();
+    let th = weight_thresholds(ring);
+    let p = ge_const(ctx, x, &th, ring)?;
+    let m = ring.mask();
+    let out = tables
+        .iter()
+        .map(|tab| {
+            let at = |i: usize| tab.get(i).copied().unwrap_or(0);
+            let mut acc = AShare {
+                a: vec![0; n],
+                b: vec![0; n],
+            };
+            for i in 1..=th.len() {
+                let d = at(i).wrapping_sub(at(i - 1)) & m;
+                for e in 0..n {
+                    let c = (i - 1) * n + e;
+                    acc.a[e] = acc.a[e].wrapping_add(p.a[c].wrapping_mul(d)) & m;
+                    acc.b[e] = acc.b[e].wrapping_add(p.b[c].wrapping_mul(d)) & m;
+                }
+            }
+            arith::add_public(ctx.id, &acc, &vec![at(0) & m; n], ring)
+        })
+        .collect();
+    Ok(out)
+}
+
+/// The thresholds `2^i`, i = 1..k-3, of [`msb_weights`].
+fn weight_thresholds(ring: Ring) -> Vec<u64> {
+    (1..ring.bits() - 2).map(|i| 1u64 << i).collect()
+}
+
+/// Cost of [`msb_weights`] over `n` elements (independent of the number of tables).
+pub fn msb_weights_cost(n: usize, n_tables: usize, ring: Ring) -> Cost {
+    let mut c = ge_const_cost(n, weight_thresholds(ring).len(), ring);
+    c.macs += (n * n_tables * ring.bits() as usize) as u64;
+    c
+}
+
+/// ReLU, `x * [x >= 0]`: the comparison core (threshold 0, split last level), then the
+/// multiplexer of [`super::inject`], which multiplies by x while it injects the bit
+/// (no truncation: the result keeps x's scale).
+/// Rounds: 8 for k = 64, 7 for k = 32. Bits per party per element: k = 64:
+/// `(233 + 62 + 3·25 + 2 + 4·64)/3` ≈ 209.3; k = 32: ≈ 101. Valid for every x.
+pub fn relu(ctx: &mut Ctx, x: &AShare, ring: Ring) -> Result<AShare, TransportError> {
+    if x.is_empty() {
+        return Ok(x.clone());
+    }
+    let (s, roles) = ge_split(ctx, x, &[0], ring)?;
+    inject(ctx, &s, Some(x), &roles, 1, ring)
+}
+
+/// Cost of [`relu`] over `n` elements.
+pub fn relu_cost(n: usize, ring: Ring) -> Cost {
+    core_cost(n, 1, ring, Finish::Split).then(inject_cost(n, 1, ring, true))
+}
+
+/// Dimensions `(outer, len, inner)` of a reduction along `axis`.
+fn axis_dims(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    let outer = shape[..axis].iter().product();
+    let inner = shape[axis + 1..].iter().product();
+    (outer, shape[axis], inner)
+}
+
+/// One level of the max tree on `(outer, len, inner)` data: element pairs `(2p, 2p+1)`
+/// along the axis; returns the `(a, b)` operands, flattened, and the next length.
+fn max_pairs<T: Copy>(x: &[T], outer: usize, len: usize, inner: usize) -> (Vec<T>, Vec<T>) {
+    let h = len / 2;
+    let mut a = Vec::with_capacity(outer * h * inner);
+    let mut b = Vec::with_capacity(outer * h * inner);
+    for o in 0..outer {
+        for p in 0..h {
+            let base = o * len * inner;
+            a.extend_from_slice(&x[base + 2 * p * inner..base + (2 * p + 1) * inner]);
+            b.extend_from_slice(&x[base + (2 * p + 1) * inner..base + (2 * p + 2) * inner]);
+        }
+    }
+    (a, b)
+}
+
+/// Interleaves a level's maxima (`outer × h × inner`) with the carried odd element.
+fn max_next<T: Copy>(x: &[T], maxes: &[T], outer: usize, len: usize, inner: usize) -> Vec<T> {
+    let h = len / 2;
+    let mut out = Vec::with_capacity(outer * len.div_ceil(2) * inner);
+    for o in 0..outer {
+        out.extend_from_slice(&maxes[o * h * inner..(o + 1) * h * inner]);
+        if len % 2 == 1 {
+            let base = o * len * inner + (len - 1) * inner;
+            out.extend_from_slice(&x[base..base + inner]);
+        }
+    }
+    out
+}
+
+/// Maximum along `axis` of a tensor of shape `shape` (kept as size 1), by a comparison tree
+/// of `ceil(log2 len)` levels. Each level batches all its comparisons: `d = a - b`,
+/// `max = b + d * [d >= 0]` ([`relu`]'s protocol on d); an odd element is carried up.
+/// Rounds: 8 per level for k = 64, 7 for k = 32. Bits per party: those of [`relu`] for
+/// each comparison (len - 1 comparisons per output element).
+/// Valid when `|a - b| < 2^(k-1)` for every pair compared.
+pub fn max_axis(
+    ctx: &mut Ctx,
+    x: &AShare,
+    shape: &[usize],
+    axis: usize,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let (outer, mut len, inner) = axis_dims(shape, axis);
+    let m = ring.mask();
+    let mut cur = x.clone();
+    while len > 1 {
+        let (aa, ba) = max_pairs(&cur.a, outer, len, inner);
+        let (ab, bb) = max_pairs(&cur.b, outer, len, inner);
+        let sub = |p: &[u64], q: &[u64]| -> Vec<u64> {
+            p.iter()
+                .zip(q)
+                .map(|(u, v)| u.wrapping_sub(*v) & m)
+                .collect()
+        };
+        let d = AShare {
+            a: sub(&aa, &ba),
+            b: sub(&ab, &bb),
+        };
+        let sel = relu(ctx, &d, ring)?;
+        let add = |p: &[u64], q: &[u64]| -> Vec<u64> {
+            p.iter()
+                .zip(q)
+                .map(|(u, v)| u.wrapping_add(*v) & m)
+                .collect()
+        };
+        let (ma, mb) = (add(&ba, &sel.a), add(&bb, &sel.b));
+        cur = AShare {
+            a: max_next(&cur.a, &ma, outer, len, inner),
+            b: max_next(&cur.b, &mb, outer, len, inner),
+        };
+        len = len.div_ceil(2);
+    }
+    Ok(cur)
+}
+
+/// Cost of [`max_axis`].
+pub fn max_axis_cost(shape: &[usize], axis: usize, ring: Ring) -> Cost {
+    let (outer, mut len, inner) = axis_dims(shape, axis);
+    let mut c = Cost::ZERO;
+    while len > 1 {
+        c = c.then(relu_cost(outer * (len / 2) * inner, ring));
+        len = len.div_ceil(2);
+    }
+    c
+}
+
+/// Plaintext references of the kernels (also used for public operands).
+pub mod plain {
+    use mpcc_ir::Ring;
+
+    fn nonneg(d: u64, ring: Ring) -> bool {
+        (d >> (ring.bits() - 1)) & 1 == 0
+    }
+    /// `[x >= t]` as the protocol computes it: `1 - msb(x - t mod 2^k)`.
+    pub fn ge(x: u64, t: u64, ring: Ring) -> u64 {
+        nonneg(x.wrapping_sub(t) & ring.mask(), ring) as u64
+    }
+    /// `x * [x >= 0]`.
+    pub fn relu(x: u64, ring: Ring) -> u64 {
+        if nonneg(x, ring) {
+            x
+        } else {
+            0
+        }
+    }
+    /// `b + [a - b >= 0] (a - b)`: a when a >= b.
+    pub fn max2(a: u64, b: u64, ring: Ring) -> u64 {
+        if nonneg(a.wrapping_sub(b) & ring.mask(), ring) {
+            a
+        } else {
+            b
+        }
+    }
+    /// Maximum along `axis` by the protocol's pairing order.
+    pub fn max_axis(x: &[u64], shape: &[usize], axis: usize, ring: Ring) -> Vec<u64> {
+        let (outer, mut len, inner) = super::axis_dims(shape, axis);
+        let mut cur = x.to_vec();
+        while len > 1 {
+            let (a, b) = super::max_pairs(&cur, outer, len, inner);
+            let maxes: Vec<u64> = a.iter().zip(&b).map(|(p, q)| max2(*p, *q, ring)).collect();
+            cur = super::max_next(&cur, &maxes, outer, len, inner);
+            len = len.div_ceil(2);
+        }
+        cur
+    }
+}
+
+/// Runs `ge`, `relu` or `max_axis`; a public operand is computed in the clear.
+pub fn exec(ctx: &mut Ctx, _graph: &Graph, node: &Node, args: &Args) -> Result<Val, RtError> {
+    let ty = args.tys[0];
+    let ring = ty.ring;
+    let x = args.vals[0];
+    Ok(match (&node.op, x) {
+        (Op::Ge { thresholds }, _) => {
+            let th: Vec<u64> = thresholds
+                .iter()
+                .map(|t| encode(*t, ty.scale, ring))
+                .collect();
+            match x {
+                Val::Pub(v) => Val::Pub(
+                    th.iter()
+                        .flat_map(|t| v.iter().map(move |e| plain::ge(*e, *t, ring)))
+                        .collect(),
+                ),
+                Val::Sec(s) => Val::Sec(ge_const(ctx, s, &th, ring)?),
+            }
+        }
+        (Op::Relu, Val::Pub(v)) => Val::Pub(v.iter().map(|e| plain::relu(*e, ring)).collect()),
+        (Op::Relu, Val::Sec(s)) => Val::Sec(relu(ctx, s, ring)?),
+        (Op::MaxAxis { axis }, Val::Pub(v)) => Val::Pub(plain::max_axis(v, &ty.shape, *axis, ring)),
+        (Op::MaxAxis { axis }, Val::Sec(s)) => Val::Sec(max_axis(ctx, s, &ty.shape, *axis, ring)?),
+        _ => return Err(RtError::Unsupported(node.op.name().into())),
+    })
+}
+
+/// Cost of `ge`, `relu` or `max_axis` on a secret operand.
+pub fn cost(graph: &Graph, node: &Node) -> Cost {
+    let ty = graph.ty(node.inputs[0]);
+    if !ty.vis.is_secret() {
+        return Cost::ZERO;
+    }
+    match &node.op {
+        Op::Ge { thresholds } => ge_const_cost(ty.len(), thresholds.len(), ty.ring),
+        Op::Relu => relu_cost(ty.len(), ty.ring),
+        Op::MaxAxis { axis } => max_axis_cost(&ty.shape, *axis, ty.ring),
+        _ => Cost::ZERO,
+    }
 }

@@ -3,7 +3,10 @@
 
 pub mod approx;
 pub mod arith;
+pub mod bits;
 pub mod boolean;
+pub mod compare;
+pub mod inject;
 pub mod nonlinear;
 pub mod shape;
 

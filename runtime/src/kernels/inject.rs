@@ -1,0 +1,171 @@
+//! Bit injection: a bit in the split form of [`super::compare::Split`] (role 0 holds `c`,
+//! roles 1 and 2 hold `v`, bit `b = c ^ v`) to replicated arithmetic shares of `b` (0/1),
+//! or of `x * b` for a secret `x` (a multiplexer), in two rounds.
+//!
+//! With `w = 1 - 2v`, `b = c + v - 2cv = v + c·w`. Role 0 shares `c = c_0 + c_1` (c_0 from
+//! the PRG it shares with role 2, c_1 sent to role 1); then `b = T_1 + T_2` with
+//! `T_1 = c_1·w` at role 1 and `T_2 = v + c_0·w` at role 2. The result's shares are
+//! `f_0 = r`, `f_1 = s` (PRG values role 0 shares with roles 2 and 1) and
+//! `f_2 = T_1 + T_2 - r - s`: role 2 sends `T_2 - r` to role 1 in the first round, role 1
+//! sends `T_1 - s` to role 2 in the second.
+//!
+//! For `x * b = x·v + c·x·w`, the terms `x_j c_l w` that no party can form are
+//! `u = c_0 x_1 + c_1 x_0`, known to role 0, which it shares like `c`. Then
+//! `T_1 = (x_1 + x_2)(v + c_1 w) + u_1 w` and `T_2 = x_0 v + (c_0 (x_0 + x_2) + u_0) w`.
+//!
+//! Bytes per bit (k-bit ring): role 0 sends k (2k for a multiplexer), role 1 k, role 2 k.
+
+use super::bits::{bytes_of, reader, BitWriter, Roles};
+use super::compare::Split;
+use crate::cost::Cost;
+use crate::ctx::Ctx;
+use crate::share::AShare;
+use crate::transport::TransportError;
+use mpcc_ir::Ring;
+
+/// Role 1's and role 2's half of the injected value for one bit.
+fn half(rel: usize, v: u64, c: u64, u: u64, x: Option<(u64, u64)>, m: u64) -> u64 {
+    let w = 1u64.wrapping_sub(v.wrapping_mul(2));
+    let val = match (rel, x) {
+        (1, None) => c.wrapping_mul(w),
+        (_, None) => v.wrapping_add(c.wrapping_mul(w)),
+        // role 1: x = (x_1, x_2).
+        (1, Some((x1, x2))) => {
+            let s = x1.wrapping_add(x2);
+            s.wrapping_mul(v.wrapping_add(c.wrapping_mul(w)))
+                .wrapping_add(u.wrapping_mul(w))
+        }
+        // role 2: x = (x_2, x_0).
+        (_, Some((x2, x0))) => x0.wrapping_mul(v).wrapping_add(
+            c.wrapping_mul(x0.wrapping_add(x2))
+                .wrapping_add(u)
+                .wrapping_mul(w),
+        ),
+    };
+    val & m
+}
+
+/// Injects the split bits `s` into arithmetic shares, multiplied by `x` when given
+/// (`x` has one element per bit). `roles` and `t` describe the blocks as in
+/// [`super::compare`]: bit `j*n + e` belongs to block of element `e`.
+pub fn inject(
+    ctx: &mut Ctx,
+    s: &Split,
+    x: Option<&AShare>,
+    roles: &Roles,
+    t: usize,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let (m, k) = (ring.mask(), ring.bits());
+    let tn = s.c.len();
+    let n = if t == 0 { 0 } else { tn / t };
+    let mut out = AShare {
+        a: vec![0; tn],
+        b: vec![0; tn],
+    };
+    let (mut to_next, mut to_prev) = (BitWriter::new(), BitWriter::new());
+    for r in 0..3 {
+        let rel = Roles::rel(ctx.id, r);
+        let cnt = roles.count(r) * t;
+        let idx = (0..t).flat_map(|j| roles.range(r).map(move |e| j * n + e));
+        match rel {
+            0 => {
+                let c0 = ctx.prss.own(cnt, m);
+                let u0 = if x.is_some() {
+                    ctx.prss.own(cnt, m)
+                } else {
+                    Vec::new()
+                };
+                let rr = ctx.prss.own(cnt, m);
+                let ss = ctx.prss.next(cnt, m);
+                for (q, c) in idx.enumerate() {
+                    let c1 = s.c[c].wrapping_sub(c0[q]) & m;
+                    to_next.push(c1, k);
+                    if let Some(x) = x {
+                        let u = c0[q]
+                            .wrapping_mul(x.b[c])
+                            .wrapping_add(c1.wrapping_mul(x.a[c]));
+                        to_next.push(u.wrapping_sub(u0[q]) & m, k);
+                    }
+                    out.a[c] = rr[q];
+                    out.b[c] = ss[q];
+                }
+            }
+            1 => {
+                let ss = ctx.prss.own(cnt, m);
+                for (q, c) in idx.enumerate() {
+                    out.a[c] = ss[q];
+                }
+            }
+            _ => {
+                let c0 = ctx.prss.next(cnt, m);
+                let u0 = if x.is_some() {
+                    ctx.prss.next(cnt, m)
+                } else {
+                    Vec::new()
+                };
+                let rr = ctx.prss.next(cnt, m);
+                for (q, c) in idx.enumerate() {
+                    let xv = x.map(|x| (x.a[c], x.b[c]));
+                    let u = if x.is_some() { u0[q] } else { 0 };
+                    let t2 = half(2, s.v[c], c0[q], u, xv, m);
+                    to_prev.push(t2.wrapping_sub(rr[q]) & m, k);
+                    out.a[c] = t2.wrapping_sub(rr[q]) & m;
+                    out.b[c] = rr[q];
+                }
+            }
+        }
+    }
+    let (from_prev, from_next) =
+        ctx.exchange(Some(&to_next.finish()), Some(&to_prev.finish()), true, true)?;
+    let r1 = Roles::block(ctx.id, 1);
+    let cnt1 = (roles.count(r1) * t) as u64;
+    let per = if x.is_some() { 2 } else { 1 };
+    let mut rp = reader(&from_prev, cnt1 * per * k as u64, ctx.prev())?;
+    let mut rn = reader(&from_next, cnt1 * k as u64, ctx.next())?;
+    let mut to_next = BitWriter::new();
+    for j in 0..t {
+        for e in roles.range(r1) {
+            let c = j * n + e;
+            let c1 = rp.pull(k);
+            let u1 = if x.is_some() { rp.pull(k) } else { 0 };
+            let t1 = half(1, s.v[c], c1, u1, x.map(|x| (x.a[c], x.b[c])), m);
+            let mine = t1.wrapping_sub(out.a[c]) & m;
+            to_next.push(mine, k);
+            out.b[c] = mine.wrapping_add(rn.pull(k)) & m;
+        }
+    }
+    let (from_prev, _) = ctx.exchange(Some(&to_next.finish()), None, true, false)?;
+    let r2 = Roles::block(ctx.id, 2);
+    let mut rp = reader(
+        &from_prev,
+        (roles.count(r2) * t) as u64 * k as u64,
+        ctx.prev(),
+    )?;
+    for j in 0..t {
+        for e in roles.range(r2) {
+            let c = j * n + e;
+            out.a[c] = out.a[c].wrapping_add(rp.pull(k)) & m;
+        }
+    }
+    Ok(out)
+}
+
+/// Cost of [`inject`] of `t` bits per element over `n` elements (`mux`: with a multiplicand).
+pub fn inject_cost(n: usize, t: usize, ring: Ring, mux: bool) -> Cost {
+    if n * t == 0 {
+        return Cost::ZERO;
+    }
+    let roles = Roles::new(n);
+    let k = ring.bits() as u64;
+    let bytes = std::array::from_fn(|p| {
+        let cnt = |rel: usize| (roles.count(Roles::block(p as u8, rel)) * t) as u64;
+        let per = if mux { 2 } else { 1 };
+        bytes_of(cnt(0) * per * k) + bytes_of(cnt(2) * k) + bytes_of(cnt(1) * k)
+    });
+    Cost {
+        rounds: 2,
+        bytes,
+        macs: (n * t) as u64 * if mux { 6 } else { 2 },
+    }
+}
