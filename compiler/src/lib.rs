@@ -4,4 +4,5 @@
 pub mod backend;
 pub mod cli;
 pub mod frontend;
+pub mod io;
 pub mod report;

@@ -1,10 +1,330 @@
-//! `mpcc run`.
+//! `mpcc run`: run a plan with three parties in this process, from `.npy` files, text or a
+//! reference file, and write the revealed outputs as `.npy`.
 
-/// Arguments of `mpcc run`.
-#[derive(clap::Args)]
-pub struct Args {}
+use crate::backend;
+use crate::cli::compile::{human_bytes, party_name};
+use crate::io::{self, NpyTensor, Reference};
+use crate::report::{self, Network};
+use anyhow::{bail, Context};
+use mpcc_ir::plan::{InputDecl, Plan};
+use mpcc_runtime::{party_data, run_local, HostTensor, RunOptions, RunResult};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Run a plan with the three parties in this process (for testing and demos).
+///
+/// Inputs come from .npy files (--input), from text through a Hugging Face tokenizer
+/// (--text with --tokenizer), or from a reference.json file (--reference, which also prints
+/// the secure output beside the plaintext one). Every input is checked against the plan's
+/// shape and dtype before any party starts. Each revealed output is written to
+/// DIR/<output name>.npy as float32.
+///
+/// Examples:
+///
+///   mpcc run bert-tiny.plan --input input_ids=ids.npy --input attention_mask=mask.npy \
+///       --input token_type_ids=types.npy --output-dir out/ --profile profile.json
+///   mpcc run minilm.plan --text "The quick brown fox." --tokenizer tokenizer.json \
+///       --output-dir out/
+///   mpcc run bert-tiny.plan --reference models/bert-tiny/reference.json --output-dir out/
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The plan written by `mpcc compile`.
+    pub plan: PathBuf,
+
+    /// An input as NAME=FILE.npy (int64 or float32 as the plan declares; int32, bool and
+    /// float64 are converted). Repeat once per input.
+    #[arg(long = "input", value_name = "NAME=FILE.npy", value_parser = parse_input)]
+    pub inputs: Vec<(String, PathBuf)>,
+
+    /// Text to tokenize into input_ids / attention_mask / token_type_ids / position_ids
+    /// (those the plan declares), padded or truncated to the plan's sequence length.
+    /// Repeat once per batch row.
+    #[arg(long, value_name = "TEXT", requires = "tokenizer")]
+    pub text: Vec<String>,
+
+    /// The Hugging Face tokenizer.json used with --text.
+    #[arg(long, value_name = "FILE", requires = "text")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// A reference.json (format onnx-reference-v1): feeds the inputs not given otherwise
+    /// and compares each output with the reference (max abs error, cosine).
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
+
+    /// Directory for the outputs (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: PathBuf,
+
+    /// Write the measured cost report (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// Network model used to estimate times in the --profile report.
+    #[arg(long, value_enum, default_value = "lan")]
+    pub network: NetworkArg,
+
+    /// The weights file (default: the plan's path with extension .weights).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+}
+
+/// A named network model.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum NetworkArg {
+    /// 5 Gbit/s, 0.4 ms round trip.
+    Lan,
+    /// 400 Mbit/s, 40 ms round trip.
+    Wan,
+}
+
+impl NetworkArg {
+    fn model(self) -> Network {
+        match self {
+            NetworkArg::Lan => Network::LAN,
+            NetworkArg::Wan => Network::WAN,
+        }
+    }
+}
+
+/// Parses `NAME=FILE`.
+pub fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!(
+            "'{s}' is not NAME=FILE.npy (e.g. input_ids=ids.npy)"
+        )),
+    }
+}
 
 /// Runs `mpcc run`.
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("mpcc run is not implemented yet")
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let plan = backend::load_plan(&args.plan)?;
+    let wpath = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| backend::weights_path(&args.plan));
+    let weights = backend::load_weights(&wpath, &plan)?.map(Arc::new);
+    let reference = args.reference.as_deref().map(Reference::load).transpose()?;
+    let inputs = gather_inputs(&plan, &args, reference.as_ref())?;
+    let data = party_data(&plan, &inputs, weights);
+    for (p, d) in data.iter().enumerate() {
+        mpcc_runtime::vm::check_party_data(&plan, p as u8, d)?;
+    }
+    std::fs::create_dir_all(&args.output_dir).with_context(|| {
+        format!(
+            "cannot create the output directory '{}'",
+            args.output_dir.display()
+        )
+    })?;
+    println!(
+        "running {} instructions with 3 parties in this process",
+        plan.graph().nodes.len()
+    );
+    let result = run_with_progress(&plan, data)?;
+    print_stats(&result);
+    write_outputs(&plan, &result, &args.output_dir)?;
+    if let Some(r) = &reference {
+        compare_with_reference(&result, r);
+    }
+    if let Some(path) = &args.profile {
+        let json = report::measured(&plan, &result, &args.network.model()).to_json();
+        let text = serde_json::to_string_pretty(&json)?;
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write the profile to '{}'", path.display()))?;
+        println!("profile written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Collects every input the plan declares, from --input files, then --text, then
+/// --reference, and checks each against its declaration.
+fn gather_inputs(
+    plan: &Plan,
+    args: &Args,
+    reference: Option<&Reference>,
+) -> anyhow::Result<HashMap<String, HostTensor>> {
+    let mut got: HashMap<String, HostTensor> = HashMap::new();
+    for (name, file) in &args.inputs {
+        let decl = find_decl(plan, name)?;
+        if got.contains_key(name) {
+            bail!("input '{name}' is given twice");
+        }
+        let t = io::read_npy(file)?;
+        got.insert(name.clone(), io::check_input(decl, t)?);
+    }
+    if let Some(tok) = &args.tokenizer {
+        for (name, t) in io::tokenize(tok, &args.text, plan)? {
+            got.entry(name).or_insert(t);
+        }
+    }
+    if let Some(r) = reference {
+        for decl in &plan.body.inputs {
+            if let (false, Some(t)) = (got.contains_key(&decl.name), r.input(&decl.name)) {
+                let t = NpyTensor {
+                    dtype: dtype_name(&t.dtype),
+                    tensor: t.tensor(),
+                };
+                got.insert(decl.name.clone(), io::check_input(decl, t)?);
+            }
+        }
+    }
+    let missing: Vec<String> = plan
+        .body
+        .inputs
+        .iter()
+        .filter(|d| !got.contains_key(&d.name))
+        .map(|d| format!("{} ({} {:?})", d.name, d.dtype, d.shape))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "no data for input(s) {}; pass each as --input NAME=FILE.npy",
+            missing.join(", ")
+        );
+    }
+    Ok(got)
+}
+
+fn find_decl<'a>(plan: &'a Plan, name: &str) -> anyhow::Result<&'a InputDecl> {
+    plan.body
+        .inputs
+        .iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = plan.body.inputs.iter().map(|d| d.name.as_str()).collect();
+            anyhow::anyhow!(
+                "the plan has no input named '{name}'; it declares: {}",
+                known.join(", ")
+            )
+        })
+}
+
+fn dtype_name(s: &str) -> &'static str {
+    match s {
+        "int64" => "int64",
+        "int32" => "int32",
+        "bool" => "bool",
+        "float32" => "float32",
+        "float64" => "float64",
+        _ => "unknown",
+    }
+}
+
+/// Runs the three parties, with a progress bar over instructions when stdout is a terminal.
+fn run_with_progress(plan: &Plan, data: [mpcc_runtime::PartyData; 3]) -> anyhow::Result<RunResult> {
+    let mut opts = RunOptions::default();
+    let bar = std::io::stdout().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(plan.graph().nodes.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} instructions",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    if let Some(bar) = &bar {
+        let b = bar.clone();
+        opts.progress = Some(Arc::new(move |done, _total| b.set_position(done as u64)));
+    }
+    let result = run_local(plan, data, &opts);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(result?)
+}
+
+fn print_stats(r: &RunResult) {
+    let (rounds, bytes) = r.totals();
+    let setup: u64 = r.setup_bytes.iter().sum();
+    let slots = r.peak_slot_bytes.iter().copied().max().unwrap_or(0);
+    println!("rounds:     {rounds}");
+    println!(
+        "bytes sent: {} (all parties; plus {} of set-up)",
+        human_bytes(bytes),
+        human_bytes(setup)
+    );
+    println!("wall time:  {:.3} s", r.wall.as_secs_f64());
+    match peak_rss() {
+        Some(rss) => println!(
+            "peak memory: {} (process), {} of live shares (largest party)",
+            human_bytes(rss),
+            human_bytes(slots)
+        ),
+        None => println!(
+            "peak memory: {} of live shares (largest party)",
+            human_bytes(slots)
+        ),
+    }
+}
+
+/// Peak resident set size of this process (Linux only).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn write_outputs(plan: &Plan, r: &RunResult, dir: &Path) -> anyhow::Result<()> {
+    for decl in &plan.body.outputs {
+        let Some(t) = r.outputs.get(&decl.name) else {
+            continue;
+        };
+        let path = dir.join(format!("{}.npy", io::file_stem(&decl.name)));
+        io::write_npy_f32(&path, t)?;
+        let to: Vec<String> = decl.to.iter().map(|p| party_name(*p)).collect();
+        println!(
+            "output {} {:?} (revealed to {}) written to {}",
+            decl.name,
+            t.shape,
+            to.join(", "),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn compare_with_reference(r: &RunResult, reference: &Reference) {
+    for (name, t) in &r.outputs {
+        let Some(want) = reference.output(name) else {
+            println!("output {name}: the reference has no output of that name");
+            continue;
+        };
+        if want.shape != t.shape {
+            println!(
+                "output {name}: shape {:?}, the reference has {:?}",
+                t.shape, want.shape
+            );
+            continue;
+        }
+        let a = io::agreement(&t.data, &want.data);
+        println!(
+            "output {name} vs reference: max abs error {:.3e}, cosine {:.6}",
+            a.max_abs, a.cosine
+        );
+        println!("  {:>12} {:>12}", "secure", "plaintext");
+        for (g, w) in t.data.iter().zip(&want.data).take(8) {
+            println!("  {g:>12.6} {w:>12.6}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NAME=FILE parses; a missing name or file is refused with a hint.
+    #[test]
+    fn input_parsing() {
+        assert_eq!(
+            parse_input("input_ids=a/b.npy").unwrap(),
+            ("input_ids".to_string(), PathBuf::from("a/b.npy"))
+        );
+        assert!(parse_input("ids.npy").unwrap_err().contains("NAME=FILE"));
+        assert!(parse_input("x=").is_err());
+    }
 }

@@ -1,0 +1,488 @@
+//! The `mpcc` binary's `run` and `compile` subcommands on hand-built plans: outputs,
+//! statistics, inputs from .npy/text/reference files, and clear refusals of bad files.
+
+use mpcc_compiler::backend;
+use mpcc_compiler::io;
+use mpcc_ir::plan::Plan;
+use mpcc_ir::*;
+use mpcc_runtime::HostTensor;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
+    ValueType {
+        shape: shape.to_vec(),
+        ring: Ring::Z64,
+        scale,
+        vis,
+    }
+}
+
+const XS: [f64; 6] = [1.5, -2.0, 0.25, 3.0, 0.5, -1.0];
+const WS: [f32; 6] = [0.5, -1.0, 2.0, 0.125, -0.75, 1.0];
+
+/// y = x · w (x: client float32 [2,3], w: owner weights [3,2]), revealed to the client.
+fn matmul_plan() -> (Plan, Weights) {
+    let mut g = Graph::new(18);
+    let x = g.add(
+        Op::Input {
+            name: "x".into(),
+            owner: CLIENT,
+            encoding: InputEncoding::Fixed,
+        },
+        &[],
+        ty(&[2, 3], 18, Vis::Client),
+        "x",
+    );
+    let w = g.add(
+        Op::Weight { name: "w".into() },
+        &[],
+        ty(&[3, 2], 18, Vis::Owner),
+        "w",
+    );
+    let p = g.add(Op::MatMul, &[x, w], ty(&[2, 2], 36, Vis::Secret), "mm");
+    let t = g.add(
+        Op::Trunc { bits: 18 },
+        &[p],
+        ty(&[2, 2], 18, Vis::Secret),
+        "mm",
+    );
+    g.add(
+        Op::Output {
+            name: "y/out:0".into(),
+            to: vec![CLIENT],
+        },
+        &[t],
+        ty(&[2, 2], 18, Vis::Secret),
+        "y",
+    );
+    let weights = Weights {
+        plan_digest: [0; 32],
+        tensors: vec![WeightTensor {
+            name: "w".into(),
+            shape: vec![3, 2],
+            data: WS.to_vec(),
+        }],
+    };
+    backend::build_plan(g, weights).unwrap()
+}
+
+/// Echoes the three integer text inputs of shape `[batch, seq]` back to the client.
+fn text_plan(batch: usize, seq: usize) -> (Plan, Weights) {
+    let mut g = Graph::new(18);
+    for name in ["input_ids", "attention_mask", "token_type_ids"] {
+        let v = g.add(
+            Op::Input {
+                name: name.into(),
+                owner: CLIENT,
+                encoding: InputEncoding::Int,
+            },
+            &[],
+            ty(&[batch, seq], 0, Vis::Client),
+            name,
+        );
+        g.add(
+            Op::Output {
+                name: name.into(),
+                to: vec![CLIENT],
+            },
+            &[v],
+            ty(&[batch, seq], 0, Vis::Client),
+            name,
+        );
+    }
+    backend::build_plan(g, Weights::default()).unwrap()
+}
+
+fn expected_y() -> Vec<f64> {
+    let mut y = vec![0.0; 4];
+    for i in 0..2 {
+        for j in 0..2 {
+            y[i * 2 + j] = (0..3).map(|k| XS[i * 3 + k] * WS[k * 2 + j] as f64).sum();
+        }
+    }
+    y
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    plan: PathBuf,
+}
+
+impl Fixture {
+    fn new((plan, weights): (Plan, Weights)) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.plan");
+        backend::write_plan(&path, &plan, &weights).unwrap();
+        Fixture { dir, plan: path }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn write_x(&self, name: &str, shape: &[usize], f64_file: bool) -> PathBuf {
+        let path = self.path(name);
+        let n: usize = shape.iter().product();
+        let data: Vec<f64> = XS.iter().cycle().take(n).copied().collect();
+        write_npy(
+            &path,
+            shape.to_vec(),
+            data,
+            if f64_file { "f8" } else { "f4" },
+        );
+        path
+    }
+}
+
+/// Writes a .npy of the given numpy dtype code ("f4", "f8", "i8").
+fn write_npy(path: &Path, shape: Vec<usize>, data: Vec<f64>, code: &str) {
+    use ndarray::{ArrayD, IxDyn};
+    use ndarray_npy::WriteNpyExt;
+    let mut buf = Vec::new();
+    match code {
+        "f4" => ArrayD::from_shape_vec(IxDyn(&shape), data.iter().map(|v| *v as f32).collect())
+            .unwrap()
+            .write_npy(&mut buf),
+        "f8" => ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .unwrap()
+            .write_npy(&mut buf),
+        _ => ArrayD::from_shape_vec(IxDyn(&shape), data.iter().map(|v| *v as i64).collect())
+            .unwrap()
+            .write_npy(&mut buf),
+    }
+    .unwrap();
+    std::fs::write(path, buf).unwrap();
+}
+
+fn mpcc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mpcc"))
+        .args(args)
+        .output()
+        .expect("mpcc binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts a clean failure: exit code 1 (not a panic's 101), no panic message, no party
+/// started, and stderr holding every one of `needles`.
+fn assert_refused(out: &Output, needles: &[&str]) {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stdout.contains("running"), "a party started: {stdout}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks '{n}': {stderr}");
+    }
+}
+
+fn run_x(f: &Fixture, x: &Path, extra: &[&str]) -> Output {
+    let arg = format!("x={}", x.display());
+    let out_dir = f.path("out");
+    let mut args = vec![
+        "run",
+        f.plan.to_str().unwrap(),
+        "--input",
+        &arg,
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    mpcc(&args)
+}
+
+/// `mpcc run` computes x·w securely, writes it as float32 .npy under a file-safe name, and
+/// prints rounds, bytes, wall time and peak memory.
+#[test]
+fn run_writes_output_and_stats() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.write_x("x.npy", &[2, 3], false);
+    let out = run_x(&f, &x, &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for needle in ["rounds:", "bytes sent:", "wall time:", "peak memory:"] {
+        assert!(stdout.contains(needle), "stdout lacks {needle}: {stdout}");
+    }
+    let y = io::read_npy(&f.path("out").join("y_out_0.npy")).unwrap();
+    assert_eq!(y.dtype, "float32");
+    assert_eq!(y.tensor.shape, vec![2, 2]);
+    let a = io::agreement(&y.tensor.data, &expected_y());
+    assert!(
+        a.max_abs < 1e-4,
+        "{:?} vs {:?}",
+        y.tensor.data,
+        expected_y()
+    );
+}
+
+/// A float64 file for a float32 input is converted and gives the same result.
+#[test]
+fn run_accepts_float64() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.write_x("x64.npy", &[2, 3], true);
+    let out = run_x(&f, &x, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let y = io::read_npy(&f.path("out").join("y_out_0.npy")).unwrap();
+    assert!(io::agreement(&y.tensor.data, &expected_y()).max_abs < 1e-4);
+}
+
+/// --profile writes a JSON document.
+#[test]
+fn run_writes_profile() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.write_x("x.npy", &[2, 3], false);
+    let prof = f.path("profile.json");
+    let out = run_x(&f, &x, &["--profile", prof.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&prof).unwrap()).unwrap();
+    assert!(v.is_object());
+}
+
+/// An input file of the wrong shape is refused before any party starts, naming the input,
+/// the expected shape and dtype.
+#[test]
+fn wrong_shape_refused() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.write_x("x.npy", &[3, 2], false);
+    let out = run_x(&f, &x, &[]);
+    assert_refused(&out, &["input 'x'", "[3, 2]", "float32 with shape [2, 3]"]);
+    assert!(!f.path("out").exists());
+}
+
+/// An int64 file for a float32 input is refused before any party starts.
+#[test]
+fn wrong_dtype_refused() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.path("x_int.npy");
+    write_npy(&x, vec![2, 3], vec![1.0; 6], "i8");
+    let out = run_x(&f, &x, &[]);
+    assert_refused(
+        &out,
+        &["input 'x'", "holds int64", "float32 with shape [2, 3]"],
+    );
+}
+
+/// A missing input, an unknown input name and a file that is not .npy are refused clearly.
+#[test]
+fn missing_unknown_and_bad_inputs_refused() {
+    let f = Fixture::new(matmul_plan());
+    let dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_refused(
+        &out,
+        &["no data for input(s) x (float32 [2, 3])", "--input"],
+    );
+    let x = f.write_x("x.npy", &[2, 3], false);
+    let arg = format!("z={}", x.display());
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--input",
+        &arg,
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_refused(&out, &["no input named 'z'", "declares: x"]);
+    let junk = f.path("junk.npy");
+    std::fs::write(&junk, b"this is not numpy").unwrap();
+    assert_refused(&run_x(&f, &junk, &[]), &["not a valid .npy file"]);
+}
+
+/// Without its weights file the plan is refused with a hint where the file should be.
+#[test]
+fn missing_weights_refused() {
+    let f = Fixture::new(matmul_plan());
+    std::fs::remove_file(backend::weights_path(&f.plan)).unwrap();
+    let x = f.write_x("x.npy", &[2, 3], false);
+    assert_refused(
+        &run_x(&f, &x, &[]),
+        &["weights file", "model.weights", "does not exist"],
+    );
+}
+
+/// Weights written for another plan are refused.
+#[test]
+fn foreign_weights_refused() {
+    let f = Fixture::new(matmul_plan());
+    let (_, mut other) = matmul_plan();
+    other.plan_digest = [7; 32];
+    std::fs::write(backend::weights_path(&f.plan), other.to_bytes()).unwrap();
+    let x = f.write_x("x.npy", &[2, 3], false);
+    assert_refused(&run_x(&f, &x, &[]), &["different plan"]);
+}
+
+/// Truncated, bit-flipped and newer-version plan files give clear errors, not panics.
+#[test]
+fn corrupted_plans_refused() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.write_x("x.npy", &[2, 3], false);
+    let good = std::fs::read(&f.plan).unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (good[..good.len() / 2].to_vec(), "truncated"),
+        (good[..20].to_vec(), "truncated"),
+        (
+            {
+                let mut b = good.clone();
+                let i = b.len() - 10;
+                b[i] ^= 0x40;
+                b
+            },
+            "corrupted",
+        ),
+        (
+            {
+                let mut b = good.clone();
+                b[8..12].copy_from_slice(&(plan::PLAN_VERSION + 1).to_le_bytes());
+                b
+            },
+            "newer than this mpcc reads",
+        ),
+        (b"GARBAGE!GARBAGE!".to_vec(), "not an mpcc plan"),
+    ];
+    for (bytes, needle) in cases {
+        std::fs::write(&f.plan, &bytes).unwrap();
+        assert_refused(&run_x(&f, &x, &[]), &[needle, "model.plan"]);
+    }
+}
+
+/// --reference feeds the inputs from a reference.json and prints the secure output beside
+/// the plaintext one.
+#[test]
+fn run_from_reference() {
+    let f = Fixture::new(matmul_plan());
+    let reference = serde_json::json!({
+        "format": "onnx-reference-v1", "model": "matmul",
+        "inputs": [{"name": "x", "dtype": "float32", "shape": [2, 3], "data": XS}],
+        "outputs": [{"name": "y/out:0", "dtype": "float32", "shape": [2, 2], "data": expected_y()}],
+    });
+    let rpath = f.path("reference.json");
+    std::fs::write(&rpath, reference.to_string()).unwrap();
+    let dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--reference",
+        rpath.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("vs reference: max abs error"), "{stdout}");
+    assert!(stdout.contains("cosine 1.000000"), "{stdout}");
+}
+
+/// --text with the MiniLM tokenizer gives the reference input_ids, attention_mask and
+/// token_type_ids of the all-MiniLM-L6-v2 export (two sentences padded to 32).
+#[test]
+fn run_from_text_matches_reference_tokens() {
+    let f = Fixture::new(text_plan(2, 32));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tok = root.join("models/minilm-tokenizer/tokenizer.json");
+    let dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--text",
+        "The quick brown fox jumps over the lazy dog.",
+        "--text",
+        "Secure multi-party computation lets several parties evaluate a function without \
+         revealing their private inputs.",
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ids = io::read_npy(&dir.join("input_ids.npy")).unwrap().tensor;
+    assert_eq!(ids.shape, vec![2, 32]);
+    let want_ids = [
+        101.0, 1996.0, 4248.0, 2829.0, 4419.0, 14523.0, 2058.0, 1996.0, 13971.0, 3899.0, 1012.0,
+        102.0,
+    ];
+    assert_eq!(&ids.data[..12], &want_ids);
+    assert!(ids.data[12..32].iter().all(|v| *v == 0.0));
+    let mask = io::read_npy(&dir.join("attention_mask.npy"))
+        .unwrap()
+        .tensor;
+    let ones: Vec<f64> = mask.data.chunks(32).map(|r| r.iter().sum()).collect();
+    assert_eq!(ones, vec![12.0, 19.0]);
+    let types = io::read_npy(&dir.join("token_type_ids.npy"))
+        .unwrap()
+        .tensor;
+    assert!(types.data.iter().all(|v| *v == 0.0));
+}
+
+/// --text with a batch that does not match the plan is refused before any party starts.
+#[test]
+fn text_batch_mismatch_refused() {
+    let f = Fixture::new(text_plan(2, 32));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let tok = root.join("models/minilm-tokenizer/tokenizer.json");
+    let dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--text",
+        "only one sentence",
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_refused(&out, &["batch 2", "1 text(s)"]);
+}
+
+/// `mpcc compile` refuses a missing model and a malformed --input-shape clearly.
+#[test]
+fn compile_refuses_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("m.plan");
+    let out = mpcc(&[
+        "compile",
+        "no/such/model.onnx",
+        "-o",
+        plan.to_str().unwrap(),
+        "--input-shape",
+        "x=1,2",
+    ]);
+    assert_refused(&out, &["no/such/model.onnx", "does not exist"]);
+    let out = mpcc(&[
+        "compile",
+        "no/such/model.onnx",
+        "-o",
+        plan.to_str().unwrap(),
+        "--input-shape",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+    assert!(text(&out.stderr).contains("NAME=D0"));
+    assert!(!plan.exists());
+}
+
+/// Plans written by the back end load back identically, and weights are bound to them.
+#[test]
+fn backend_round_trip() {
+    let f = Fixture::new(matmul_plan());
+    let plan = backend::load_plan(&f.plan).unwrap();
+    assert_eq!(plan, matmul_plan().0);
+    let w = backend::load_weights(&backend::weights_path(&f.plan), &plan)
+        .unwrap()
+        .unwrap();
+    assert_eq!(w.tensors[0].data, WS.to_vec());
+    let t = HostTensor {
+        shape: vec![2, 2],
+        data: vec![1.0, 2.0, 3.0, 4.0],
+    };
+    io::write_npy_f32(&f.path("t.npy"), &t).unwrap();
+    assert_eq!(io::read_npy(&f.path("t.npy")).unwrap().tensor, t);
+}
