@@ -11,6 +11,7 @@
 pub mod cost;
 pub mod ctx;
 pub mod kernels;
+pub mod net;
 pub mod prss;
 pub mod ring;
 pub mod runner;
@@ -28,6 +29,9 @@ pub enum RtError {
     /// A link failed.
     #[error(transparent)]
     Transport(#[from] transport::TransportError),
+    /// The network links could not be set up.
+    #[error(transparent)]
+    Net(#[from] net::NetError),
     /// Bad user data (shape, dtype, range, missing file).
     #[error("bad input: {0}")]
     Input(String),

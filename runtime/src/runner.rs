@@ -17,6 +17,8 @@ pub struct RunOptions {
     pub timeout: Duration,
     /// Progress callback (party 0's view).
     pub progress: Option<Progress>,
+    /// Optional link shaping (bandwidth and latency) between the local parties.
+    pub shape: Option<crate::net::LinkShape>,
 }
 
 impl Default for RunOptions {
@@ -24,6 +26,7 @@ impl Default for RunOptions {
         RunOptions {
             timeout: Duration::from_secs(120),
             progress: None,
+            shape: None,
         }
     }
 }
@@ -99,7 +102,11 @@ pub fn run_local(
         crate::vm::check_party_data(plan, p as u8, d)?;
     }
     let t0 = Instant::now();
-    let links = LocalTransport::triple(opts.timeout);
+    let links: [Box<dyn Transport>; 3] = match opts.shape {
+        None => LocalTransport::triple(opts.timeout).map(|l| Box::new(l) as Box<dyn Transport>),
+        Some(shape) => crate::net::Shaped::triple(LocalTransport::triple(opts.timeout), shape)
+            .map(|l| Box::new(l) as Box<dyn Transport>),
+    };
     let results: Vec<Result<(PartyResult, Stats), RtError>> = std::thread::scope(|s| {
         let handles: Vec<_> = links
             .into_iter()
@@ -111,7 +118,7 @@ pub fn run_local(
                     None
                 };
                 s.spawn(move || -> Result<(PartyResult, Stats), RtError> {
-                    let mut ctx = Ctx::setup(Box::new(link))?;
+                    let mut ctx = Ctx::setup(link)?;
                     let setup = ctx.take_stats();
                     let r = run_party(plan, &mut ctx, d, progress)?;
                     Ok((r, setup))

@@ -1,0 +1,117 @@
+//! Parties as separate processes: a [`crate::transport::Transport`] over TCP with mutually
+//! authenticated TLS 1.3 (rustls, ring provider), an application handshake that checks the
+//! protocol version, the party id and the plan digest, and link shaping (bandwidth and
+//! latency) so LAN and WAN runs can be measured on one machine.
+//!
+//! # Topology
+//!
+//! Party `i` listens on the `i`-th address and dials every party `j < i`; so party 0 only
+//! accepts, party 2 only dials. Each link is one TLS connection carrying both directions.
+//!
+//! # Authentication
+//!
+//! Every party has a key pair and a self-signed certificate ([`keys`]). A party is configured
+//! with the three parties' certificates and pins them: the dialer accepts only the listening
+//! party's certificate, the listener accepts only the certificates of the parties that dial it,
+//! and learns which party connected from the certificate it presented.
+//!
+//! # Wire format
+//!
+//! After the TLS handshake each side sends a 45-byte hello ([`handshake`]). Then every
+//! [`Transport::send`](crate::transport::Transport::send) becomes one frame: a kind byte
+//! (0 = data, 1 = abort with a UTF-8 reason), the payload length as a little-endian u64, and
+//! the payload. The bytes [`crate::ctx::Ctx`] counts are payload bytes; framing (9 bytes a
+//! message) and TLS records (about 22 bytes per 16 KiB record) come on top and are reported
+//! separately as wire bytes ([`NetStats`]).
+
+mod handshake;
+pub mod keys;
+mod link;
+mod session;
+mod setup;
+pub mod shape;
+mod tls;
+
+pub use handshake::NET_PROTOCOL_VERSION;
+pub use keys::{generate_keys, PartyKeys};
+pub use link::{NetHandle, NetStats, TlsTransport};
+pub use session::{run_networked, NetRun};
+pub use setup::{bind, establish, EventFn, NetConfig};
+pub use shape::{LinkShape, Shaped};
+
+use mpcc_ir::PartyId;
+
+/// Why the network links could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A key or certificate file is missing or malformed.
+    #[error("{path}: {message}")]
+    Keys {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Key generation or TLS configuration failed.
+    #[error("TLS set-up: {0}")]
+    Tls(String),
+    /// The listening address could not be bound.
+    #[error("cannot listen on {addr}: {message}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The OS error.
+        message: String,
+    },
+    /// A peer could not be reached within the connection time limit.
+    #[error("could not connect to party {peer} at {addr} within {secs} s: {last}")]
+    Unreachable {
+        /// The peer.
+        peer: PartyId,
+        /// Its address.
+        addr: String,
+        /// Seconds tried.
+        secs: u64,
+        /// The last failure.
+        last: String,
+    },
+    /// A peer did not connect within the connection time limit.
+    #[error("party {peer} did not connect within {secs} s{refused}")]
+    NoPeer {
+        /// The peer.
+        peer: PartyId,
+        /// Seconds waited.
+        secs: u64,
+        /// Connections refused meanwhile, already formatted ("; refused: ...").
+        refused: String,
+    },
+    /// The peer's certificate is not the one configured for it, or it refused ours.
+    #[error("party {peer}: {message}")]
+    Auth {
+        /// The peer.
+        peer: PartyId,
+        /// What happened.
+        message: String,
+    },
+    /// The application handshake failed (version, party id or plan digest).
+    #[error("party {peer}: {message}")]
+    Handshake {
+        /// The peer.
+        peer: PartyId,
+        /// What differs.
+        message: String,
+    },
+    /// An I/O failure during set-up.
+    #[error("link to party {peer}: {message}")]
+    Io {
+        /// The peer.
+        peer: PartyId,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// Lower-case hex of the first `n` bytes.
+pub(crate) fn short_hex(bytes: &[u8], n: usize) -> String {
+    bytes.iter().take(n).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,68 @@
+//! One party's whole networked run: connect, agree seeds, run the plan, and on failure tell
+//! the peers why before closing the links.
+
+use super::link::NetStats;
+use super::setup::{establish, NetConfig};
+use crate::ctx::{Ctx, Stats};
+use crate::vm::{check_party_data, run_party, PartyData, PartyResult, Progress};
+use crate::RtError;
+use mpcc_ir::plan::Plan;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// What a networked party ends a successful run with.
+#[derive(Clone, Debug)]
+pub struct NetRun {
+    /// Outputs revealed to this party and the per-instruction profile.
+    pub result: PartyResult,
+    /// Traffic of the seed agreement.
+    pub setup: Stats,
+    /// What went over each link (payload, messages, wire bytes).
+    pub net: NetStats,
+    /// Time from the links being up to the last instruction (seed agreement included).
+    pub wall: Duration,
+}
+
+/// Runs `plan` as party `cfg.id` over TLS links: checks the party's data, connects (see
+/// [`establish`]), runs [`run_party`] and closes the links after flushing them. When the run
+/// fails, the peers receive the error as the reason this party stopped.
+pub fn run_networked(
+    plan: &Plan,
+    data: &PartyData,
+    cfg: &NetConfig,
+    listener: TcpListener,
+    progress: Option<Progress>,
+) -> Result<NetRun, RtError> {
+    check_party_data(plan, cfg.id, data)?;
+    if cfg.plan_digest != plan.header.digest {
+        return Err(RtError::Internal(
+            "network config and plan disagree on the digest".into(),
+        ));
+    }
+    let transport = establish(cfg, listener)?;
+    let handle = transport.handle();
+    let others: Vec<String> = (0..3u8)
+        .filter(|p| *p != cfg.id)
+        .map(|p| p.to_string())
+        .collect();
+    cfg.event(&format!(
+        "connected to parties {} (TLS 1.3, mutual authentication); running {} instructions",
+        others.join(" and "),
+        plan.graph().nodes.len()
+    ));
+    let t0 = Instant::now();
+    let mut ctx = Ctx::setup(Box::new(transport))?;
+    let setup = ctx.take_stats();
+    let r = run_party(plan, &mut ctx, data, progress);
+    if let Err(e) = &r {
+        handle.abort(&e.to_string());
+    }
+    let wall = t0.elapsed();
+    drop(ctx);
+    Ok(NetRun {
+        result: r?,
+        setup,
+        net: handle.stats(),
+        wall,
+    })
+}
