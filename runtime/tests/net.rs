@@ -393,7 +393,7 @@ fn faulty_third(stall: Option<Duration>, timeout: Duration) -> [String; 2] {
         let (plan, d) = (&plan, &d);
         let h0 = sc.spawn(move || run_networked(plan, &d[0], &a.0, a.1, None));
         let h1 = sc.spawn(move || run_networked(plan, &d[1], &b.0, b.1, None));
-        let e = [h0, h1].map(|h| h.join().unwrap().err().expect("run fails").to_string());
+        let e = [h0, h1].map(|h| h.join().unwrap().expect_err("run fails").to_string());
         third.join().unwrap();
         e
     })
