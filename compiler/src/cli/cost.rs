@@ -1,10 +1,56 @@
-//! `mpcc cost`.
+//! `mpcc cost`: the predicted cost of a plan, per ONNX node, op type and layer, as text,
+//! JSON or an SVG picture.
+
+use crate::report::{self, GroupBy, Network};
+use anyhow::Context;
+use mpcc_ir::plan::Plan;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `mpcc cost`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The plan file written by `mpcc compile`.
+    pub plan: PathBuf,
+    /// Print the report as JSON (schema in docs/COST-REPORT.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Network model for the estimated time: lan (5 Gbit/s, 0.4 ms RTT), wan (400 Mbit/s,
+    /// 40 ms RTT), or BANDWIDTH,RTT in bits/s and seconds (1e9,0.01) or with units
+    /// (1gbit,10ms; bandwidth k/m/g[bit|bps], RTT s/ms/us).
+    #[arg(long, default_value = "lan", value_parser = parse_network)]
+    pub network: Network,
+    /// Tables the text report shows, in order (comma-separated or repeated); JSON always
+    /// holds all three groupings.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [GroupBy::Op, GroupBy::Layer])]
+    pub by: Vec<GroupBy>,
+    /// Also draw where the bytes and rounds go, by op type and by layer, into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub svg: Option<PathBuf>,
+}
+
+fn parse_network(s: &str) -> Result<Network, report::NetworkSpecError> {
+    s.parse()
+}
+
+/// Reads and decodes a plan file.
+pub fn load_plan(path: &Path) -> anyhow::Result<Plan> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read plan '{}'", path.display()))?;
+    Plan::from_bytes(&bytes).with_context(|| format!("cannot load plan '{}'", path.display()))
+}
 
 /// Runs `mpcc cost`.
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("mpcc cost is not implemented yet")
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let plan = load_plan(&args.plan)?;
+    let r = report::predicted(&plan, &args.network);
+    if let Some(svg) = &args.svg {
+        std::fs::write(svg, r.to_svg())
+            .with_context(|| format!("cannot write '{}'", svg.display()))?;
+    }
+    if args.json {
+        println!("{}", r.to_json_string());
+    } else {
+        print!("{}", r.to_text(&args.by));
+    }
+    Ok(())
 }
