@@ -191,7 +191,7 @@ pub struct Report {
     pub by_node: Vec<NodeRow>,
     /// Per op type, most bytes first.
     pub by_op: Vec<OpRow>,
-    /// Per layer, in order of first appearance in the plan.
+    /// Per layer: `embeddings`, the numbered layers in plan order, `pooler`, `other`.
     pub by_layer: Vec<LayerRow>,
     /// Seed-agreement traffic before the first instruction, per party (measured only; not
     /// in `total`).
@@ -274,6 +274,7 @@ fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report 
         .into_iter()
         .map(|(layer, nodes, cost)| LayerRow { layer, nodes, cost })
         .collect();
+    by_layer.sort_by_key(|r| layer_rank(&r.layer));
     total.round_times();
     by_node.iter_mut().for_each(|r| r.cost.round_times());
     by_op.iter_mut().for_each(|r| r.cost.round_times());
@@ -294,6 +295,16 @@ fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report 
         by_layer,
         setup_bytes_per_party: None,
         run_wall_s: None,
+    }
+}
+
+/// Layer order in reports: embeddings, numbered layers (in plan order), pooler, other.
+fn layer_rank(layer: &str) -> u8 {
+    match layer {
+        "embeddings" => 0,
+        "pooler" => 2,
+        "other" => 3,
+        _ => 1,
     }
 }
 

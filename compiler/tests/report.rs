@@ -202,7 +202,7 @@ fn groups_sum_to_totals() {
         .iter()
         .map(|l| (l.layer.as_str(), l.nodes))
         .collect();
-    assert_eq!(layers, [("other", 3), ("layer.0", 5), ("layer.1", 2)]);
+    assert_eq!(layers, [("layer.0", 5), ("layer.1", 2), ("other", 3)]);
     let ops: Vec<&str> = r.by_op.iter().map(|o| o.op_type.as_str()).collect();
     let bytes: Vec<u64> = r.by_op.iter().map(|o| o.cost.bytes_sent).collect();
     assert!(bytes.windows(2).all(|w| w[0] >= w[1]), "{ops:?} {bytes:?}");

@@ -4,6 +4,7 @@
 use crate::report::{self, GroupBy, Network};
 use anyhow::Context;
 use mpcc_ir::plan::Plan;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `mpcc cost`.
@@ -48,9 +49,17 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write '{}'", svg.display()))?;
     }
     if args.json {
-        println!("{}", r.to_json_string());
+        emit(&(r.to_json_string() + "\n"))
     } else {
-        print!("{}", r.to_text(&args.by));
+        emit(&r.to_text(&args.by))
     }
-    Ok(())
+}
+
+/// Writes to standard output; a reader that went away (`mpcc cost ... | head`) is no error.
+fn emit(s: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to standard output"),
+    }
 }

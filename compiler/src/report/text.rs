@@ -55,7 +55,7 @@ impl Report {
                         .collect(),
                 ),
                 GroupBy::Layer => (
-                    "by layer (plan order)",
+                    "by layer",
                     "layer",
                     self.by_layer
                         .iter()
