@@ -149,11 +149,45 @@ pub fn gather4(w: u64) -> u64 {
     gather_even(gather_even(w))
 }
 
+/// A PRG stream of [`crate::prss::Prss`]: shared with the previous party (`Own`) or with the
+/// next party (`Next`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Shared with the previous party.
+    Own,
+    /// Shared with the next party.
+    Next,
+}
+
+/// `n` random fields of `nbits` bits from `stream`, drawn densely (`ceil(n*nbits/64)` PRG
+/// words). The party at the other end of the stream gets the same fields from the same call.
+pub fn draw(ctx: &mut Ctx, stream: Stream, n: usize, nbits: u32) -> Vec<u64> {
+    let words = (n * nbits as usize).div_ceil(64);
+    let raw = match stream {
+        Stream::Own => ctx.prss.own(words, u64::MAX),
+        Stream::Next => ctx.prss.next(words, u64::MAX),
+    };
+    if nbits >= 64 {
+        return raw;
+    }
+    let m = low_mask(nbits);
+    (0..n)
+        .map(|i| {
+            let pos = i * nbits as usize;
+            let (w, off) = (pos / 64, (pos % 64) as u32);
+            let mut v = raw[w] >> off;
+            if off + nbits > 64 {
+                v |= raw[w + 1] << (64 - off);
+            }
+            v & m
+        })
+        .collect()
+}
+
 /// This party's part of a 3-out-of-3 XOR sharing of zero, `nbits` bits per word.
 pub fn xor_zero(ctx: &mut Ctx, n: usize, nbits: u32) -> Vec<u64> {
-    let m = low_mask(nbits);
-    let a = ctx.prss.own(n, m);
-    let b = ctx.prss.next(n, m);
+    let a = draw(ctx, Stream::Own, n, nbits);
+    let b = draw(ctx, Stream::Next, n, nbits);
     a.iter().zip(&b).map(|(x, y)| x ^ y).collect()
 }
 

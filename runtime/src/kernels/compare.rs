@@ -26,8 +26,8 @@
 //! For k = 32: 5 rounds, (113 + 30 + 3·11)/3 ≈ 58.7 bits.
 
 use super::bits::{
-    and, and_bytes, and_local, bmap, bytes_of, gather4, gather_even, gather_odd, low_mask, reader,
-    BitWriter, Roles,
+    and, and_bytes, and_local, bmap, bytes_of, draw, gather4, gather_even, gather_odd, low_mask,
+    reader, BitWriter, Roles, Stream,
 };
 use crate::ctx::Ctx;
 use crate::share::{AShare, BShare};
@@ -87,14 +87,21 @@ pub struct YShares {
     mono: Vec<[u64; 16]>,
 }
 
-/// Masks for one element's round-1 message, from 12 PRG words.
-fn masks(draw: &[u64], g: u32, ring: Ring) -> (u64, [u64; 16]) {
+/// Masks for one element's round-1 message: `mv` for y and `mono` (11 fields, in
+/// [`NONLINEAR`] order) for the monomials.
+fn masks(mv: u64, mono: &[u64], g: u32) -> (u64, [u64; 16]) {
     let mut m = [0u64; 16];
     for (i, &s) in NONLINEAR.iter().enumerate() {
-        let keep = low_mask(g) & !((s & 1) as u64);
-        m[s] = draw[1 + i] & keep;
+        m[s] = mono[i] & low_mask(g) & !((s & 1) as u64);
     }
-    (draw[0] & ring.mask(), m)
+    (mv, m)
+}
+
+/// Round-1 masks of `cnt` elements from `stream`: k-bit y masks, then g-bit monomial masks.
+fn draw_masks(ctx: &mut Ctx, stream: Stream, cnt: usize, ring: Ring) -> (Vec<u64>, Vec<u64>) {
+    let v = draw(ctx, stream, cnt, ring.bits());
+    let mono = draw(ctx, stream, cnt * NONLINEAR.len(), groups(ring));
+    (v, mono)
 }
 
 /// Round 1: role 0 shares y and its in-group monomials in binary. One round; in block r
@@ -117,11 +124,11 @@ pub fn share_y(
         let range = roles.range(r);
         match Roles::rel(ctx.id, r) {
             0 => {
-                let draw = ctx.prss.own(range.len() * 12, m);
+                let (dv, dm) = draw_masks(ctx, Stream::Own, range.len(), ring);
                 for (t, e) in range.enumerate() {
                     let v = x.a[e].wrapping_add(x.b[e]) & m;
                     let full = monomials(v, ring);
-                    let (mv, mm) = masks(&draw[12 * t..12 * t + 12], g, ring);
+                    let (mv, mm) = masks(dv[t], &dm[11 * t..11 * t + 11], g);
                     w.push(v ^ mv, k);
                     for &s in &NONLINEAR {
                         w.push((full[s] ^ mm[s]) >> (s & 1), mono_bits(s, g));
@@ -131,9 +138,9 @@ pub fn share_y(
                 }
             }
             2 => {
-                let draw = ctx.prss.next(range.len() * 12, m);
+                let (dv, dm) = draw_masks(ctx, Stream::Next, range.len(), ring);
                 for (t, e) in range.enumerate() {
-                    let (mv, mm) = masks(&draw[12 * t..12 * t + 12], g, ring);
+                    let (mv, mm) = masks(dv[t], &dm[11 * t..11 * t + 11], g);
                     y.b[e] = mv;
                     mono[e] = mm;
                 }
@@ -167,12 +174,13 @@ pub fn group_word(lin_share: u64, mono: &[u64; 16], z: u64, one: bool, ring: Rin
     let zp = (z << 1) & ring.mask();
     let zs: [u64; 4] = std::array::from_fn(|i| gather4(zp >> i) & gm);
     let ys: [u64; 4] = std::array::from_fn(|i| gather4(((lin_share << 1) & ring.mask()) >> i) & gm);
-    let prod = |set: usize| -> u64 {
-        (0..4)
-            .filter(|i| set >> i & 1 == 1)
-            .fold(gm, |acc, i| acc & zs[i])
-    };
-    let (mut gw, mut pw) = (0u64, if one { prod(15) } else { 0 });
+    // prod[set]: the AND of z_i over the positions i in `set`.
+    let mut prod = [gm; 16];
+    for set in 1..16usize {
+        let i = set.trailing_zeros() as usize;
+        prod[set] = prod[set & (set - 1)] & zs[i];
+    }
+    let (mut gw, mut pw) = (0u64, if one { prod[15] } else { 0 });
     for s in 1..16usize {
         let a = if s.count_ones() == 1 {
             ys[s.trailing_zeros() as usize]
@@ -182,8 +190,8 @@ pub fn group_word(lin_share: u64, mono: &[u64; 16], z: u64, one: bool, ring: Rin
         let lo = s.trailing_zeros() as usize;
         // z factors of G: z_lo and every z_i above lo that is not in s.
         let above = 0b1111 & !((2usize << lo) - 1);
-        gw ^= a & prod((1 << lo) | (above & !s));
-        pw ^= a & prod(15 & !s);
+        gw ^= a & prod[(1 << lo) | (above & !s)];
+        pw ^= a & prod[15 & !s];
     }
     (gw & gm) | (((pw >> 1) & low_mask(g - 1)) << g)
 }
@@ -213,7 +221,6 @@ pub fn group_gp(
     let tn = thresholds.len() * n;
     let (g, m) = (groups(ring), ring.mask());
     let wbits = 2 * g - 1;
-    let wm = low_mask(wbits);
     let mut gp = BShare {
         a: vec![0; tn],
         b: vec![0; tn],
@@ -224,9 +231,12 @@ pub fn group_gp(
         let rel = Roles::rel(ctx.id, r);
         let cnt = roles.count(r) * thresholds.len();
         let (mask_a, mask_b) = match rel {
-            0 => (ctx.prss.own(cnt, wm), ctx.prss.next(cnt, wm)),
-            1 => (ctx.prss.own(cnt, wm), Vec::new()),
-            _ => (ctx.prss.next(cnt, wm), Vec::new()),
+            0 => (
+                draw(ctx, Stream::Own, cnt, wbits),
+                draw(ctx, Stream::Next, cnt, wbits),
+            ),
+            1 => (draw(ctx, Stream::Own, cnt, wbits), Vec::new()),
+            _ => (draw(ctx, Stream::Next, cnt, wbits), Vec::new()),
         };
         let mut t = 0;
         for (j, th) in thresholds.iter().enumerate() {
@@ -449,9 +459,9 @@ pub fn finish_split(
         }
         let cnt = roles.count(r) * t;
         let v = if rel == 1 {
-            ctx.prss.next(cnt, 1)
+            draw(ctx, Stream::Next, cnt, 1)
         } else {
-            ctx.prss.own(cnt, 1)
+            draw(ctx, Stream::Own, cnt, 1)
         };
         let mut q = 0;
         for j in 0..t {

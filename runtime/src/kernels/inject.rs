@@ -15,7 +15,7 @@
 //!
 //! Bytes per bit (k-bit ring): role 0 sends k (2k for a multiplexer), role 1 k, role 2 k.
 
-use super::bits::{bytes_of, reader, BitWriter, Roles};
+use super::bits::{bytes_of, draw, reader, BitWriter, Roles, Stream};
 use super::compare::Split;
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -58,7 +58,7 @@ pub fn inject(
 ) -> Result<AShare, TransportError> {
     let (m, k) = (ring.mask(), ring.bits());
     let tn = s.c.len();
-    let n = if t == 0 { 0 } else { tn / t };
+    let n = tn.checked_div(t).unwrap_or(0);
     let mut out = AShare {
         a: vec![0; tn],
         b: vec![0; tn],
@@ -70,14 +70,14 @@ pub fn inject(
         let idx = (0..t).flat_map(|j| roles.range(r).map(move |e| j * n + e));
         match rel {
             0 => {
-                let c0 = ctx.prss.own(cnt, m);
+                let c0 = draw(ctx, Stream::Own, cnt, k);
                 let u0 = if x.is_some() {
-                    ctx.prss.own(cnt, m)
+                    draw(ctx, Stream::Own, cnt, k)
                 } else {
                     Vec::new()
                 };
-                let rr = ctx.prss.own(cnt, m);
-                let ss = ctx.prss.next(cnt, m);
+                let rr = draw(ctx, Stream::Own, cnt, k);
+                let ss = draw(ctx, Stream::Next, cnt, k);
                 for (q, c) in idx.enumerate() {
                     let c1 = s.c[c].wrapping_sub(c0[q]) & m;
                     to_next.push(c1, k);
@@ -92,19 +92,19 @@ pub fn inject(
                 }
             }
             1 => {
-                let ss = ctx.prss.own(cnt, m);
+                let ss = draw(ctx, Stream::Own, cnt, k);
                 for (q, c) in idx.enumerate() {
                     out.a[c] = ss[q];
                 }
             }
             _ => {
-                let c0 = ctx.prss.next(cnt, m);
+                let c0 = draw(ctx, Stream::Next, cnt, k);
                 let u0 = if x.is_some() {
-                    ctx.prss.next(cnt, m)
+                    draw(ctx, Stream::Next, cnt, k)
                 } else {
                     Vec::new()
                 };
-                let rr = ctx.prss.next(cnt, m);
+                let rr = draw(ctx, Stream::Next, cnt, k);
                 for (q, c) in idx.enumerate() {
                     let xv = x.map(|x| (x.a[c], x.b[c]));
                     let u = if x.is_some() { u0[q] } else { 0 };
