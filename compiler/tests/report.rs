@@ -24,7 +24,7 @@ fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
 }
 
 /// A two-layer toy model named like an ONNX export: input, two secret weights, matmuls with
-/// truncations, a public bias, a square, a reshape and an output.
+/// truncations, a public bias, a ReLU, a square, a reshape and an output.
 fn toy_plan() -> Plan {
     let mut g = Graph::new(18);
     let x = g.add(
@@ -64,6 +64,12 @@ fn toy_plan() -> Plan {
         &[t, b],
         ty(&[2, 2], 18, Vis::Secret),
         "/encoder/layer.0/dense/Add",
+    );
+    let a = g.add(
+        Op::Relu,
+        &[a],
+        ty(&[2, 2], 18, Vis::Secret),
+        "/encoder/layer.0/act/Relu",
     );
     let sq = "/encoder/layer.0/act/Mul";
     let s = g.add(Op::Mul, &[a, a], ty(&[2, 2], 36, Vis::Secret), sq);
@@ -190,6 +196,7 @@ fn groups_sum_to_totals() {
             ("/encoder/layer.0/dense/MatMul", "MatMul", "layer.0", 2),
             ("/encoder/layer.0/dense/Add.fix-rank", "Add", "layer.0", 1),
             ("/encoder/layer.0/dense/Add", "Add", "layer.0", 1),
+            ("/encoder/layer.0/act/Relu", "Relu", "layer.0", 1),
             ("/encoder/layer.0/act/Mul", "Mul", "layer.0", 2),
             ("encoder.layer.1.dense.weight", "weight", "layer.1", 1),
             ("/encoder/layer.1/dense/MatMul_1", "MatMul", "layer.1", 2),
@@ -202,12 +209,12 @@ fn groups_sum_to_totals() {
         .iter()
         .map(|l| (l.layer.as_str(), l.nodes))
         .collect();
-    assert_eq!(layers, [("layer.0", 5), ("layer.1", 2), ("other", 3)]);
+    assert_eq!(layers, [("layer.0", 6), ("layer.1", 2), ("other", 3)]);
     let ops: Vec<&str> = r.by_op.iter().map(|o| o.op_type.as_str()).collect();
     let bytes: Vec<u64> = r.by_op.iter().map(|o| o.cost.bytes_sent).collect();
     assert!(bytes.windows(2).all(|w| w[0] >= w[1]), "{ops:?} {bytes:?}");
-    assert_eq!(&ops[..2], ["MatMul", "Mul"]);
-    assert_eq!(&ops[5..], ["Add", "Reshape"]);
+    assert_eq!(ops.len(), 8);
+    assert_eq!(&ops[6..], ["Add", "Reshape"]);
     let sum = |it: &mut dyn Iterator<Item = &report::Tally>| {
         it.fold((0, 0, 0, 0), |a, t| {
             (
@@ -310,7 +317,7 @@ fn predicted_equals_measured() {
         );
     }
     assert_eq!((m.total.rounds, m.total.bytes_sent), run.totals());
-    assert!(p.total.rounds >= 10 && p.total.bytes_sent >= 544);
+    assert!(p.total.rounds >= 11 && p.total.bytes_sent >= 544);
     assert_eq!(p.total.est_time_s, m.total.est_time_s);
     let json = m.to_json();
     assert_eq!(json["kind"], "measured");
@@ -354,11 +361,12 @@ fn svg_picture() {
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
     assert!(svg.contains(">By op type</text>") && svg.contains(">By layer</text>"));
-    // 5 op types and 3 layers with traffic, two bars each.
-    assert_eq!(svg.matches("fill=\"#4e79a7\"").count(), 8);
-    assert_eq!(svg.matches("fill=\"#f28e2b\"").count(), 8);
+    // 6 op types and 3 layers with traffic, two bars each.
+    assert_eq!(svg.matches("fill=\"#4e79a7\"").count(), 9);
+    assert_eq!(svg.matches("fill=\"#f28e2b\"").count(), 9);
     assert!(svg.contains("no communication: Add, Reshape"));
     let mm = &r.by_op[0];
+    assert_eq!(mm.op_type, "MatMul");
     let pct = (100.0 * mm.cost.bytes_sent as f64 / r.total.bytes_sent as f64).round();
     let label = format!(">{} B ({pct}%)</text>", mm.cost.bytes_sent);
     assert!(svg.contains(&label), "{label} in {svg}");
