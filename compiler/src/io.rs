@@ -2,6 +2,7 @@
 //! `reference.json`, and text turned into model inputs by a Hugging Face tokenizer.
 
 use mpcc_ir::plan::{InputDecl, Plan};
+use mpcc_ir::{InputEncoding, Op};
 use mpcc_runtime::HostTensor;
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement, WriteNpyExt};
@@ -136,8 +137,9 @@ pub fn read_npy(path: &Path) -> Result<NpyTensor, IoError> {
 
 /// Checks a tensor read from a file against the plan's declaration of that input and
 /// returns the values to feed. int32/bool convert to int64 and float64 to float32; any
-/// other dtype, a wrong shape, or a non-finite float is refused.
-pub fn check_input(decl: &InputDecl, t: NpyTensor) -> Result<HostTensor, IoError> {
+/// other dtype, a wrong shape, a non-finite float, or a token id outside the vocabulary of
+/// a one-hot input is refused.
+pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTensor, IoError> {
     let mismatch = |message: String| IoError::Mismatch {
         name: decl.name.clone(),
         message,
@@ -162,11 +164,36 @@ pub fn check_input(decl: &InputDecl, t: NpyTensor) -> Result<HostTensor, IoError
     if let Some(i) = t.tensor.data.iter().position(|v| !v.is_finite()) {
         return Err(mismatch(format!("element {i} is not a finite number")));
     }
+    if let Some(depth) = one_hot_depth(plan, decl) {
+        let bad = t
+            .tensor
+            .data
+            .iter()
+            .position(|v| *v < 0.0 || *v >= depth as f64);
+        if let Some(i) = bad {
+            return Err(mismatch(format!(
+                "id {} at position {i} is outside the vocabulary 0..{depth}",
+                t.tensor.data[i]
+            )));
+        }
+    }
     let mut tensor = t.tensor;
     if decl.dtype == "float32" {
         tensor.data.iter_mut().for_each(|v| *v = *v as f32 as f64);
     }
     Ok(tensor)
+}
+
+/// The vocabulary size of a one-hot encoded input, if `decl` is one.
+fn one_hot_depth(plan: &Plan, decl: &InputDecl) -> Option<usize> {
+    let node = plan.graph().nodes.iter().find(|n| n.output == decl.slot)?;
+    match &node.op {
+        Op::Input {
+            encoding: InputEncoding::OneHot { depth },
+            ..
+        } => Some(*depth),
+        _ => None,
+    }
 }
 
 /// Writes a tensor as a float32 `.npy` file.

@@ -94,6 +94,31 @@ fn text_plan(batch: usize, seq: usize) -> (Plan, Weights) {
     backend::build_plan(g, Weights::default()).unwrap()
 }
 
+/// Reveals the one-hot rows of `input_ids` `[1, 4]` over a vocabulary of 1000.
+fn one_hot_plan() -> (Plan, Weights) {
+    let mut g = Graph::new(18);
+    let v = g.add(
+        Op::Input {
+            name: "input_ids".into(),
+            owner: CLIENT,
+            encoding: InputEncoding::OneHot { depth: 1000 },
+        },
+        &[],
+        ty(&[1, 4, 1000], 18, Vis::Client),
+        "input_ids",
+    );
+    g.add(
+        Op::Output {
+            name: "rows".into(),
+            to: vec![CLIENT],
+        },
+        &[v],
+        ty(&[1, 4, 1000], 18, Vis::Client),
+        "rows",
+    );
+    backend::build_plan(g, Weights::default()).unwrap()
+}
+
 fn expected_y() -> Vec<f64> {
     let mut y = vec![0.0; 4];
     for i in 0..2 {
@@ -440,6 +465,73 @@ fn text_batch_mismatch_refused() {
         dir.to_str().unwrap(),
     ]);
     assert_refused(&out, &["batch 2", "1 text(s)"]);
+}
+
+/// Token ids inside the vocabulary become one-hot rows; an id outside it is refused, with
+/// its position, before any party starts.
+#[test]
+fn one_hot_ids_checked_against_vocabulary() {
+    let f = Fixture::new(one_hot_plan());
+    let ids = f.path("ids.npy");
+    let dir = f.path("out");
+    let arg = format!("input_ids={}", ids.display());
+    let run = || {
+        mpcc(&[
+            "run",
+            f.plan.to_str().unwrap(),
+            "--input",
+            &arg,
+            "--output-dir",
+            dir.to_str().unwrap(),
+        ])
+    };
+    write_npy(&ids, vec![1, 4], vec![0.0, 7.0, 999.0, 7.0], "i8");
+    let out = run();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = io::read_npy(&dir.join("rows.npy")).unwrap().tensor;
+    let hot: Vec<usize> = rows
+        .data
+        .chunks(1000)
+        .map(|r| r.iter().position(|v| *v == 1.0).unwrap())
+        .collect();
+    assert_eq!(hot, vec![0, 7, 999, 7]);
+    assert_eq!(rows.data.iter().sum::<f64>(), 4.0);
+    write_npy(&ids, vec![1, 4], vec![0.0, 7.0, 1000.0, 7.0], "i8");
+    assert_refused(
+        &run(),
+        &[
+            "input 'input_ids'",
+            "id 1000 at position 2",
+            "vocabulary 0..1000",
+        ],
+    );
+}
+
+/// Text tokenized by a tokenizer whose ids exceed the plan's vocabulary is refused with a
+/// hint that the tokenizer may not belong to the model.
+#[test]
+fn foreign_tokenizer_refused() {
+    let f = Fixture::new(one_hot_plan());
+    let tok =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/minilm-tokenizer/tokenizer.json");
+    let dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--text",
+        "The quick brown fox",
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_refused(
+        &out,
+        &[
+            "outside the vocabulary 0..1000",
+            "does it belong to this model",
+        ],
+    );
 }
 
 /// `mpcc compile` refuses a missing model and a malformed --input-shape clearly.

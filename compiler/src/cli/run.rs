@@ -155,11 +155,25 @@ fn gather_inputs(
             bail!("input '{name}' is given twice");
         }
         let t = io::read_npy(file)?;
-        got.insert(name.clone(), io::check_input(decl, t)?);
+        got.insert(name.clone(), io::check_input(plan, decl, t)?);
     }
     if let Some(tok) = &args.tokenizer {
-        for (name, t) in io::tokenize(tok, &args.text, plan)? {
-            got.entry(name).or_insert(t);
+        for (name, tensor) in io::tokenize(tok, &args.text, plan)? {
+            if got.contains_key(&name) {
+                continue;
+            }
+            let decl = find_decl(plan, &name)?;
+            let t = NpyTensor {
+                dtype: "int64",
+                tensor,
+            };
+            let t = io::check_input(plan, decl, t).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} (made by the tokenizer '{}': does it belong to this model?)",
+                    tok.display()
+                )
+            })?;
+            got.insert(name, t);
         }
     }
     if let Some(r) = reference {
@@ -169,7 +183,7 @@ fn gather_inputs(
                     dtype: dtype_name(&t.dtype),
                     tensor: t.tensor(),
                 };
-                got.insert(decl.name.clone(), io::check_input(decl, t)?);
+                got.insert(decl.name.clone(), io::check_input(plan, decl, t)?);
             }
         }
     }
