@@ -130,7 +130,8 @@ pub struct NodeRow {
     pub onnx_node: String,
     /// Its ONNX op type, derived from the name (see [`op_type_of`]).
     pub op_type: String,
-    /// Its layer, derived from the name (see [`layer_of`]).
+    /// Its layer, derived from the name (see [`layer_of`]); data a layer brings in (weights
+    /// named like `onnx::MatMul_296`) counts in the layer of its first consumer.
     pub layer: String,
     /// Its costs.
     #[serde(flatten)]
@@ -244,13 +245,14 @@ fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report 
     let mut total = Tally::default();
     let mut by_node: Vec<NodeRow> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut layers = names::node_layers(g);
     for (node, t) in g.nodes.iter().zip(&tallies) {
         total.add(t);
         let i = *index.entry(node.origin.as_str()).or_insert_with(|| {
             by_node.push(NodeRow {
                 onnx_node: node.origin.clone(),
                 op_type: op_type_of(&node.origin, node.op.name()),
-                layer: layer_of(&node.origin),
+                layer: layers.remove(node.origin.as_str()).unwrap_or_default(),
                 cost: Tally::default(),
             });
             by_node.len() - 1

@@ -1,5 +1,8 @@
 //! Op type and layer of an ONNX node, derived from its name (the IR keeps only the name).
 
+use mpcc_ir::{Graph, Op};
+use std::collections::HashMap;
+
 /// Path components that start a numbered layer: `layer.0`, `layers.3`, `h.1`, `block.2`.
 const LAYER_WORDS: [&str; 5] = ["layer", "layers", "h", "block", "blocks"];
 
@@ -56,6 +59,45 @@ pub fn layer_of(origin: &str) -> String {
     } else {
         "other".into()
     }
+}
+
+/// The layer of each ONNX node of `graph`, by name: [`layer_of`] its name, except that a node
+/// whose name names no layer and whose instructions only bring data in (inputs, weights,
+/// constants) takes the layer of its first consumer. So an initializer named
+/// `onnx::MatMul_296.0` that feeds `/encoder/layer.0/attention/self/query/MatMul` counts in
+/// `layer.0`, and `input_ids` in `embeddings`.
+pub(super) fn node_layers(graph: &Graph) -> HashMap<&str, String> {
+    let mut first_use: Vec<Option<usize>> = vec![None; graph.values.len()];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for v in &node.inputs {
+            first_use[v.index()].get_or_insert(i);
+        }
+    }
+    // Per node name: whether all its instructions are sources, and its first consumer.
+    let mut seen: HashMap<&str, (bool, Option<usize>)> = HashMap::new();
+    for node in &graph.nodes {
+        let source = matches!(
+            node.op,
+            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. }
+        );
+        let e = seen.entry(node.origin.as_str()).or_insert((true, None));
+        e.0 &= source;
+        let used = first_use[node.output.index()].filter(|&j| graph.nodes[j].origin != node.origin);
+        e.1 = match (e.1, used) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    seen.into_iter()
+        .map(|(name, (sources, consumer))| {
+            let own = layer_of(name);
+            let layer = match consumer {
+                Some(j) if sources && own == "other" => layer_of(&graph.nodes[j].origin),
+                _ => own,
+            };
+            (name, layer)
+        })
+        .collect()
 }
 
 #[cfg(test)]
