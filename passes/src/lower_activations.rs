@@ -1,0 +1,57 @@
+//! Lowers the elementwise activations GeLU, erf, tanh, sigmoid and SiLU to one
+//! `piecewise_poly` kernel each, with the policy's table ([`crate::recipes`]).
+//!
+//! Before:
+//! ```text
+//! graph frac_bits=18
+//! v0 = input {"encoding":"Fixed","name":"x","owner":1} : client<4,z64,f18> @ "x"
+//! v1 = gelu v0 : client<4,z64,f18> @ "mlp/gelu"
+//! v2 = output {"name":"y","to":[1]} v1 : client<4,z64,f18> @ "y"
+//! ```
+//! After:
+//! ```text
+//! graph frac_bits=18
+//! v0 = input {"encoding":"Fixed","name":"x","owner":1} : client<4,z64,f18> @ "x"
+//! v1 = piecewise_poly {"breaks":[-4.0,-1.95,3.0],"pieces":["Zero",{"Poly":[…]},{"Poly":[…]},"Identity"]} v0 : client<4,z64,f18> @ "mlp/gelu"
+//! v2 = output {"name":"y","to":[1]} v1 : client<4,z64,f18> @ "y"
+//! ```
+//!
+//! Error bounds under [`crate::Policy::Puma`] (real arithmetic, measured by
+//! `tests/bounds.rs` against the exact function; fixed-point rounding comes on top):
+//!
+//! | op | table | max abs error |
+//! |---|---|---|
+//! | GeLU | PUMA: 0 / cubic / degree 6 / x, breaks -4, -1.95, 3 | 2.0e-2 on ℝ (at x → 3⁻) |
+//! | SiLU | PUMA `hack_silu`: 0 / quadratic / degree 6 / x, breaks -8, -4, 4 | 7.2e-2 on ℝ (at x → 4⁺) |
+//! | tanh | ±1 / degree 4 / odd degree 7, breaks ±4, ±1.5 | 8.5e-4 on ℝ |
+//! | erf | ±1 / degree 4 / odd degree 5, breaks ±2.5, ±1 | 5.3e-4 on ℝ |
+//! | sigmoid | 0, 1 / degree 4 / odd degree 5, breaks ±7, ±2 | 9.2e-4 on ℝ |
+//!
+//! Cost: the op had no kernel; it becomes one `piecewise_poly`: `breaks.len()` comparisons
+//! in parallel (3 or 4), the powers up to the highest degree (6, 6, 7, 5, 5) by a log-depth
+//! tree, and one bit × polynomial select per piece. The output keeps the input's type; if the
+//! front end gave the op another scale, a `trunc` or `shl` follows.
+
+use crate::rewrite::{rebuild, Rewrite};
+use crate::{PassError, Policy};
+use mpcc_ir::{Graph, Op};
+
+/// Replaces each GeLU, erf, tanh, sigmoid and SiLU by the policy's piecewise polynomial.
+pub fn lower_activations(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
+    let r = policy.recipes();
+    let old = &*graph;
+    let new = rebuild(old, |e, node| {
+        let table = match node.op {
+            Op::Gelu => r.gelu,
+            Op::Erf => r.erf,
+            Op::Tanh => r.tanh,
+            Op::Sigmoid => r.sigmoid,
+            Op::Silu => r.silu,
+            _ => return Ok(Rewrite::Keep),
+        };
+        let y = e.same(table.op(), e.arg(0));
+        Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
+    })?;
+    *graph = new;
+    Ok(())
+}

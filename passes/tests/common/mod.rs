@@ -1,0 +1,72 @@
+//! Helpers shared by the pass tests: small graph builders and the interpreter harness.
+#![allow(dead_code)]
+
+use mpcc_ir::interp::eval;
+use mpcc_ir::*;
+use std::collections::HashMap;
+
+/// A value type in Z_2^64.
+pub fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
+    ValueType {
+        shape: shape.to_vec(),
+        ring: Ring::Z64,
+        scale,
+        vis,
+    }
+}
+
+/// A client input `name` of `shape` at scale 18.
+pub fn input(g: &mut Graph, name: &str, shape: &[usize]) -> ValueId {
+    let op = Op::Input {
+        name: name.into(),
+        owner: CLIENT,
+        encoding: InputEncoding::Fixed,
+    };
+    g.add(op, &[], ty(shape, 18, Vis::Client), name)
+}
+
+/// An output `y` of `v`.
+pub fn output(g: &mut Graph, v: ValueId) {
+    let t = g.ty(v).clone();
+    let op = Op::Output {
+        name: "y".into(),
+        to: vec![CLIENT],
+    };
+    g.add(op, &[v], t, "y");
+}
+
+/// `x` of `shape` → `op` (same type) → output.
+pub fn unary_graph(op: Op, shape: &[usize]) -> Graph {
+    let mut g = Graph::new(18);
+    let x = input(&mut g, "x", shape);
+    let t = g.ty(x).clone();
+    let y = g.add(op, &[x], t, "op");
+    output(&mut g, y);
+    g
+}
+
+/// Evaluates `g` on the named inputs; returns output `y`.
+pub fn run(g: &Graph, inputs: &[(&str, &[f64])]) -> Vec<f64> {
+    let map: HashMap<String, Vec<f64>> = inputs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_vec()))
+        .collect();
+    let mut outs = eval(g, &map, &Weights::default()).expect("the graph evaluates");
+    outs.remove("y").expect("output y")
+}
+
+/// The largest absolute difference of two equally long vectors.
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// `n` evenly spaced points on `[lo, hi]`.
+pub fn grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .collect()
+}

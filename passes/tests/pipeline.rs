@@ -1,0 +1,254 @@
+//! The pass pipeline: its output holds kernels only and verifies, `stop_after` stops after
+//! the given number of passes, errors name the pass or the ONNX node, origins survive, and
+//! `fuse_trunc` leaves ring results bit-for-bit unchanged.
+
+mod common;
+use common::*;
+use mpcc_ir::*;
+use mpcc_passes::*;
+use proptest::prelude::*;
+use std::collections::HashSet;
+
+fn same(g: &Graph, v: ValueId, op: Op, origin: &str, g2: &mut Graph) -> ValueId {
+    let t = g.ty(v).clone();
+    g2.add(op, &[v], t, origin)
+}
+
+/// Input → every high-level op in a chain → output.
+fn chain() -> Graph {
+    let mut g = Graph::new(18);
+    let x = input(&mut g, "x", &[2, 3]);
+    let mut v = x;
+    let ops = [
+        Op::Gelu,
+        Op::Softmax { axis: 1 },
+        Op::RmsNorm { axis: 0, eps: 1e-5 },
+        Op::Sqrt,
+        Op::Exp,
+        Op::Tanh,
+        Op::Sigmoid,
+        Op::Erf,
+        Op::Silu,
+    ];
+    for op in ops {
+        let name = op.name().to_string();
+        let snapshot = g.clone();
+        v = same(&snapshot, v, op, &name, &mut g);
+    }
+    let d = g.add(Op::Div, &[v, x], g.ty(v).clone(), "div");
+    output(&mut g, d);
+    g
+}
+
+/// The whole pipeline leaves kernel ops only; the result verifies with `kernels_only`.
+#[test]
+fn pipeline_output_is_kernels_only() {
+    let g = run_pipeline(chain(), &PassOptions::default()).unwrap();
+    g.verify(true).unwrap();
+    assert!(g.nodes.iter().all(|n| n.op.is_kernel()));
+    assert!(g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::PiecewisePoly { .. })));
+}
+
+/// Every node a lowering creates keeps the origin of the node it replaces.
+#[test]
+fn origins_are_kept() {
+    let before = chain();
+    let origins: HashSet<String> = before.nodes.iter().map(|n| n.origin.clone()).collect();
+    let after = run_pipeline(before, &PassOptions::default()).unwrap();
+    for n in &after.nodes {
+        assert!(
+            origins.contains(&n.origin),
+            "{} has a new origin {:?}",
+            n.op.name(),
+            n.origin
+        );
+    }
+    let softmax = after.nodes.iter().filter(|n| n.origin == "softmax").count();
+    assert_eq!(softmax, 10, "{after}");
+}
+
+/// `stop_after: Some(k)` runs exactly the first k passes; 0 leaves the graph as it was.
+#[test]
+fn stop_after_runs_a_prefix() {
+    let g = chain();
+    for k in 0..=PASSES.len() + 1 {
+        let opts = PassOptions {
+            policy: Policy::Puma,
+            stop_after: Some(k),
+        };
+        let got = run_pipeline(g.clone(), &opts).unwrap();
+        let names: Vec<&str> = PASSES.iter().take(k).map(|p| p.name).collect();
+        let want = run_passes(g.clone(), &names, Policy::Puma).unwrap();
+        assert_eq!(got, want, "stop_after {k}");
+    }
+    let none = PassOptions {
+        policy: Policy::Puma,
+        stop_after: Some(0),
+    };
+    assert_eq!(run_pipeline(g.clone(), &none).unwrap(), g);
+    let one = PassOptions {
+        policy: Policy::Puma,
+        stop_after: Some(1),
+    };
+    let after_one = run_pipeline(g, &one).unwrap();
+    assert!(after_one
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Softmax { .. })));
+    assert!(!after_one.nodes.iter().any(|n| matches!(n.op, Op::Gelu)));
+}
+
+/// The pass table has unique names and descriptions; unknown names are refused by name.
+#[test]
+fn pass_table() {
+    let names: HashSet<&str> = PASSES.iter().map(|p| p.name).collect();
+    assert_eq!(names.len(), PASSES.len());
+    assert!(PASSES.iter().all(|p| !p.description.is_empty()));
+    assert_eq!(find_pass("fuse_trunc").unwrap().name, "fuse_trunc");
+    let e = run_passes(chain(), &["nope"], Policy::Puma).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("unknown pass 'nope' (known: lower_activations, "),
+        "{e}"
+    );
+    assert_eq!("puma".parse::<Policy>(), Ok(Policy::Puma));
+    assert!("fast"
+        .parse::<Policy>()
+        .unwrap_err()
+        .contains("known: puma"));
+}
+
+/// An invalid input graph is reported against the pseudo-pass "input"; an unlowerable node
+/// names its ONNX node.
+#[test]
+fn errors_name_pass_and_node() {
+    let mut g = chain();
+    g.nodes[1].inputs = vec![ValueId(9)];
+    let e = run_pipeline(g, &PassOptions::default()).unwrap_err();
+    assert!(matches!(e, PassError::Verify { pass: "input", .. }), "{e}");
+    let g = unary_graph(Op::Softmax { axis: 2 }, &[2, 3]);
+    let e = run_pipeline(g, &PassOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot lower softmax from ONNX node 'op': axis 2 out of range for [2, 3]"
+    );
+    let mut g = Graph::new(18);
+    let x = input(&mut g, "x", &[2]);
+    let z = g.add(
+        Op::Const { values: vec![0.0] },
+        &[],
+        ty(&[], 18, Vis::Public),
+        "zero",
+    );
+    let d = g.add(Op::Div, &[x, z], ty(&[2], 18, Vis::Client), "div");
+    output(&mut g, d);
+    let e = run_pipeline(g, &PassOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("division by the constant 0"), "{e}");
+}
+
+/// Ring semantics of the ops in `trunc_graph`: wrapping integers, arithmetic shifts.
+fn ring_eval(g: &Graph, x: &[i64]) -> Vec<i64> {
+    let mut vals: Vec<Vec<i64>> = vec![vec![]; g.values.len()];
+    let at = |v: &Vec<i64>, i: usize| v[if v.len() == 1 { 0 } else { i }];
+    let mut out = vec![];
+    for n in &g.nodes {
+        let ins: Vec<&Vec<i64>> = n.inputs.iter().map(|v| &vals[v.index()]).collect();
+        let len = g.ty(n.output).len();
+        let y: Vec<i64> = match &n.op {
+            Op::Input { .. } => x.to_vec(),
+            Op::Const { values } => {
+                let s = 2f64.powi(g.ty(n.output).scale as i32);
+                values.iter().map(|v| (v * s).round() as i64).collect()
+            }
+            Op::Mul => (0..len)
+                .map(|i| at(ins[0], i).wrapping_mul(at(ins[1], i)))
+                .collect(),
+            Op::Add => (0..len)
+                .map(|i| at(ins[0], i).wrapping_add(at(ins[1], i)))
+                .collect(),
+            Op::Trunc { bits } => ins[0].iter().map(|v| v >> bits).collect(),
+            Op::Output { .. } => {
+                out = ins[0].clone();
+                out.clone()
+            }
+            other => panic!("ring_eval has no rule for {}", other.name()),
+        };
+        vals[n.output.index()] = y;
+    }
+    out
+}
+
+/// x·c with exact and inexact constants, truncation chains and a truncated constant.
+fn trunc_graph() -> Graph {
+    let mut g = Graph::new(18);
+    let x = input(&mut g, "x", &[3]);
+    let c = g.add(
+        Op::Const {
+            values: vec![0.5, -3.0, 0.375],
+        },
+        &[],
+        ty(&[3], 18, Vis::Public),
+        "c",
+    );
+    let m = g.add(Op::Mul, &[x, c], ty(&[3], 36, Vis::Client), "m");
+    let t = g.add(Op::Trunc { bits: 18 }, &[m], ty(&[3], 18, Vis::Client), "m");
+    let k = g.add(
+        Op::Const { values: vec![0.3] },
+        &[],
+        ty(&[], 18, Vis::Public),
+        "k",
+    );
+    let m2 = g.add(Op::Mul, &[k, t], ty(&[3], 36, Vis::Client), "m2");
+    let t2 = g.add(
+        Op::Trunc { bits: 7 },
+        &[m2],
+        ty(&[3], 29, Vis::Client),
+        "m2",
+    );
+    let t3 = g.add(
+        Op::Trunc { bits: 11 },
+        &[t2],
+        ty(&[3], 18, Vis::Client),
+        "m2",
+    );
+    let p = g.add(
+        Op::Const {
+            values: vec![-1.25],
+        },
+        &[],
+        ty(&[], 20, Vis::Public),
+        "p",
+    );
+    let pt = g.add(Op::Trunc { bits: 2 }, &[p], ty(&[], 18, Vis::Public), "p");
+    let s = g.add(Op::Add, &[t3, pt], ty(&[3], 18, Vis::Client), "s");
+    let z = g.add(Op::Trunc { bits: 0 }, &[s], ty(&[3], 18, Vis::Client), "z");
+    output(&mut g, z);
+    g
+}
+
+/// `fuse_trunc` removes truncations from the test graph.
+#[test]
+fn fuse_trunc_removes_truncations() {
+    let g = trunc_graph();
+    let count = |g: &Graph| {
+        g.nodes
+            .iter()
+            .filter(|n| matches!(n.op, Op::Trunc { .. }))
+            .count()
+    };
+    let f = run_passes(g.clone(), &["fuse_trunc"], Policy::Puma).unwrap();
+    assert_eq!((count(&g), count(&f)), (5, 2), "{f}");
+}
+
+proptest! {
+    /// `fuse_trunc` gives bit-identical ring results on any input.
+    #[test]
+    fn fuse_trunc_is_exact_in_the_ring(x in prop::collection::vec(-(1i64 << 40)..(1i64 << 40), 3)) {
+        let g = trunc_graph();
+        let f = run_passes(g.clone(), &["fuse_trunc"], Policy::Puma).unwrap();
+        prop_assert_eq!(ring_eval(&g, &x), ring_eval(&f, &x));
+    }
+}
