@@ -143,6 +143,26 @@ proptest! {
         prop_assert!(err <= SOFTMAX_16, "{}", err);
     }
 
+    /// Division by random positive divisors (broadcast per row) and sqrt of random positive
+    /// values are reproduced to 1e-12 relative.
+    #[test]
+    fn div_and_sqrt_random(a in vec_in(-100.0, 100.0), b in prop::collection::vec(1e-3f64..1e3, 4)) {
+        let mut g = Graph::new(18);
+        let x = input(&mut g, "a", &[4, 8]);
+        let d = input(&mut g, "b", &[4, 1]);
+        let t = g.ty(x).clone();
+        let q = g.add(Op::Div, &[x, d], t.clone(), "div");
+        let r = g.add(Op::Mul, &[q, q], ty(&[4, 8], 36, Vis::Client), "sq");
+        let r = g.add(Op::Trunc { bits: 18 }, &[r], t.clone(), "sq");
+        let s = g.add(Op::Sqrt, &[r], t, "sqrt");
+        output(&mut g, s);
+        let ins: [(&str, &[f64]); 2] = [("a", &a), ("b", &b)];
+        let (want, got) = (run(&g, &ins), run(&lowered(&g), &ins));
+        for (p, q) in want.iter().zip(&got) {
+            prop_assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{} {}", p, q);
+        }
+    }
+
     /// RMS norm over random rows (axis 0 or 1) is reproduced to 1e-9 relative.
     #[test]
     fn rms_norm_random(axis in 0usize..2, xs in vec_in(-100.0, 100.0), eps in 1e-6f64..1e-2) {
