@@ -1,22 +1,276 @@
-//! Arithmetic approximation kernels: polynomials by a power tree, piecewise polynomials,
-//! Taylor exp, reciprocal and rsqrt after MSB normalisation.
+//! Arithmetic approximation kernels: dispatch of `poly`, `piecewise_poly`, `exp_taylor`,
+//! `reciprocal` and `rsqrt` to their protocols ([`super::poly`], [`super::invert`]), their
+//! costs, and the plaintext references ([`plain`]) that public operands and tests use.
+//!
+//! Every kernel keeps the input's ring and scale f. Each protocol's doc comment states its
+//! rounds, bytes, valid input range and error bound against its [`plain`] reference.
 
-use super::Args;
+use super::{invert, poly, Args};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
-use crate::share::Val;
+use crate::ring::{decode, encode};
+use crate::share::{AShare, Val};
 use crate::RtError;
-use mpcc_ir::{Graph, Node};
+use mpcc_ir::{Graph, Node, Op, Ring};
 
-/// Runs `poly`, `piecewise_poly`, `exp_taylor`, `reciprocal` or `rsqrt`.
-pub fn exec(_ctx: &mut Ctx, _graph: &Graph, node: &Node, _args: &Args) -> Result<Val, RtError> {
-    Err(RtError::Unsupported(node.op.name().into()))
+/// Runs `poly`, `piecewise_poly`, `exp_taylor`, `reciprocal` or `rsqrt`. A public operand is
+/// computed in the clear by the [`plain`] reference (decode, evaluate, encode).
+pub fn exec(ctx: &mut Ctx, _graph: &Graph, node: &Node, args: &Args) -> Result<Val, RtError> {
+    let (f, ring) = (args.tys[0].scale, args.out.ring);
+    if args.out.scale != f {
+        return Err(RtError::Internal(format!(
+            "{} keeps its operand's scale {f}, but the output has scale {}",
+            node.op.name(),
+            args.out.scale
+        )));
+    }
+    match args.vals[0] {
+        Val::Pub(x) => {
+            let out = x
+                .iter()
+                .map(|v| {
+                    plain::eval(&node.op, decode(*v, f, ring), f, ring).map(|y| encode(y, f, ring))
+                })
+                .collect::<Option<Vec<u64>>>()
+                .ok_or_else(|| RtError::Unsupported(node.op.name().into()))?;
+            Ok(Val::Pub(out))
+        }
+        Val::Sec(x) => Ok(Val::Sec(exec_secret(ctx, &node.op, x, f, ring)?)),
+    }
 }
 
-/// Cost of those kernels.
-pub fn cost(_graph: &Graph, _node: &Node) -> Cost {
-    Cost::ZERO
+/// Runs the protocol of `op` on a secret operand at scale f (an empty operand is free).
+pub fn exec_secret(
+    ctx: &mut Ctx,
+    op: &Op,
+    x: &AShare,
+    f: u32,
+    ring: Ring,
+) -> Result<AShare, RtError> {
+    if x.is_empty() {
+        return Ok(x.clone());
+    }
+    Ok(match op {
+        Op::Poly { coeffs } => poly::poly(ctx, x, coeffs, f, ring)?,
+        Op::ExpTaylor { iters } => poly::exp_taylor(ctx, x, *iters, f, ring)?,
+        Op::PiecewisePoly { breaks, pieces } => poly::piecewise(ctx, x, breaks, pieces, f, ring)?,
+        Op::Reciprocal { iters } => invert::reciprocal(ctx, x, *iters, f, ring)?,
+        Op::Rsqrt { iters } => invert::rsqrt(ctx, x, *iters, f, ring)?,
+        other => return Err(RtError::Unsupported(other.name().into())),
+    })
 }
 
-/// Plaintext references of the kernels, used for public operands and by tests.
-pub mod plain {}
+/// Cost of those kernels on a secret operand.
+pub fn cost(graph: &Graph, node: &Node) -> Cost {
+    let x = graph.ty(node.inputs[0]);
+    op_cost(&node.op, x.len(), x.scale, x.ring)
+}
+
+/// Cost of `op` on `n` secret elements at scale f.
+pub fn op_cost(op: &Op, n: usize, f: u32, ring: Ring) -> Cost {
+    if n == 0 {
+        return Cost::ZERO;
+    }
+    match op {
+        Op::Poly { coeffs } => poly::poly_cost(n, coeffs, f, ring),
+        Op::ExpTaylor { iters } => poly::exp_taylor_cost(n, *iters, f, ring),
+        Op::PiecewisePoly { breaks, pieces } => poly::piecewise_cost(n, breaks, pieces, f, ring),
+        Op::Reciprocal { iters } => invert::reciprocal_cost(n, *iters, ring),
+        Op::Rsqrt { iters } => invert::rsqrt_cost(n, *iters, ring),
+        _ => Cost::ZERO,
+    }
+}
+
+/// Plaintext references of the kernels (exactly what each protocol approximates, in f64),
+/// used for public operands and by tests, and the kernels' documented error bounds.
+pub mod plain {
+    use crate::kernels::invert::RSQRT_GUESS_ERR;
+    use crate::kernels::invert::{RECIP_GUESS, RECIP_GUESS_ERR, RSQRT_A, RSQRT_B};
+    use crate::kernels::poly::{domain_shift, exp_base_exact};
+    use crate::ring::{decode, encode};
+    use mpcc_ir::{Op, Piece, Ring};
+
+    /// `sum coeffs[i] x^i`.
+    pub fn poly(coeffs: &[f64], x: f64) -> f64 {
+        coeffs.iter().rev().fold(0.0, |acc, c| acc * x + c)
+    }
+
+    /// `(1 + x / 2^t)^(2^t)`.
+    pub fn exp_taylor(x: f64, t: u32) -> f64 {
+        let mut y = 1.0 + x / (t as f64).exp2();
+        for _ in 0..t {
+            y *= y;
+        }
+        y
+    }
+
+    /// The piece that x selects: `pieces[j]` with j the number of breaks `<= x`.
+    pub fn piece_index(breaks: &[f64], x: f64) -> usize {
+        breaks.iter().take_while(|b| x >= **b).count()
+    }
+
+    /// A piece as polynomial coefficients.
+    pub fn piece_coeffs(piece: &Piece) -> Vec<f64> {
+        match piece {
+            Piece::Zero => vec![0.0],
+            Piece::Identity => vec![0.0, 1.0],
+            Piece::Poly(c) => c.clone(),
+        }
+    }
+
+    /// The piecewise function: `pieces[0]` below `breaks[0]`, `pieces[i]` on
+    /// `[breaks[i-1], breaks[i])`, the last piece from the last break on.
+    pub fn piecewise(breaks: &[f64], pieces: &[Piece], x: f64) -> f64 {
+        pieces
+            .get(piece_index(breaks, x))
+            .map_or(0.0, |p| poly(&piece_coeffs(p), x))
+    }
+
+    /// `(u, e)` with `x = u 2^e`, u in `[0.5, 1)`, for a positive normal x.
+    fn binade(x: f64) -> (f64, i32) {
+        let e = ((x.to_bits() >> 52) & 0x7ff) as i32 - 1022;
+        (x * (-e as f64).exp2(), e)
+    }
+
+    /// Goldschmidt's 1/u on `[0.5, 1)`: guess `2.9142 - 2u`, then `iters` steps.
+    pub fn goldschmidt(u: f64, iters: u32) -> f64 {
+        let mut r = RECIP_GUESS - 2.0 * u;
+        let mut e = 1.0 - u * r;
+        for _ in 0..iters {
+            r *= 1.0 + e;
+            e *= e;
+        }
+        r
+    }
+
+    /// The reciprocal kernel's result in f64: normalise x to u in `[0.5, 1)`, Goldschmidt,
+    /// scale back. 0 for x <= 0 (outside the valid range).
+    pub fn reciprocal(x: f64, iters: u32) -> f64 {
+        if x <= 0.0 || !x.is_normal() {
+            return 0.0;
+        }
+        let (u, e) = binade(x);
+        goldschmidt(u, iters) * (-e as f64).exp2()
+    }
+
+    /// Newton's 1/sqrt(u) on `[0.25, 1)`: linear minimax guess, then `iters` steps.
+    pub fn newton_rsqrt(u: f64, iters: u32) -> f64 {
+        let mut y = RSQRT_A - RSQRT_B * u;
+        for _ in 0..iters {
+            y = y * (3.0 - u * y * y) / 2.0;
+        }
+        y
+    }
+
+    /// The rsqrt kernel's result in f64: `x = u 4^m` with u in `[0.25, 1)`, Newton, times
+    /// `2^-m`. 0 for x <= 0 (outside the valid range).
+    pub fn rsqrt(x: f64, iters: u32) -> f64 {
+        if x <= 0.0 || !x.is_normal() {
+            return 0.0;
+        }
+        let (_, e) = binade(x);
+        let m = (e + 1).div_euclid(2);
+        let u = x * ((-2 * m) as f64).exp2();
+        newton_rsqrt(u, iters) * (-m as f64).exp2()
+    }
+
+    /// Relative error of [`reciprocal`] against 1/x: `0.0858^(2^iters)`.
+    pub fn reciprocal_rel_error(iters: u32) -> f64 {
+        RECIP_GUESS_ERR.powi(1 << iters.min(30))
+    }
+
+    /// Relative error of [`rsqrt`] against 1/sqrt(x): `d_iters` with `d_0 = 0.08596`,
+    /// `d_{j+1} = 1.5 d_j^2 + 0.5 d_j^3`.
+    pub fn rsqrt_rel_error(iters: u32) -> f64 {
+        (0..iters).fold(RSQRT_GUESS_ERR, |d, _| 1.5 * d * d + 0.5 * d * d * d)
+    }
+
+    /// The reference of a kernel op at x (scale f in `ring`: piecewise breaks are taken as
+    /// their encodings, as the protocol compares with those). `None` for other ops.
+    pub fn eval(op: &Op, x: f64, f: u32, ring: Ring) -> Option<f64> {
+        Some(match op {
+            Op::Poly { coeffs } => poly(coeffs, x),
+            Op::ExpTaylor { iters } => exp_taylor(x, *iters),
+            Op::PiecewisePoly { breaks, pieces } => {
+                let b: Vec<f64> = breaks
+                    .iter()
+                    .map(|b| decode(encode(*b, f, ring), f, ring))
+                    .collect();
+                piecewise(&b, pieces, x)
+            }
+            Op::Reciprocal { iters } => reciprocal(x, *iters),
+            Op::Rsqrt { iters } => rsqrt(x, *iters),
+            _ => return None,
+        })
+    }
+
+    /// Error bound of the `poly` kernel at x against [`poly`]: [`poly_bound_shifted`] with
+    /// no domain shift, `2^-f (1.5 + |x|/2 + sum_{i>=2} (|c_i| i M^(i-1) + M^i / 2))`,
+    /// `M = max(1, |x|)`.
+    pub fn poly_bound(coeffs: &[f64], x: f64, f: u32) -> f64 {
+        poly_bound_shifted(coeffs, x, f, 0)
+    }
+
+    /// Error bound of a polynomial evaluated on a power tree with domain shift s (powers of
+    /// `z = x / 2^s`, coefficients `c_i 2^(si)`): `2^-f (1.5 + |x|/2 + sum_{i>=2} (|c_i|
+    /// 2^(si) i M^(i-1) + M^i / 2))`, `M = max(1, |z|)`. Each built power `z^j` is within
+    /// `(j-1) M^(j-1)` ulp, each coefficient within half an ulp, and the final truncation adds
+    /// one ulp (outside truncation failures, see the kernel).
+    pub fn poly_bound_shifted(coeffs: &[f64], x: f64, f: u32, s: u32) -> f64 {
+        let m = (x.abs() / (s as f64).exp2()).max(1.0);
+        let lin = if coeffs.len() > 1 { x.abs() / 2.0 } else { 0.0 };
+        let terms: f64 = coeffs
+            .iter()
+            .enumerate()
+            .skip(2)
+            .filter(|(_, c)| **c != 0.0)
+            .map(|(i, c)| {
+                let scaled = c.abs() * ((s * i as u32) as f64).exp2();
+                scaled * i as f64 * m.powi(i as i32 - 1) + m.powi(i as i32) / 2.0
+            })
+            .sum();
+        (1.5 + lin + terms) / (f as f64).exp2()
+    }
+
+    /// Error bound of the `exp_taylor` kernel at x against [`exp_taylor`] (scale f in
+    /// `ring`): the base is exact (or one ulp off without `exp_base_exact`), then each
+    /// squaring of y doubles the error times |y| and adds one ulp (about `2^(t-f)` near 0).
+    pub fn exp_taylor_bound(x: f64, t: u32, f: u32, ring: Ring) -> f64 {
+        let ulp = (-(f as f64)).exp2();
+        if t == 0 {
+            return 0.0;
+        }
+        let mut y = (1.0 + x / (t as f64).exp2()).abs();
+        let mut e = if exp_base_exact(t, f, ring) { 0.0 } else { ulp };
+        for _ in 0..t {
+            e = 2.0 * y * e + e * e + ulp;
+            y *= y;
+        }
+        e * 1.01
+    }
+
+    /// Error bound of the `piecewise_poly` kernel at x: [`poly_bound_shifted`] of the
+    /// selected piece with the function's [`domain_shift`].
+    pub fn piecewise_bound(breaks: &[f64], pieces: &[Piece], x: f64, f: u32) -> f64 {
+        let s = domain_shift(breaks, pieces);
+        pieces
+            .get(piece_index(breaks, x))
+            .map_or(0.0, |p| poly_bound_shifted(&piece_coeffs(p), x, f, s))
+    }
+
+    /// Error bound of the `reciprocal` kernel against [`reciprocal`] on the valid range:
+    /// `(12 + 6 iters) 2^-f / x + 2^-f` (a relative `(12 + 6 iters) 2^-f` from the rounding
+    /// in the normalised domain, plus one ulp from scaling back).
+    pub fn reciprocal_bound(x: f64, iters: u32, f: u32) -> f64 {
+        let ulp = (-(f as f64)).exp2();
+        (12.0 + 6.0 * iters as f64) * ulp / x + ulp
+    }
+
+    /// Error bound of the `rsqrt` kernel against [`rsqrt`] on the valid range:
+    /// `16 2^-f / sqrt(x) + 2^-f` (Newton damps earlier rounding; the last step's rounding,
+    /// the normalised value's ulp and the scaling back remain).
+    pub fn rsqrt_bound(x: f64, _iters: u32, f: u32) -> f64 {
+        let ulp = (-(f as f64)).exp2();
+        16.0 * ulp / x.sqrt() + ulp
+    }
+}

@@ -7,7 +7,9 @@ pub mod bits;
 pub mod boolean;
 pub mod compare;
 pub mod inject;
+pub mod invert;
 pub mod nonlinear;
+pub mod poly;
 pub mod shape;
 
 use crate::cost::Cost;
