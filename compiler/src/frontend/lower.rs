@@ -1,0 +1,279 @@
+//! The walk over tract's decluttered model: sources, constants, folding, dispatch of each
+//! operator to its lowering, and the graph outputs.
+
+use super::known::{fold, to_f64};
+use super::values::{Known, Sec, Val};
+use super::{CompileError, FrontendOptions};
+use mpcc_ir::{Graph, InputEncoding, Op, Ring, ValueId, ValueType, Vis, WeightTensor, CLIENT};
+use ndarray::{ArrayD, IxDyn};
+use std::collections::HashMap;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::array::{CumSum, Gather, MultiBroadcastTo, Slice, TypedConcat};
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::cast::Cast;
+use tract_onnx::tract_core::ops::change_axes::AxisOp;
+use tract_onnx::tract_core::ops::cnn::Conv;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::logic::Iff;
+use tract_onnx::tract_core::ops::nn::{Reduce, RmsNorm, Softmax};
+use tract_onnx::tract_core::ops::source::TypedSource;
+
+/// State of one lowering: the IR being built and what each tract outlet became.
+pub(super) struct Lowerer<'a> {
+    /// The decluttered model.
+    pub model: &'a TypedModel,
+    /// Front end options.
+    pub opts: &'a FrontendOptions,
+    /// The IR graph.
+    pub g: Graph,
+    /// Owner weights referenced by `weight` nodes.
+    pub tensors: Vec<WeightTensor>,
+    /// Lowered value of each tract outlet.
+    pub vals: HashMap<OutletId, Val>,
+    /// Materialized known tensors, by (weight name, scale).
+    pub cache: HashMap<(String, u32), ValueId>,
+    /// One-hot depth of each integer source used as gather indices, by node id.
+    pub one_hot: HashMap<usize, usize>,
+    /// Fraction bits f.
+    pub f: u32,
+    /// Counter that keeps the names of compile-time intermediates apart.
+    pub tmp: usize,
+}
+
+/// Lowers the typed model to an IR graph and the owner's weight tensors.
+pub(super) fn lower(
+    model: &TypedModel,
+    opts: &FrontendOptions,
+) -> Result<(Graph, Vec<WeightTensor>), CompileError> {
+    let mut l = Lowerer {
+        model,
+        opts,
+        g: Graph::new(opts.frac_bits),
+        tensors: Vec::new(),
+        vals: HashMap::new(),
+        cache: HashMap::new(),
+        one_hot: super::gather::plan_one_hot(model),
+        f: opts.frac_bits,
+        tmp: 0,
+    };
+    let order = model
+        .eval_order()
+        .map_err(|e| CompileError::Other(format!("tract model has no order: {e}")))?;
+    for id in order {
+        l.node(model.node(id))?;
+    }
+    l.outputs()?;
+    let g = super::prune::prune(l.g);
+    let mut tensors = l.tensors;
+    tensors.retain(|t| {
+        g.nodes
+            .iter()
+            .any(|n| matches!(&n.op, Op::Weight { name } if *name == t.name))
+    });
+    Ok((g, tensors))
+}
+
+impl Lowerer<'_> {
+    /// The error for an operator (or a use of it) that has no lowering.
+    pub fn unsupported(&self, node: &TypedNode, reason: impl Into<String>) -> CompileError {
+        CompileError::Unsupported {
+            op: node.op.name().to_string(),
+            node: node.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The concrete shape of `node`'s output `slot`.
+    pub fn out_shape(&self, node: &TypedNode) -> Result<Vec<usize>, CompileError> {
+        let fact = &node.outputs[0].fact;
+        fact.shape.as_concrete().map(|s| s.to_vec()).ok_or_else(|| {
+            self.unsupported(
+                node,
+                format!("output shape {:?} is not concrete", fact.shape),
+            )
+        })
+    }
+
+    /// The lowered value of `node`'s input `i`.
+    pub fn input(&self, node: &TypedNode, i: usize) -> Result<Val, CompileError> {
+        node.inputs
+            .get(i)
+            .and_then(|o| self.vals.get(o))
+            .cloned()
+            .ok_or_else(|| self.unsupported(node, format!("input {i} was not lowered")))
+    }
+
+    fn node(&mut self, node: &TypedNode) -> Result<(), CompileError> {
+        if node.outputs.len() != 1 {
+            return Err(self.unsupported(node, "operators with several outputs are not supported"));
+        }
+        let val = if node.op_as::<TypedSource>().is_some() {
+            self.source(node)?
+        } else if let Some(k) = self.known_node(node)? {
+            Val::Known(k)
+        } else {
+            self.lower_op(node)?
+        };
+        self.vals.insert(OutletId::new(node.id, 0), val);
+        Ok(())
+    }
+
+    /// A graph input: client-owned and secret; one-hot when it indexes a table.
+    fn source(&mut self, node: &TypedNode) -> Result<Val, CompileError> {
+        let mut shape = self.out_shape(node)?;
+        let depth = self.one_hot.get(&node.id).copied();
+        let encoding = match depth {
+            Some(depth) => {
+                shape.push(depth);
+                InputEncoding::OneHot { depth }
+            }
+            None => InputEncoding::Fixed,
+        };
+        let ty = ValueType {
+            shape,
+            ring: Ring::Z64,
+            scale: self.f,
+            vis: Vis::Client,
+        };
+        let op = Op::Input {
+            name: node.name.clone(),
+            owner: CLIENT,
+            encoding,
+        };
+        let id = self.g.add(op, &[], ty, &node.name);
+        Ok(match depth {
+            Some(depth) => Val::OneHot { id, depth },
+            None => Val::Sec(Sec::plain(id)),
+        })
+    }
+
+    /// A constant, or a node whose operands are all known (folded with tract).
+    fn known_node(&mut self, node: &TypedNode) -> Result<Option<Known>, CompileError> {
+        let ins: Vec<Val> = (0..node.inputs.len())
+            .map(|i| self.input(node, i))
+            .collect::<Result<_, _>>()?;
+        let owner_in = ins.iter().any(|v| matches!(v, Val::Known(k) if k.owner));
+        let all_known = ins.iter().all(|v| matches!(v, Val::Known(_)));
+        let konst = node.outputs[0].fact.konst.clone();
+        let t = match konst {
+            Some(t) if node.inputs.is_empty() => {
+                let is_float = t.datum_type().is_float();
+                let owner = is_float && t.len() > 1;
+                let name = node.name.clone();
+                return Ok(Some(Known { t, owner, name }));
+            }
+            Some(t) => t,
+            None if all_known => {
+                let ts = ins
+                    .iter()
+                    .filter_map(|v| match v {
+                        Val::Known(k) => Some(k.t.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut outs = fold(node, ts)
+                    .map_err(|e| self.unsupported(node, format!("cannot fold: {e}")))?;
+                outs.remove(0)
+            }
+            None => return Ok(None),
+        };
+        Ok(Some(Known {
+            t,
+            owner: owner_in,
+            name: node.name.clone(),
+        }))
+    }
+
+    fn lower_op(&mut self, node: &TypedNode) -> Result<Val, CompileError> {
+        if let Some(op) = node.op_as::<EinSum>() {
+            self.einsum(node, op)
+        } else if let Some(op) = node.op_as::<TypedBinOp>() {
+            self.binop(node, op.0.name())
+        } else if let Some(op) = node.op_as::<ElementWiseOp>() {
+            self.unary(node, op)
+        } else if let Some(op) = node.op_as::<Reduce>() {
+            self.reduce(node, op)
+        } else if let Some(op) = node.op_as::<Softmax>() {
+            self.softmax(node, op)
+        } else if let Some(op) = node.op_as::<RmsNorm>() {
+            self.rms_norm(node, op)
+        } else if let Some(op) = node.op_as::<AxisOp>() {
+            self.axis_op(node, op)
+        } else if node.op_as::<MultiBroadcastTo>().is_some() {
+            self.broadcast(node)
+        } else if let Some(op) = node.op_as::<Slice>() {
+            self.slice(node, op)
+        } else if let Some(op) = node.op_as::<TypedConcat>() {
+            self.concat(node, op.axis)
+        } else if let Some(op) = node.op_as::<Gather>() {
+            self.gather(node, op.axis)
+        } else if let Some(op) = node.op_as::<Cast>() {
+            self.cast(node, op.to)
+        } else if node.op_as::<Iff>().is_some() {
+            self.iff(node)
+        } else if let Some(op) = node.op_as::<CumSum>() {
+            self.cumsum(node, op)
+        } else if let Some(op) = node.op_as::<Conv>() {
+            self.conv(node, op)
+        } else {
+            Err(self.unsupported(node, "no lowering for this operator on run-time data"))
+        }
+    }
+
+    /// Reveals every model output to the client, at scale f.
+    fn outputs(&mut self) -> Result<(), CompileError> {
+        let outlets = self
+            .model
+            .output_outlets()
+            .map_err(|e| CompileError::Other(e.to_string()))?
+            .to_vec();
+        for o in outlets {
+            let node = self.model.node(o.node);
+            let name = self.model.outlet_label(o).unwrap_or(&node.name).to_string();
+            let val =
+                self.vals.get(&o).cloned().ok_or_else(|| {
+                    CompileError::Other(format!("output '{name}' was not lowered"))
+                })?;
+            let v = self.sec(node, &val)?.id;
+            let v = self.rescale(v, self.f, &node.name);
+            let ty = self.g.ty(v).clone();
+            let op = Op::Output {
+                name,
+                to: vec![CLIENT],
+            };
+            self.g.add(op, &[v], ty, &node.name);
+        }
+        Ok(())
+    }
+
+    /// A known tensor as f64.
+    pub fn known_f64(&self, node: &TypedNode, k: &Known) -> Result<ArrayD<f64>, CompileError> {
+        to_f64(&k.t).map_err(|e| self.unsupported(node, format!("constant '{}': {e}", k.name)))
+    }
+
+    /// Any value as an IR value holding reals: one-hot ids become the id values, known
+    /// tensors are materialized at scale f.
+    pub fn sec(&mut self, node: &TypedNode, v: &Val) -> Result<Sec, CompileError> {
+        let origin = node.name.as_str();
+        Ok(match v {
+            Val::Sec(s) => s.clone(),
+            Val::OneHot { id, depth } => {
+                let arange = ArrayD::from_shape_fn(IxDyn(&[*depth, 1]), |ix| ix[0] as f64);
+                let c = self.constant(&arange, 0, origin);
+                let mut shape = self.shape(*id);
+                let last = shape.len() - 1;
+                shape[last] = 1;
+                let s = self.scale(*id);
+                let m = self.emit(Op::MatMul, &[*id, c], shape.clone(), s, origin);
+                shape.pop();
+                let r = self.reshape(m, &shape, origin);
+                Sec::ranged(r, 0.0, (*depth - 1) as f64)
+            }
+            Val::Known(k) => {
+                let a = self.known_f64(node, k)?;
+                Sec::plain(self.materialize(k, &a, "", self.f))
+            }
+        })
+    }
+}

@@ -1,0 +1,219 @@
+//! What a tract outlet became during lowering (a known tensor, a secret IR value or a
+//! one-hot input), and the helpers that emit IR nodes with their types.
+
+use super::lower::Lowerer;
+use mpcc_ir::{Op, Ring, ValueId, ValueType, Vis, WeightTensor};
+use ndarray::ArrayD;
+use std::sync::Arc;
+use tract_onnx::prelude::*;
+
+/// A tensor known at compile time.
+#[derive(Clone, Debug)]
+pub(super) struct Known {
+    /// The value.
+    pub t: Arc<Tensor>,
+    /// True when it is (derived from) the owner's weights; false for public constants.
+    pub owner: bool,
+    /// Name of the node that made it (weight names and cache keys start with it).
+    pub name: String,
+}
+
+/// A value computed at run time: an IR value holding reals at its type's scale.
+#[derive(Clone, Debug)]
+pub(super) struct Sec {
+    /// The IR value.
+    pub id: ValueId,
+    /// For a boolean made by `Cast(x -> Bool)`: the outlet of x (the mask pattern).
+    pub cast_of: Option<OutletId>,
+    /// Known bounds of every element, when tracked (index arithmetic).
+    pub range: Option<(f64, f64)>,
+}
+
+impl Sec {
+    /// A value with nothing else known about it.
+    pub fn plain(id: ValueId) -> Sec {
+        Sec {
+            id,
+            cast_of: None,
+            range: None,
+        }
+    }
+    /// A value whose elements lie in `lo..=hi`.
+    pub fn ranged(id: ValueId, lo: f64, hi: f64) -> Sec {
+        Sec {
+            id,
+            cast_of: None,
+            range: Some((lo, hi)),
+        }
+    }
+}
+
+/// What a tract outlet lowered to.
+#[derive(Clone, Debug)]
+pub(super) enum Val {
+    /// Known at compile time.
+    Known(Known),
+    /// Computed at run time.
+    Sec(Sec),
+    /// An integer input held as one-hot rows `[.., depth]` at scale f.
+    OneHot {
+        /// The IR input value.
+        id: ValueId,
+        /// Number of classes.
+        depth: usize,
+    },
+}
+
+impl Lowerer<'_> {
+    /// Appends a computed node; its visibility is the join of its operands'.
+    pub fn emit(
+        &mut self,
+        op: Op,
+        ins: &[ValueId],
+        shape: Vec<usize>,
+        scale: u32,
+        origin: &str,
+    ) -> ValueId {
+        let vis = ins
+            .iter()
+            .fold(Vis::Public, |acc, &v| acc.join(self.g.ty(v).vis));
+        let ty = ValueType {
+            shape,
+            ring: Ring::Z64,
+            scale,
+            vis,
+        };
+        self.g.add(op, ins, ty, origin)
+    }
+
+    /// Index of the node that defines `v` (nodes define values in order).
+    pub fn def_index(&self, v: ValueId) -> usize {
+        self.g
+            .nodes
+            .iter()
+            .rposition(|n| n.output == v)
+            .unwrap_or(0)
+    }
+
+    /// Shape of an IR value.
+    pub fn shape(&self, v: ValueId) -> Vec<usize> {
+        self.g.ty(v).shape.clone()
+    }
+
+    /// Scale of an IR value.
+    pub fn scale(&self, v: ValueId) -> u32 {
+        self.g.ty(v).scale
+    }
+
+    /// Brings `v` to `scale` with a local shift up or a truncation down.
+    pub fn rescale(&mut self, v: ValueId, scale: u32, origin: &str) -> ValueId {
+        let (s, shape) = (self.scale(v), self.shape(v));
+        if s < scale {
+            self.emit(Op::Shl { bits: scale - s }, &[v], shape, scale, origin)
+        } else if s > scale {
+            self.emit(Op::Trunc { bits: s - scale }, &[v], shape, scale, origin)
+        } else {
+            v
+        }
+    }
+
+    /// Reshapes `v` (no node when the shape already matches).
+    pub fn reshape(&mut self, v: ValueId, shape: &[usize], origin: &str) -> ValueId {
+        if self.g.ty(v).shape == shape {
+            return v;
+        }
+        // A reshape of a reshape reads the first one's operand (the inner one may go dead).
+        let def = &self.g.nodes[self.def_index(v)];
+        let v = if def.op == Op::Reshape {
+            def.inputs[0]
+        } else {
+            v
+        };
+        if self.g.ty(v).shape == shape {
+            return v;
+        }
+        let s = self.scale(v);
+        self.emit(Op::Reshape, &[v], shape.to_vec(), s, origin)
+    }
+
+    /// Permutes the axes of `v` (no node for the identity).
+    pub fn transpose(&mut self, v: ValueId, perm: &[usize], origin: &str) -> ValueId {
+        let old = self.shape(v);
+        let shape: Vec<usize> = perm.iter().map(|&p| old[p]).collect();
+        // Moving only size-1 axes keeps the row-major order: a reshape.
+        let big: Vec<usize> = perm.iter().copied().filter(|&p| old[p] != 1).collect();
+        if big.windows(2).all(|w| w[0] < w[1]) {
+            return self.reshape(v, &shape, origin);
+        }
+        let s = self.scale(v);
+        self.emit(
+            Op::Transpose {
+                perm: perm.to_vec(),
+            },
+            &[v],
+            shape,
+            s,
+            origin,
+        )
+    }
+
+    /// A public constant at `scale`.
+    pub fn constant(&mut self, a: &ArrayD<f64>, scale: u32, origin: &str) -> ValueId {
+        let ty = ValueType {
+            shape: a.shape().to_vec(),
+            ring: Ring::Z64,
+            scale,
+            vis: Vis::Public,
+        };
+        let values = a.iter().copied().collect();
+        self.g.add(Op::Const { values }, &[], ty, origin)
+    }
+
+    /// Puts a known tensor (or a compile-time transform of it, named by `variant`) into the
+    /// graph at `scale`: an owner weight, or a public constant.
+    pub fn materialize(
+        &mut self,
+        k: &Known,
+        a: &ArrayD<f64>,
+        variant: &str,
+        scale: u32,
+    ) -> ValueId {
+        let key = (format!("{}{variant}", k.name), scale);
+        if let Some(&v) = self.cache.get(&key) {
+            return v;
+        }
+        let v = if k.owner {
+            self.weight(&key.0, a, scale, &k.name)
+        } else {
+            self.constant(a, scale, &k.name)
+        };
+        self.cache.insert(key, v);
+        v
+    }
+
+    /// An owner weight node; its data goes to the weights file.
+    fn weight(&mut self, name: &str, a: &ArrayD<f64>, scale: u32, origin: &str) -> ValueId {
+        if self.tensors.iter().all(|t| t.name != name) {
+            self.tensors.push(WeightTensor {
+                name: name.to_string(),
+                shape: a.shape().to_vec(),
+                data: a.iter().map(|&v| v as f32).collect(),
+            });
+        }
+        let vis = if self.opts.public_weights {
+            Vis::Public
+        } else {
+            Vis::Owner
+        };
+        let ty = ValueType {
+            shape: a.shape().to_vec(),
+            ring: Ring::Z64,
+            scale,
+            vis,
+        };
+        let op = Op::Weight {
+            name: name.to_string(),
+        };
+        self.g.add(op, &[], ty, origin)
+    }
+}
