@@ -1,10 +1,366 @@
-//! `mpcc party`.
+//! `mpcc party`: run one party of a plan as its own process, over mutually authenticated TLS
+//! links to the two other parties.
 
-/// Arguments of `mpcc party`.
-#[derive(clap::Args)]
-pub struct Args {}
+use crate::backend;
+use crate::cli::compile::{human_bytes, party_name};
+use crate::cli::run::parse_input;
+use crate::io;
+use anyhow::{bail, Context};
+use mpcc_ir::plan::Plan;
+use mpcc_ir::{PartyId, MODEL_OWNER};
+use mpcc_runtime::net::{bind, run_networked, LinkShape, NetConfig, NetRun, PartyKeys};
+use mpcc_runtime::PartyData;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run one party of a plan as its own process, over TLS to the two other parties.
+///
+/// Party i listens on the i-th address of --peers and dials the parties before it. The
+/// model owner (party 0) supplies only the weights, the client (party 1) only its inputs,
+/// the helper (party 2) nothing; each party writes the outputs the plan reveals to it.
+/// Links use TLS 1.3 with pinned certificates (make them with `mpcc keygen`), then a
+/// handshake that checks the protocol version, the party id and the plan digest.
+///
+/// Examples (one line per machine):
+///
+///   mpcc party --id 0 --plan m.plan --weights m.weights --keys-dir keys/ \
+///       --peers 10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000
+///   mpcc party --id 1 --plan m.plan --input input_ids=ids.npy --output-dir out/ \
+///       --keys-dir keys/ --peers 10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000
+///   mpcc party --id 2 --plan m.plan --keys-dir keys/ \
+///       --peers 10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// This party: 0 = model owner, 1 = client, 2 = helper.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub id: u8,
+
+    /// The plan written by `mpcc compile` (the same file at all three parties).
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// The three parties' addresses, HOST:PORT,HOST:PORT,HOST:PORT, by party id.
+    #[arg(long, value_name = "ADDRS", value_delimiter = ',', required = true)]
+    pub peers: Vec<String>,
+
+    /// Address to listen on, if not this party's entry in --peers (e.g. 0.0.0.0:7000).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+
+    /// The weights file (model owner only; default: the plan's path with extension
+    /// .weights).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+
+    /// An input this party owns, as NAME=FILE.npy. Repeat (or list several) per input.
+    #[arg(long = "input", value_name = "NAME=FILE.npy", value_parser = parse_input, num_args = 1..)]
+    pub inputs: Vec<(String, PathBuf)>,
+
+    /// Directory for the outputs revealed to this party, written as NAME.npy (float32).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
+
+    /// Directory holding partyN.key for this party and party0.crt, party1.crt, party2.crt.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["key", "cert", "peer_certs"])]
+    pub keys_dir: Option<PathBuf>,
+
+    /// This party's private key (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["cert", "peer_certs"])]
+    pub key: Option<PathBuf>,
+
+    /// This party's certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The peers' certificates: three by party id (this party's entry is its own
+    /// certificate), or the two others in increasing id order.
+    #[arg(
+        long,
+        value_name = "A.crt,B.crt,C.crt",
+        value_delimiter = ',',
+        requires = "key"
+    )]
+    pub peer_certs: Vec<PathBuf>,
+
+    /// Seconds a party waits for a peer's message before giving up on it.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
+
+    /// Seconds to keep trying to connect to the peers at start.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub connect_timeout: u64,
+
+    /// Shape the links as lan (5 Gbit/s, 0.4 ms RTT), wan (400 Mbit/s, 40 ms RTT) or
+    /// BW,RTT (e.g. 1gbit,10ms); every party should pass the same shape.
+    #[arg(long, value_name = "lan|wan|BW,RTT", value_parser = LinkShape::parse)]
+    pub shape: Option<LinkShape>,
+
+    /// Write this party's measurements (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+}
 
 /// Runs `mpcc party`.
-pub fn main(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("mpcc party is not implemented yet")
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let id = args.id;
+    let plan = backend::load_plan(&args.plan)?;
+    let data = party_data(&plan, id, &args)?;
+    mpcc_runtime::vm::check_party_data(&plan, id, &data)?;
+    let addrs: [String; 3] = args.peers.clone().try_into().map_err(|p: Vec<String>| {
+        anyhow::anyhow!(
+            "--peers needs three addresses HOST:PORT (one per party), got {}",
+            p.len()
+        )
+    })?;
+    let keys = load_keys(&args)?;
+    std::fs::create_dir_all(&args.output_dir).with_context(|| {
+        format!(
+            "cannot create the output directory '{}'",
+            args.output_dir.display()
+        )
+    })?;
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| addrs[id as usize].clone());
+    let listener = bind(&listen)?;
+    let cfg = NetConfig {
+        id,
+        addrs,
+        keys,
+        plan_digest: plan.header.digest,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        shape: args.shape,
+        on_event: Some(Arc::new(move |line: &str| eprintln!("party {id}: {line}"))),
+    };
+    eprintln!(
+        "party {id}: listening on {listen}, plan {}…, shaping {}",
+        &plan.digest_hex()[..16],
+        shape_name(args.shape)
+    );
+    // The error's own text already holds its causes (instruction, peer), so it is shown
+    // without anyhow's chain, which would repeat them.
+    let run = run_networked(&plan, &data, &cfg, listener, progress_bar(&plan))
+        .map_err(|e| anyhow::anyhow!("{} stopped: {e}", party_name(id)))?;
+    print_summary(&plan, id, &run, args.shape);
+    write_outputs(&plan, id, &run, &args.output_dir)?;
+    if let Some(path) = &args.profile {
+        let text = serde_json::to_string_pretty(&profile_json(&plan, id, &run, args.shape))?;
+        write_atomic(path, text.as_bytes())?;
+        println!("profile written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// What this party brings: the weights (model owner, or everyone when they are public) and
+/// the inputs it owns. Refuses data that belongs to another party.
+fn party_data(plan: &Plan, id: PartyId, args: &Args) -> anyhow::Result<PartyData> {
+    let mut data = PartyData::default();
+    for (name, file) in &args.inputs {
+        let decl = plan
+            .body
+            .inputs
+            .iter()
+            .find(|d| &d.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = plan.body.inputs.iter().map(|d| d.name.as_str()).collect();
+                anyhow::anyhow!(
+                    "the plan has no input named '{name}'; it declares: {}",
+                    known.join(", ")
+                )
+            })?;
+        if decl.owner != id {
+            bail!(
+                "input '{name}' belongs to the {}; {} supplies only its own inputs",
+                party_name(decl.owner),
+                party_name(id)
+            );
+        }
+        if data.inputs.contains_key(name) {
+            bail!("input '{name}' is given twice");
+        }
+        let t = io::check_input(decl, io::read_npy(file)?)?;
+        data.inputs.insert(name.clone(), t);
+    }
+    let public = plan.body.weights.iter().any(|w| w.public);
+    let needs_weights = !plan.body.weights.is_empty() && (id == MODEL_OWNER || public);
+    match (&args.weights, needs_weights) {
+        (Some(_), false) => bail!(
+            "{} does not take --weights: only the {} supplies the weights",
+            party_name(id),
+            party_name(MODEL_OWNER)
+        ),
+        (w, true) => {
+            let path = w
+                .clone()
+                .unwrap_or_else(|| backend::weights_path(&args.plan));
+            data.weights = backend::load_weights(&path, plan)?.map(Arc::new);
+        }
+        (None, false) => {}
+    }
+    Ok(data)
+}
+
+fn load_keys(args: &Args) -> anyhow::Result<PartyKeys> {
+    let id = args.id;
+    if let Some(dir) = &args.keys_dir {
+        return Ok(PartyKeys::from_dir(id, dir)?);
+    }
+    let (Some(key), Some(cert)) = (&args.key, &args.cert) else {
+        bail!("give the TLS keys: --keys-dir DIR, or --key, --cert and --peer-certs (make them with `mpcc keygen`)");
+    };
+    let c = &args.peer_certs;
+    let certs: [&Path; 3] = match c.len() {
+        3 => {
+            let same = std::fs::read(&c[id as usize]).ok() == std::fs::read(cert).ok();
+            if !same {
+                bail!(
+                    "--peer-certs entry {id} ('{}') is not this party's --cert ('{}'); list the three certificates by party id, or only the two peers'",
+                    c[id as usize].display(),
+                    cert.display()
+                );
+            }
+            [&c[0], &c[1], &c[2]].map(|p| p.as_path())
+        }
+        2 => {
+            let mut it = c.iter();
+            [0u8, 1, 2].map(|p| {
+                if p == id {
+                    cert.as_path()
+                } else {
+                    it.next().expect("two").as_path()
+                }
+            })
+        }
+        n => bail!(
+            "--peer-certs needs the three certificates by party id (or the two peers'), got {n}"
+        ),
+    };
+    Ok(PartyKeys::load(id, key, certs)?)
+}
+
+fn shape_name(shape: Option<LinkShape>) -> String {
+    match shape {
+        None => "none (the real network)".into(),
+        Some(s) if s == LinkShape::LAN => format!("lan ({s})"),
+        Some(s) if s == LinkShape::WAN => format!("wan ({s})"),
+        Some(s) => s.to_string(),
+    }
+}
+
+/// A progress bar over instructions when stdout is a terminal.
+fn progress_bar(plan: &Plan) -> Option<mpcc_runtime::vm::Progress> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(plan.graph().nodes.len() as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} instructions",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(Arc::new(move |done, total| {
+        bar.set_position(done as u64);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }))
+}
+
+fn print_summary(plan: &Plan, id: PartyId, run: &NetRun, shape: Option<LinkShape>) {
+    let rounds: u64 = run.result.profile.iter().map(|i| i.stats.rounds).sum();
+    let payload: u64 = run.net.payload.iter().sum();
+    let wire: u64 = run.net.wire.iter().sum();
+    let messages: u64 = run.net.messages.iter().sum();
+    println!(
+        "{}: {} instructions in {:.3} s, shaping {}",
+        party_name(id),
+        plan.graph().nodes.len(),
+        run.wall.as_secs_f64(),
+        shape_name(shape)
+    );
+    println!("rounds:     {rounds}");
+    println!(
+        "bytes sent: {} payload in {messages} messages (of which {} seed set-up); {} on the wire with framing and TLS",
+        human_bytes(payload),
+        human_bytes(run.setup.bytes_sent),
+        human_bytes(wire)
+    );
+}
+
+/// Writes each output revealed to this party through a temporary file and a rename, so a
+/// failed run never leaves a partial file.
+fn write_outputs(plan: &Plan, id: PartyId, run: &NetRun, dir: &Path) -> anyhow::Result<()> {
+    for decl in plan.body.outputs.iter().filter(|d| d.to.contains(&id)) {
+        let Some(t) = run.result.outputs.get(&decl.name) else {
+            continue;
+        };
+        let path = dir.join(format!("{}.npy", io::file_stem(&decl.name)));
+        let tmp = temp_path(&path);
+        io::write_npy_f32(&tmp, t)?;
+        std::fs::rename(&tmp, &path)
+            .with_context(|| format!("cannot move '{}' to '{}'", tmp.display(), path.display()))?;
+        println!(
+            "output {} {:?} written to {}",
+            decl.name,
+            t.shape,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = temp_path(path);
+    io::write_file(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write '{}'", path.display()))
+}
+
+fn profile_json(
+    plan: &Plan,
+    id: PartyId,
+    run: &NetRun,
+    shape: Option<LinkShape>,
+) -> serde_json::Value {
+    let g = plan.graph();
+    let instrs: Vec<serde_json::Value> = run
+        .result
+        .profile
+        .iter()
+        .zip(&g.nodes)
+        .enumerate()
+        .map(|(i, (p, n))| {
+            serde_json::json!({
+                "index": i, "op": n.op.name(), "origin": n.origin,
+                "rounds": p.stats.rounds, "bytes_sent": p.stats.bytes_sent,
+                "wall_s": p.wall.as_secs_f64(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "party": id,
+        "plan_digest": plan.digest_hex(),
+        "shape": shape.map(|s| serde_json::json!({
+            "bits_per_sec": s.bits_per_sec, "rtt_ms": s.rtt.as_secs_f64() * 1e3,
+        })),
+        "wall_s": run.wall.as_secs_f64(),
+        "rounds": run.result.profile.iter().map(|i| i.stats.rounds).sum::<u64>(),
+        "setup_bytes_sent": run.setup.bytes_sent,
+        "payload_bytes_sent_to": run.net.payload,
+        "messages_sent_to": run.net.messages,
+        "wire_bytes_sent_to": run.net.wire,
+        "instructions": instrs,
+    })
 }

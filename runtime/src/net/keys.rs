@@ -43,6 +43,18 @@ pub fn generate_keys(id: PartyId) -> Result<(String, String), NetError> {
     Ok((key.serialize_pem(), cert.pem()))
 }
 
+/// SHA-256 of a PEM certificate's DER bytes, as colon-separated hex (what a party can
+/// compare out of band with the peer that sent it the certificate).
+pub fn cert_fingerprint(cert_pem: &str) -> Result<String, NetError> {
+    use sha2::Digest;
+    let der = parse_cert(cert_pem.as_bytes(), "certificate")?;
+    let d = sha2::Sha256::digest(der.as_ref());
+    Ok(d.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
 /// The TLS server name a party's certificate carries.
 pub(crate) fn server_name(id: PartyId) -> String {
     format!("mpcc-party{id}")

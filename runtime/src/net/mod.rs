@@ -33,7 +33,7 @@ pub mod shape;
 mod tls;
 
 pub use handshake::NET_PROTOCOL_VERSION;
-pub use keys::{generate_keys, PartyKeys};
+pub use keys::{cert_fingerprint, generate_keys, key_file_names, PartyKeys};
 pub use link::{NetHandle, NetStats, TlsTransport};
 pub use session::{run_networked, NetRun};
 pub use setup::{bind, establish, EventFn, NetConfig};

@@ -1,0 +1,312 @@
+//! Three `mpcc party` processes on loopback: the client gets the in-process run's output,
+//! and when one party is killed mid-run the other two fail naming it, leaving no output.
+
+use mpcc_compiler::{backend, io};
+use mpcc_ir::plan::Plan;
+use mpcc_ir::*;
+use mpcc_runtime::{party_data, run_local, HostTensor, RunOptions};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
+    ValueType {
+        shape: shape.to_vec(),
+        ring: Ring::Z64,
+        scale,
+        vis,
+    }
+}
+
+const XS: [f64; 6] = [0.5, -0.75, 0.25, 0.5, 0.5, -0.25];
+const WS: [f32; 6] = [0.5, -1.0, 0.75, 0.125, -0.75, 1.0];
+
+/// x (client) · w (owner), truncated, then `squares` times squared and truncated; the
+/// result "y/out:0" goes to the client.
+fn chain_plan(squares: usize) -> (Plan, Weights) {
+    let mut g = Graph::new(18);
+    let x = g.add(
+        Op::Input {
+            name: "x".into(),
+            owner: CLIENT,
+            encoding: InputEncoding::Fixed,
+        },
+        &[],
+        ty(&[2, 3], 18, Vis::Client),
+        "x",
+    );
+    let w = g.add(
+        Op::Weight { name: "w".into() },
+        &[],
+        ty(&[3, 2], 18, Vis::Owner),
+        "w",
+    );
+    let p = g.add(Op::MatMul, &[x, w], ty(&[2, 2], 36, Vis::Secret), "mm");
+    let mut t = g.add(
+        Op::Trunc { bits: 18 },
+        &[p],
+        ty(&[2, 2], 18, Vis::Secret),
+        "mm",
+    );
+    for i in 0..squares {
+        let name = format!("sq{i}");
+        let sq = g.add(Op::Mul, &[t, t], ty(&[2, 2], 36, Vis::Secret), &name);
+        t = g.add(
+            Op::Trunc { bits: 18 },
+            &[sq],
+            ty(&[2, 2], 18, Vis::Secret),
+            &name,
+        );
+    }
+    g.add(
+        Op::Output {
+            name: "y/out:0".into(),
+            to: vec![CLIENT],
+        },
+        &[t],
+        ty(&[2, 2], 18, Vis::Secret),
+        "y",
+    );
+    let weights = Weights {
+        plan_digest: [0; 32],
+        tensors: vec![WeightTensor {
+            name: "w".into(),
+            shape: vec![3, 2],
+            data: WS.to_vec(),
+        }],
+    };
+    backend::build_plan(g, weights).unwrap()
+}
+
+/// A scratch directory with the plan, weights, the client's input and all three key pairs.
+struct Fixture {
+    dir: PathBuf,
+    plan: Plan,
+    weights: Weights,
+}
+
+impl Fixture {
+    fn new(tag: &str, squares: usize) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("mpcc-party-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (plan, weights) = chain_plan(squares);
+        backend::write_plan(&dir.join("m.plan"), &plan, &weights).unwrap();
+        let x = HostTensor {
+            shape: vec![2, 3],
+            data: XS.to_vec(),
+        };
+        io::write_npy_f32(&dir.join("x.npy"), &x).unwrap();
+        let keys = dir.join("keys");
+        let out = mpcc(&[
+            "keygen",
+            "--id",
+            "0,1,2",
+            "--out-dir",
+            keys.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for p in 0..3 {
+            std::fs::create_dir_all(dir.join(format!("out{p}"))).unwrap();
+        }
+        Fixture { dir, plan, weights }
+    }
+
+    fn p(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+
+    /// Starts party `id` with the given peers and extra flags, stdout and stderr piped.
+    fn spawn(&self, id: u8, peers: &str, extra: &[&str]) -> Child {
+        let mut args: Vec<String> = vec![
+            "party".into(),
+            "--id".into(),
+            id.to_string(),
+            "--plan".into(),
+            self.p("m.plan"),
+            "--peers".into(),
+            peers.into(),
+            "--keys-dir".into(),
+            self.p("keys"),
+            "--output-dir".into(),
+            self.p(&format!("out{id}")),
+            "--connect-timeout".into(),
+            "30".into(),
+        ];
+        match id {
+            0 => args.extend(["--weights".into(), self.p("m.weights")]),
+            1 => args.extend(["--input".into(), format!("x={}", self.p("x.npy"))]),
+            _ => {}
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Command::new(env!("CARGO_BIN_EXE_mpcc"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn files_in(&self, sub: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn mpcc(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mpcc"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Three free loopback ports as the --peers value.
+fn free_peers() -> String {
+    let ls: Vec<_> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addrs: Vec<String> = ls
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    addrs.join(",")
+}
+
+/// Streams a pipe's lines into a channel (so a test can wait for one) and keeps them.
+fn lines(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a child at most `limit` (a guard against hangs), killing it after that.
+fn wait(c: &mut Child, limit: Duration) -> ExitStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            return s;
+        }
+        if t0.elapsed() > limit {
+            let _ = c.kill();
+            panic!("party did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn drain(rx: &Receiver<String>) -> String {
+    rx.try_iter().collect::<Vec<_>>().join("\n")
+}
+
+/// Three party processes give the client the output of the in-process run, and report
+/// their traffic; the model owner and the helper learn nothing.
+#[test]
+fn three_processes_match_local_run() {
+    let f = Fixture::new("ok", 2);
+    let peers = free_peers();
+    let mut kids: Vec<Child> = (0..3).map(|id| f.spawn(id, &peers, &[])).collect();
+    let outs: Vec<(Receiver<String>, Receiver<String>)> = kids
+        .iter_mut()
+        .map(|k| {
+            (
+                lines(k.stdout.take().unwrap()),
+                lines(k.stderr.take().unwrap()),
+            )
+        })
+        .collect();
+    for (p, k) in kids.iter_mut().enumerate() {
+        let st = wait(k, Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(st.success(), "party {p}: {}", drain(&outs[p].1));
+    }
+    let stdout1 = drain(&outs[1].0);
+    assert!(
+        stdout1.contains("rounds:") && stdout1.contains("payload"),
+        "{stdout1}"
+    );
+    let got = io::read_npy(&f.dir.join("out1/y_out_0.npy"))
+        .unwrap()
+        .tensor;
+    let mut inputs = HashMap::new();
+    inputs.insert(
+        "x".to_string(),
+        HostTensor {
+            shape: vec![2, 3],
+            data: XS.to_vec(),
+        },
+    );
+    let data = party_data(&f.plan, &inputs, Some(Arc::new(f.weights.clone())));
+    let local = run_local(&f.plan, data, &RunOptions::default()).unwrap();
+    let want = &local.outputs["y/out:0"];
+    assert_eq!(got.shape, want.shape);
+    for (a, b) in got.data.iter().zip(&want.data) {
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+    }
+    assert!(f.files_in("out0").is_empty() && f.files_in("out2").is_empty());
+    assert_eq!(f.files_in("out1"), vec!["y_out_0.npy".to_string()]);
+}
+
+/// Killing the helper mid-run makes the owner and the client exit non-zero with an error
+/// naming party 2 and the instruction, and the client writes no output file.
+#[test]
+fn killed_party_stops_the_others() {
+    let f = Fixture::new("kill", 40);
+    let peers = free_peers();
+    // 60 ms round trips make the ~120 rounds last a few seconds.
+    let extra = ["--shape", "1000,60ms", "--timeout", "20"];
+    let mut kids: Vec<Child> = (0..3).map(|id| f.spawn(id, &peers, &extra)).collect();
+    let errs: Vec<Receiver<String>> = kids
+        .iter_mut()
+        .map(|k| lines(k.stderr.take().unwrap()))
+        .collect();
+    let t0 = Instant::now();
+    loop {
+        let l = errs[2]
+            .recv_timeout(Duration::from_secs(30))
+            .expect("party 2 connects");
+        if l.contains("connected to parties") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    kids[2].kill().unwrap();
+    kids[2].wait().unwrap();
+    for p in 0..2 {
+        let st = wait(&mut kids[p], Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(50));
+        let err = drain(&errs[p]);
+        assert!(!st.success(), "party {p} succeeded: {err}");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.starts_with("error: "), "{err}");
+        assert!(
+            last.contains("party 2") && last.contains("instruction"),
+            "{err}"
+        );
+    }
+    assert!(t0.elapsed() > Duration::from_millis(700));
+    assert!(f.files_in("out1").is_empty(), "{:?}", f.files_in("out1"));
+}
