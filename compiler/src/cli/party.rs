@@ -183,7 +183,7 @@ fn party_data(plan: &Plan, id: PartyId, args: &Args) -> anyhow::Result<PartyData
         if data.inputs.contains_key(name) {
             bail!("input '{name}' is given twice");
         }
-        let t = io::check_input(decl, io::read_npy(file)?)?;
+        let t = io::check_input(plan, decl, io::read_npy(file)?)?;
         data.inputs.insert(name.clone(), t);
     }
     let public = plan.body.weights.iter().any(|w| w.public);
