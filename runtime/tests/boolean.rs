@@ -417,6 +417,9 @@ fn documented_costs() {
         let c = boolean::relu_cost(n, ring);
         assert_eq!(c.rounds, ge_r);
         assert!((bits(c) - relu_b).abs() < 0.01, "relu {ring}: {}", bits(c));
+        // A row of 128: 7 levels, the first 2 + L + 2 rounds, the others one fewer.
+        let c = boolean::max_axis_cost(&[6, 128], 1, ring);
+        assert_eq!(c.rounds, 7 * (ge_r - 1) + 1);
         let c = boolean::bit_inject_cost(n, ring);
         assert_eq!((c.rounds, c.bytes), (2, [n as u64 * ring.bytes(); 3]));
     }

@@ -6,7 +6,6 @@ use crate::ctx::Ctx;
 use crate::share::BShare;
 use crate::transport::TransportError;
 use mpcc_ir::PartyId;
-use std::ops::Range;
 
 /// Mask of the low `nbits` bits of a word.
 pub fn low_mask(nbits: u32) -> u64 {
@@ -237,28 +236,38 @@ pub fn bmap2(x: &BShare, y: &BShare, f: impl Fn(u64, u64) -> u64) -> BShare {
     }
 }
 
-/// Rotation of the asymmetric protocol roles: the elements are cut into three contiguous
-/// blocks, and in block `r` party `r` plays role 0 (the party that knows `x_r + x_{r+1}`),
-/// party `r+1` role 1 and party `r+2` role 2. This spreads the one-sided messages evenly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Rotation of the asymmetric protocol roles over blocks of elements: in block `r` party `r`
+/// plays role 0 (the party that knows `x_r + x_{r+1}`), party `r+1` role 1 and party `r+2`
+/// role 2. Spreading the elements over the three blocks spreads the one-sided messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Roles {
-    bounds: [usize; 4],
+    members: [Vec<usize>; 3],
 }
 
 impl Roles {
-    /// Roles for `n` elements (block sizes differ by at most one).
+    /// Roles for `n` elements: three contiguous blocks whose sizes differ by at most one.
     pub fn new(n: usize) -> Roles {
-        Roles {
-            bounds: [0, n / 3, (2 * n) / 3, n],
-        }
+        Roles::from_fn(n, |e| Roles::contiguous(e, n))
     }
-    /// Elements of block `r`.
-    pub fn range(&self, r: usize) -> Range<usize> {
-        self.bounds[r]..self.bounds[r + 1]
+    /// The block of element `e` of `n` in [`Roles::new`].
+    pub fn contiguous(e: usize, n: usize) -> usize {
+        (0..3).rfind(|&r| e >= (r * n) / 3).unwrap_or(0)
+    }
+    /// Roles for `n` elements, element `e` in block `block(e)` (taken mod 3).
+    pub fn from_fn(n: usize, block: impl Fn(usize) -> usize) -> Roles {
+        let mut members: [Vec<usize>; 3] = Default::default();
+        for e in 0..n {
+            members[block(e) % 3].push(e);
+        }
+        Roles { members }
+    }
+    /// Elements of block `r`, in increasing order.
+    pub fn range(&self, r: usize) -> std::iter::Copied<std::slice::Iter<'_, usize>> {
+        self.members[r].iter().copied()
     }
     /// Number of elements in block `r`.
     pub fn count(&self, r: usize) -> usize {
-        self.bounds[r + 1] - self.bounds[r]
+        self.members[r].len()
     }
     /// The role party `id` plays in block `r`.
     pub fn rel(id: PartyId, r: usize) -> usize {

@@ -27,7 +27,7 @@
 
 use super::bits::{
     and, and_bytes, and_local, bmap, bytes_of, draw, gather4, gather_even, gather_odd, low_mask,
-    reader, BitWriter, Roles, Stream,
+    reader, BitReader, BitWriter, Roles, Stream,
 };
 use crate::ctx::Ctx;
 use crate::share::{AShare, BShare};
@@ -112,6 +112,23 @@ pub fn share_y(
     roles: &Roles,
     ring: Ring,
 ) -> Result<YShares, TransportError> {
+    let mut w = BitWriter::new();
+    let mut ys = share_y_send(ctx, x, roles, ring, &mut w);
+    let (from_prev, _) = ctx.exchange(Some(&w.finish()), None, true, false)?;
+    let mut rd = reader(&from_prev, share_y_recv_bits(ctx, roles, ring), ctx.prev())?;
+    share_y_recv(ctx, &mut ys, &mut rd, roles, ring);
+    Ok(ys)
+}
+
+/// The sending half of [`share_y`]: appends role 0's message to `w` (for the next party)
+/// and draws role 2's masks. Only role 0 reads `x`, and only `x_0 + x_1`.
+pub fn share_y_send(
+    ctx: &mut Ctx,
+    x: &AShare,
+    roles: &Roles,
+    ring: Ring,
+    w: &mut BitWriter,
+) -> YShares {
     let n = x.len();
     let (g, m, k) = (groups(ring), ring.mask(), ring.bits());
     let mut y = BShare {
@@ -119,7 +136,6 @@ pub fn share_y(
         b: vec![0; n],
     };
     let mut mono = vec![[0u64; 16]; n];
-    let mut w = BitWriter::new();
     for r in 0..3 {
         let range = roles.range(r);
         match Roles::rel(ctx.id, r) {
@@ -148,21 +164,29 @@ pub fn share_y(
             _ => {}
         }
     }
-    let (from_prev, _) = ctx.exchange(Some(&w.finish()), None, true, false)?;
-    let r1 = Roles::block(ctx.id, 1);
-    let range = roles.range(r1);
-    let mut rd = reader(
-        &from_prev,
-        range.len() as u64 * share_bits(ring),
-        ctx.prev(),
-    )?;
-    for e in range {
-        y.a[e] = rd.pull(k);
+    YShares { y, mono }
+}
+
+/// Bits of the [`share_y`] message this party receives (as role 1).
+pub fn share_y_recv_bits(ctx: &Ctx, roles: &Roles, ring: Ring) -> u64 {
+    roles.count(Roles::block(ctx.id, 1)) as u64 * share_bits(ring)
+}
+
+/// Bits of the [`share_y`] message party `id` sends (as role 0).
+pub fn share_y_send_bits(id: u8, roles: &Roles, ring: Ring) -> u64 {
+    roles.count(Roles::block(id, 0)) as u64 * share_bits(ring)
+}
+
+/// The receiving half of [`share_y`]: role 1 reads its shares from the previous party's
+/// message.
+pub fn share_y_recv(ctx: &Ctx, ys: &mut YShares, rd: &mut BitReader, roles: &Roles, ring: Ring) {
+    let (g, k) = (groups(ring), ring.bits());
+    for e in roles.range(Roles::block(ctx.id, 1)) {
+        ys.y.a[e] = rd.pull(k);
         for &s in &NONLINEAR {
-            mono[e][s] = rd.pull(mono_bits(s, g)) << (s & 1);
+            ys.mono[e][s] = rd.pull(mono_bits(s, g)) << (s & 1);
         }
     }
-    Ok(YShares { y, mono })
 }
 
 /// XOR share of the packed group word `G | (P >> 1) << g` from this party's share of the
@@ -391,7 +415,19 @@ pub fn to_penultimate(
     ring: Ring,
 ) -> Result<Penultimate, TransportError> {
     let ys = share_y(ctx, x, roles, ring)?;
-    let gr = group_gp(ctx, &ys, x, thresholds, roles, ring)?;
+    penultimate_from(ctx, &ys, x, thresholds, roles, ring)
+}
+
+/// Rounds 2 and the tree levels but the last, once y is shared.
+pub fn penultimate_from(
+    ctx: &mut Ctx,
+    ys: &YShares,
+    x: &AShare,
+    thresholds: &[u64],
+    roles: &Roles,
+    ring: Ring,
+) -> Result<Penultimate, TransportError> {
+    let gr = group_gp(ctx, ys, x, thresholds, roles, ring)?;
     let (gen, prop) = tree_to_two(ctx, gr.gen, gr.prop, ring)?;
     let top = ring.bits() - 1;
     let n = x.len();
@@ -509,19 +545,24 @@ pub fn rounds(ring: Ring) -> u64 {
 /// Bytes sent by each party for `t` thresholds over `n` elements.
 pub fn bytes(n: usize, t: usize, ring: Ring, finish: Finish) -> [u64; 3] {
     let roles = Roles::new(n);
-    let g = groups(ring);
-    let tn = t * n;
     std::array::from_fn(|p| {
-        let id = p as u8;
-        let cnt = |rel: usize| (roles.count(Roles::block(id, rel)) * t) as u64;
-        let r1 = bytes_of(roles.count(Roles::block(id, 0)) as u64 * share_bits(ring));
-        let r2 = bytes_of(cnt(1) * (2 * g - 1) as u64) + bytes_of(cnt(2) * (2 * g - 1) as u64);
-        let last = match finish {
-            Finish::Replicated => and_bytes(tn, 1),
-            Finish::Split => bytes_of(cnt(1)) + bytes_of(cnt(2)),
-        };
-        r1 + r2 + tree_to_two_bytes(tn, ring) + last
+        let r1 = bytes_of(share_y_send_bits(p as u8, &roles, ring));
+        r1 + bytes_after_share(p as u8, &roles, t, ring, finish)
     })
+}
+
+/// Bytes party `id` sends after round 1 (rounds 2, the tree and the last level), for `t`
+/// thresholds over the elements of `roles`.
+pub fn bytes_after_share(id: u8, roles: &Roles, t: usize, ring: Ring, finish: Finish) -> u64 {
+    let g = groups(ring);
+    let tn = t * (0..3).map(|r| roles.count(r)).sum::<usize>();
+    let cnt = |rel: usize| (roles.count(Roles::block(id, rel)) * t) as u64;
+    let r2 = bytes_of(cnt(1) * (2 * g - 1) as u64) + bytes_of(cnt(2) * (2 * g - 1) as u64);
+    let last = match finish {
+        Finish::Replicated => and_bytes(tn, 1),
+        Finish::Split => bytes_of(cnt(1)) + bytes_of(cnt(2)),
+    };
+    r2 + tree_to_two_bytes(tn, ring) + last
 }
 
 #[cfg(test)]

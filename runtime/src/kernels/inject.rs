@@ -15,7 +15,7 @@
 //!
 //! Bytes per bit (k-bit ring): role 0 sends k (2k for a multiplexer), role 1 k, role 2 k.
 
-use super::bits::{bytes_of, draw, reader, BitWriter, Roles, Stream};
+use super::bits::{bytes_of, draw, reader, BitReader, BitWriter, Roles, Stream};
 use super::compare::Split;
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -47,7 +47,7 @@ fn half(rel: usize, v: u64, c: u64, u: u64, x: Option<(u64, u64)>, m: u64) -> u6
 
 /// Injects the split bits `s` into arithmetic shares, multiplied by `x` when given
 /// (`x` has one element per bit). `roles` and `t` describe the blocks as in
-/// [`super::compare`]: bit `j*n + e` belongs to block of element `e`.
+/// [`super::compare`]: bit `j*n + e` belongs to the block of element `e`. Two rounds.
 pub fn inject(
     ctx: &mut Ctx,
     s: &Split,
@@ -56,6 +56,36 @@ pub fn inject(
     t: usize,
     ring: Ring,
 ) -> Result<AShare, TransportError> {
+    let p = inject_a(ctx, s, x, roles, t, ring)?;
+    let mut w = BitWriter::new();
+    p.send_b(&mut w, ring);
+    let (from_prev, _) = ctx.exchange(Some(&w.finish()), None, true, false)?;
+    let mut rd = reader(
+        &from_prev,
+        Pending::recv_b_bits(ctx, roles, t, ring),
+        ctx.prev(),
+    )?;
+    Ok(p.finish(ctx, &mut rd, roles, ring))
+}
+
+/// An injection after its first round: the shares of roles 0 and 1 are final; role 2 still
+/// needs `T_1 - s` from role 1.
+pub struct Pending {
+    out: AShare,
+    to_next: Vec<u64>,
+    t: usize,
+    n: usize,
+}
+
+/// The first round of [`inject`]: role 0 shares `c` (and `u`), role 2 sends `T_2 - r`.
+pub fn inject_a(
+    ctx: &mut Ctx,
+    s: &Split,
+    x: Option<&AShare>,
+    roles: &Roles,
+    t: usize,
+    ring: Ring,
+) -> Result<Pending, TransportError> {
     let (m, k) = (ring.mask(), ring.bits());
     let tn = s.c.len();
     let n = tn.checked_div(t).unwrap_or(0);
@@ -123,7 +153,7 @@ pub fn inject(
     let per = if x.is_some() { 2 } else { 1 };
     let mut rp = reader(&from_prev, cnt1 * per * k as u64, ctx.prev())?;
     let mut rn = reader(&from_next, cnt1 * k as u64, ctx.next())?;
-    let mut to_next = BitWriter::new();
+    let mut pend = Vec::with_capacity(cnt1 as usize);
     for j in 0..t {
         for e in roles.range(r1) {
             let c = j * n + e;
@@ -131,24 +161,46 @@ pub fn inject(
             let u1 = if x.is_some() { rp.pull(k) } else { 0 };
             let t1 = half(1, s.v[c], c1, u1, x.map(|x| (x.a[c], x.b[c])), m);
             let mine = t1.wrapping_sub(out.a[c]) & m;
-            to_next.push(mine, k);
+            pend.push(mine);
             out.b[c] = mine.wrapping_add(rn.pull(k)) & m;
         }
     }
-    let (from_prev, _) = ctx.exchange(Some(&to_next.finish()), None, true, false)?;
-    let r2 = Roles::block(ctx.id, 2);
-    let mut rp = reader(
-        &from_prev,
-        (roles.count(r2) * t) as u64 * k as u64,
-        ctx.prev(),
-    )?;
-    for j in 0..t {
-        for e in roles.range(r2) {
-            let c = j * n + e;
-            out.a[c] = out.a[c].wrapping_add(rp.pull(k)) & m;
-        }
+    Ok(Pending {
+        out,
+        to_next: pend,
+        t,
+        n,
+    })
+}
+
+impl Pending {
+    /// The shares so far: final at the parties in role 0 or 1 of an element's block.
+    pub fn partial(&self) -> &AShare {
+        &self.out
     }
-    Ok(out)
+    /// Appends role 1's second-round message (`T_1 - s`, k bits each) to `w`.
+    pub fn send_b(&self, w: &mut BitWriter, ring: Ring) {
+        w.push_all(&self.to_next, ring.bits());
+    }
+    /// Bits of the second-round message this party receives (as role 2).
+    pub fn recv_b_bits(ctx: &Ctx, roles: &Roles, t: usize, ring: Ring) -> u64 {
+        (roles.count(Roles::block(ctx.id, 2)) * t) as u64 * ring.bits() as u64
+    }
+    /// Bits of the second-round message party `id` sends (as role 1).
+    pub fn send_b_bits(id: u8, roles: &Roles, t: usize, ring: Ring) -> u64 {
+        (roles.count(Roles::block(id, 1)) * t) as u64 * ring.bits() as u64
+    }
+    /// Completes role 2's shares from the previous party's message.
+    pub fn finish(mut self, ctx: &Ctx, rd: &mut BitReader, roles: &Roles, ring: Ring) -> AShare {
+        let (m, k) = (ring.mask(), ring.bits());
+        for j in 0..self.t {
+            for e in roles.range(Roles::block(ctx.id, 2)) {
+                let c = j * self.n + e;
+                self.out.a[c] = self.out.a[c].wrapping_add(rd.pull(k)) & m;
+            }
+        }
+        self.out
+    }
 }
 
 /// Cost of [`inject`] of `t` bits per element over `n` elements (`mux`: with a multiplicand).
@@ -157,15 +209,22 @@ pub fn inject_cost(n: usize, t: usize, ring: Ring, mux: bool) -> Cost {
         return Cost::ZERO;
     }
     let roles = Roles::new(n);
-    let k = ring.bits() as u64;
     let bytes = std::array::from_fn(|p| {
-        let cnt = |rel: usize| (roles.count(Roles::block(p as u8, rel)) * t) as u64;
-        let per = if mux { 2 } else { 1 };
-        bytes_of(cnt(0) * per * k) + bytes_of(cnt(2) * k) + bytes_of(cnt(1) * k)
+        let id = p as u8;
+        inject_a_bytes(id, &roles, t, ring, mux)
+            + bytes_of(Pending::send_b_bits(id, &roles, t, ring))
     });
     Cost {
         rounds: 2,
         bytes,
         macs: (n * t) as u64 * if mux { 6 } else { 2 },
     }
+}
+
+/// Bytes party `id` sends in the first round of [`inject`].
+pub fn inject_a_bytes(id: u8, roles: &Roles, t: usize, ring: Ring, mux: bool) -> u64 {
+    let k = ring.bits() as u64;
+    let cnt = |rel: usize| (roles.count(Roles::block(id, rel)) * t) as u64;
+    let per = if mux { 2 } else { 1 };
+    bytes_of(cnt(0) * per * k) + bytes_of(cnt(2) * k)
 }
