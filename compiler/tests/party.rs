@@ -1,13 +1,15 @@
 //! Three `mpcc party` processes on loopback: the client gets the in-process run's output,
 //! and when one party is killed mid-run the other two fail naming it, leaving no output.
 
-use mpcc_compiler::{backend, io};
+use mpcc_compiler::backend::{self, CompileOptions};
+use mpcc_compiler::frontend::FrontendOptions;
+use mpcc_compiler::io;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::{party_data, run_local, HostTensor, RunOptions};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
@@ -82,25 +84,44 @@ fn chain_plan(squares: usize) -> (Plan, Weights) {
     backend::build_plan(g, weights).unwrap()
 }
 
-/// A scratch directory with the plan, weights, the client's input and all three key pairs.
+/// A scratch directory with a plan, its weights, the client's input files and all three
+/// key pairs.
 struct Fixture {
     dir: PathBuf,
     plan: Plan,
     weights: Weights,
+    /// The client's `--input` values (NAME=FILE).
+    inputs: Vec<String>,
+    /// The same inputs, for the in-process run.
+    tensors: HashMap<String, HostTensor>,
 }
 
 impl Fixture {
-    fn new(tag: &str, squares: usize) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("mpcc-party-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    /// The chain plan with the client's x.
+    fn chain(tag: &str, squares: usize) -> Fixture {
         let (plan, weights) = chain_plan(squares);
-        backend::write_plan(&dir.join("m.plan"), &plan, &weights).unwrap();
         let x = HostTensor {
             shape: vec![2, 3],
             data: XS.to_vec(),
         };
-        io::write_npy_f32(&dir.join("x.npy"), &x).unwrap();
+        Fixture::new(tag, plan, weights, vec![("x".to_string(), x)])
+    }
+
+    fn new(tag: &str, plan: Plan, weights: Weights, inputs: Vec<(String, HostTensor)>) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("mpcc-party-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        backend::write_plan(&dir.join("m.plan"), &plan, &weights).unwrap();
+        let mut args = Vec::new();
+        for (name, t) in &inputs {
+            let decl = plan.body.inputs.iter().find(|d| &d.name == name).unwrap();
+            let path = dir.join(format!("{name}.npy"));
+            match decl.dtype.as_str() {
+                "int64" => io::write_npy_i64(&path, t).unwrap(),
+                _ => io::write_npy_f32(&path, t).unwrap(),
+            }
+            args.push(format!("{name}={}", path.display()));
+        }
         let keys = dir.join("keys");
         let out = mpcc(&[
             "keygen",
@@ -117,7 +138,47 @@ impl Fixture {
         for p in 0..3 {
             std::fs::create_dir_all(dir.join(format!("out{p}"))).unwrap();
         }
-        Fixture { dir, plan, weights }
+        Fixture {
+            dir,
+            plan,
+            weights,
+            inputs: args,
+            tensors: inputs.into_iter().collect(),
+        }
+    }
+
+    /// The client's outputs of an in-process run with the same data.
+    fn local_outputs(&self) -> std::collections::BTreeMap<String, HostTensor> {
+        let data = party_data(
+            &self.plan,
+            &self.tensors,
+            Some(Arc::new(self.weights.clone())),
+        );
+        run_local(&self.plan, data, &RunOptions::default())
+            .unwrap()
+            .outputs
+    }
+
+    /// Starts the three parties, waits for them (bounded) and asserts they succeed;
+    /// returns the client's stdout.
+    fn run_three(&self) -> String {
+        let peers = free_peers();
+        let mut kids: Vec<Child> = (0..3).map(|id| self.spawn(id, &peers, &[])).collect();
+        let outs: Vec<(Receiver<String>, Receiver<String>)> = kids
+            .iter_mut()
+            .map(|k| {
+                (
+                    lines(k.stdout.take().unwrap()),
+                    lines(k.stderr.take().unwrap()),
+                )
+            })
+            .collect();
+        for (p, k) in kids.iter_mut().enumerate() {
+            let st = wait(k, Duration::from_secs(120));
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(st.success(), "party {p}: {}", drain(&outs[p].1));
+        }
+        drain(&outs[1].0)
     }
 
     fn p(&self, name: &str) -> String {
@@ -143,7 +204,10 @@ impl Fixture {
         ];
         match id {
             0 => args.extend(["--weights".into(), self.p("m.weights")]),
-            1 => args.extend(["--input".into(), format!("x={}", self.p("x.npy"))]),
+            1 => {
+                args.push("--input".into());
+                args.extend(self.inputs.iter().cloned());
+            }
             _ => {}
         }
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -226,24 +290,8 @@ fn drain(rx: &Receiver<String>) -> String {
 /// their traffic; the model owner and the helper learn nothing.
 #[test]
 fn three_processes_match_local_run() {
-    let f = Fixture::new("ok", 2);
-    let peers = free_peers();
-    let mut kids: Vec<Child> = (0..3).map(|id| f.spawn(id, &peers, &[])).collect();
-    let outs: Vec<(Receiver<String>, Receiver<String>)> = kids
-        .iter_mut()
-        .map(|k| {
-            (
-                lines(k.stdout.take().unwrap()),
-                lines(k.stderr.take().unwrap()),
-            )
-        })
-        .collect();
-    for (p, k) in kids.iter_mut().enumerate() {
-        let st = wait(k, Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(st.success(), "party {p}: {}", drain(&outs[p].1));
-    }
-    let stdout1 = drain(&outs[1].0);
+    let f = Fixture::chain("ok", 2);
+    let stdout1 = f.run_three();
     assert!(
         stdout1.contains("rounds:") && stdout1.contains("payload"),
         "{stdout1}"
@@ -251,17 +299,7 @@ fn three_processes_match_local_run() {
     let got = io::read_npy(&f.dir.join("out1/y_out_0.npy"))
         .unwrap()
         .tensor;
-    let mut inputs = HashMap::new();
-    inputs.insert(
-        "x".to_string(),
-        HostTensor {
-            shape: vec![2, 3],
-            data: XS.to_vec(),
-        },
-    );
-    let data = party_data(&f.plan, &inputs, Some(Arc::new(f.weights.clone())));
-    let local = run_local(&f.plan, data, &RunOptions::default()).unwrap();
-    let want = &local.outputs["y/out:0"];
+    let want = &f.local_outputs()["y/out:0"];
     assert_eq!(got.shape, want.shape);
     for (a, b) in got.data.iter().zip(&want.data) {
         assert!((a - b).abs() < 1e-3, "{a} vs {b}");
@@ -270,11 +308,50 @@ fn three_processes_match_local_run() {
     assert_eq!(f.files_in("out1"), vec!["y_out_0.npy".to_string()]);
 }
 
+/// BERT-tiny compiled from ONNX and run by three party processes: the client's
+/// last_hidden_state matches the in-process run of the same plan.
+#[test]
+fn bert_tiny_three_processes_match_local_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny");
+    let reference = io::Reference::load(&root.join("reference.json")).unwrap();
+    let opts = CompileOptions {
+        frontend: FrontendOptions {
+            input_shapes: reference.input_shapes(),
+            ..Default::default()
+        },
+        passes: Default::default(),
+    };
+    let (plan, weights) = backend::compile(&root.join("model.onnx"), &opts).unwrap();
+    let inputs = plan
+        .body
+        .inputs
+        .iter()
+        .map(|d| (d.name.clone(), reference.input(&d.name).unwrap().tensor()))
+        .collect();
+    let f = Fixture::new("bert", plan, weights, inputs);
+    f.run_three();
+    let local = f.local_outputs();
+    let name = &f.plan.body.outputs[0].name;
+    let got = io::read_npy(&f.dir.join(format!("out1/{}.npy", io::file_stem(name))))
+        .unwrap()
+        .tensor;
+    let want = &local[name];
+    assert_eq!(got.shape, want.shape);
+    let max = got
+        .data
+        .iter()
+        .zip(&want.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(max < 1e-2, "max abs difference {max}");
+    assert!(f.files_in("out0").is_empty() && f.files_in("out2").is_empty());
+}
+
 /// Killing the helper mid-run makes the owner and the client exit non-zero with an error
 /// naming party 2 and the instruction, and the client writes no output file.
 #[test]
 fn killed_party_stops_the_others() {
-    let f = Fixture::new("kill", 40);
+    let f = Fixture::chain("kill", 40);
     let peers = free_peers();
     // 60 ms round trips make the ~120 rounds last a few seconds.
     let extra = ["--shape", "1000,60ms", "--timeout", "20"];
