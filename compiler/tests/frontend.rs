@@ -133,7 +133,7 @@ fn bert_tiny_matches_reference() {
     #[rustfmt::skip]
     assert_histogram(&g, &[("add", 25), ("broadcast", 1), ("const", 11), ("gelu", 2), ("input", 3),
         ("matmul", 18), ("mul", 15), ("output", 1), ("reduce_sum", 5), ("reshape", 25),
-        ("rms_norm", 5), ("softmax", 2), ("sub", 6), ("transpose", 8), ("trunc", 32), ("weight", 37)]);
+        ("rms_norm", 5), ("shl", 1), ("softmax", 2), ("sub", 6), ("transpose", 8), ("trunc", 32), ("weight", 37)]);
 }
 
 /// bert-tiny-seqcls (pooler Tanh, classifier) matches onnxruntime.
@@ -144,7 +144,7 @@ fn bert_tiny_seqcls_matches_reference() {
     #[rustfmt::skip]
     assert_histogram(&g, &[("add", 27), ("broadcast", 1), ("const", 11), ("gather", 1), ("gelu", 2),
         ("input", 3), ("matmul", 20), ("mul", 15), ("output", 1), ("reduce_sum", 5), ("reshape", 28),
-        ("rms_norm", 5), ("softmax", 2), ("sub", 6), ("tanh", 1), ("transpose", 8), ("trunc", 34),
+        ("rms_norm", 5), ("shl", 1), ("softmax", 2), ("sub", 6), ("tanh", 1), ("transpose", 8), ("trunc", 34),
         ("weight", 41)]);
 }
 
@@ -156,7 +156,7 @@ fn distilbert_tiny_matches_reference() {
     #[rustfmt::skip]
     assert_histogram(&g, &[("add", 24), ("broadcast", 1), ("const", 11), ("gelu", 2), ("input", 2),
         ("matmul", 17), ("mul", 15), ("output", 1), ("reduce_sum", 5), ("reshape", 25),
-        ("rms_norm", 5), ("softmax", 2), ("sub", 6), ("transpose", 8), ("trunc", 31), ("weight", 36)]);
+        ("rms_norm", 5), ("shl", 1), ("softmax", 2), ("sub", 6), ("transpose", 8), ("trunc", 31), ("weight", 36)]);
 }
 
 /// roberta-tiny matches onnxruntime; its position ids come from one `ge` over the secret ids.
@@ -167,7 +167,7 @@ fn roberta_tiny_matches_reference() {
     #[rustfmt::skip]
     assert_histogram(&g, &[("add", 27), ("broadcast", 1), ("const", 14), ("ge", 1), ("gelu", 2),
         ("input", 2), ("matmul", 19), ("mul", 16), ("output", 1), ("reduce_sum", 5), ("reshape", 26),
-        ("rms_norm", 5), ("slice", 1), ("softmax", 2), ("sub", 7), ("transpose", 9), ("trunc", 32),
+        ("rms_norm", 5), ("shl", 1), ("slice", 1), ("softmax", 2), ("sub", 7), ("transpose", 9), ("trunc", 32),
         ("weight", 38)]);
     let ge = g.nodes.iter().find(|n| n.op.name() == "ge").expect("ge");
     let want: Vec<f64> = (1..17).map(|c| c as f64 + 0.5).collect();
@@ -186,7 +186,7 @@ fn minilm_matches_reference() {
     #[rustfmt::skip]
     assert_histogram(&g, &[("add", 69), ("broadcast", 1), ("const", 27), ("gelu", 6), ("input", 3),
         ("matmul", 50), ("mul", 39), ("output", 1), ("reduce_sum", 13), ("reshape", 91),
-        ("rms_norm", 13), ("softmax", 6), ("sub", 14), ("transpose", 24), ("trunc", 88),
+        ("rms_norm", 13), ("shl", 1), ("softmax", 6), ("sub", 14), ("transpose", 24), ("trunc", 88),
         ("weight", 101)]);
     let params: usize = w.tensors.iter().map(|t| t.data.len()).sum();
     assert_eq!(
@@ -241,9 +241,14 @@ fn bert_tiny_ownership_and_encodings() {
                 owner,
                 encoding,
             } => {
+                let scale = if *encoding == InputEncoding::Int {
+                    0
+                } else {
+                    18
+                };
                 assert_eq!(
                     (*owner, ty.vis, ty.scale),
-                    (mpcc_ir::CLIENT, Vis::Client, 18)
+                    (mpcc_ir::CLIENT, Vis::Client, scale)
                 );
                 inputs.insert(name.clone(), (encoding.clone(), ty.shape.clone()));
             }
@@ -266,10 +271,7 @@ fn bert_tiny_ownership_and_encodings() {
     let onehot = |d| InputEncoding::OneHot { depth: d };
     assert_eq!(inputs["input_ids"], (onehot(1000), vec![1, 16, 1000]));
     assert_eq!(inputs["token_type_ids"], (onehot(2), vec![1, 16, 2]));
-    assert_eq!(
-        inputs["attention_mask"],
-        (InputEncoding::Fixed, vec![1, 16])
-    );
+    assert_eq!(inputs["attention_mask"], (InputEncoding::Int, vec![1, 16]));
     let names: std::collections::HashSet<&str> =
         w.tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names.len(), w.tensors.len(), "weight names are unique");

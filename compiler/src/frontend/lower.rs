@@ -119,21 +119,25 @@ impl Lowerer<'_> {
         Ok(())
     }
 
-    /// A graph input: client-owned and secret; one-hot when it indexes a table.
+    /// A graph input: client-owned and secret. Floats are fixed point at scale f; integers
+    /// that index a table are one-hot rows; other integers (masks) are shared as integers
+    /// (scale 0, so the plan declares them int64) and shifted to scale f locally.
     fn source(&mut self, node: &TypedNode) -> Result<Val, CompileError> {
         let mut shape = self.out_shape(node)?;
         let depth = self.one_hot.get(&node.id).copied();
-        let encoding = match depth {
+        let dt = node.outputs[0].fact.datum_type;
+        let (encoding, scale) = match depth {
             Some(depth) => {
                 shape.push(depth);
-                InputEncoding::OneHot { depth }
+                (InputEncoding::OneHot { depth }, self.f)
             }
-            None => InputEncoding::Fixed,
+            None if dt.is_float() => (InputEncoding::Fixed, self.f),
+            None => (InputEncoding::Int, 0),
         };
         let ty = ValueType {
             shape,
             ring: Ring::Z64,
-            scale: self.f,
+            scale,
             vis: Vis::Client,
         };
         let op = Op::Input {
@@ -144,7 +148,7 @@ impl Lowerer<'_> {
         let id = self.g.add(op, &[], ty, &node.name);
         Ok(match depth {
             Some(depth) => Val::OneHot { id, depth },
-            None => Val::Sec(Sec::plain(id)),
+            None => Val::Sec(Sec::plain(self.rescale(id, self.f, &node.name))),
         })
     }
 
