@@ -136,8 +136,8 @@ pub fn read_npy(path: &Path) -> Result<NpyTensor, IoError> {
 }
 
 /// Checks a tensor read from a file against the plan's declaration of that input and
-/// returns the values to feed. int32/bool convert to int64 and float64 to float32; any
-/// other dtype, a wrong shape, a non-finite float, or a token id outside the vocabulary of
+/// returns the values to feed. int32/bool convert to int64; float64 and integers convert to
+/// float32; floats for an int64 input, a wrong shape, a non-finite float, or a token id outside the vocabulary of
 /// a one-hot input is refused.
 pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTensor, IoError> {
     let mismatch = |message: String| IoError::Mismatch {
@@ -148,7 +148,9 @@ pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTe
     };
     let accepted: &[&str] = match decl.dtype.as_str() {
         "int64" => &["int64", "int32", "bool"],
-        "float32" => &["float32", "float64"],
+        // Integers convert exactly: the front end may take an ONNX int64 input (such as an
+        // attention mask) as fixed point.
+        "float32" => &["float32", "float64", "int64", "int32", "bool"],
         other => {
             return Err(mismatch(format!(
                 "the plan declares unknown dtype '{other}'"

@@ -278,16 +278,46 @@ fn wrong_shape_refused() {
     assert!(!f.path("out").exists());
 }
 
-/// An int64 file for a float32 input is refused before any party starts.
+/// A float file for an int64 input is refused before any party starts.
 #[test]
 fn wrong_dtype_refused() {
-    let f = Fixture::new(matmul_plan());
-    let x = f.path("x_int.npy");
-    write_npy(&x, vec![2, 3], vec![1.0; 6], "i8");
-    let out = run_x(&f, &x, &[]);
+    let f = Fixture::new(one_hot_plan());
+    let ids = f.path("ids.npy");
+    write_npy(&ids, vec![1, 4], vec![0.0, 7.0, 9.0, 7.0], "f4");
+    let arg = format!("input_ids={}", ids.display());
+    let dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--input",
+        &arg,
+        "--output-dir",
+        dir.to_str().unwrap(),
+    ]);
     assert_refused(
         &out,
-        &["input 'x'", "holds int64", "float32 with shape [2, 3]"],
+        &[
+            "input 'input_ids'",
+            "holds float32",
+            "int64 with shape [1, 4]",
+        ],
+    );
+}
+
+/// An int64 file for a float32 input converts exactly (ONNX int64 inputs such as attention
+/// masks may be taken as fixed point).
+#[test]
+fn run_accepts_int_for_float() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.path("x_int.npy");
+    write_npy(&x, vec![2, 3], vec![1.0, -2.0, 0.0, 3.0, 1.0, -1.0], "i8");
+    let out = run_x(&f, &x, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let y = io::read_npy(&f.path("out").join("y_out_0.npy")).unwrap();
+    assert!(
+        (y.tensor.data[0] - (0.5 - 2.0 * 2.0)).abs() < 1e-4,
+        "{:?}",
+        y.tensor.data
     );
 }
 

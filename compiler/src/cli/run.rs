@@ -34,8 +34,8 @@ pub struct Args {
     /// The plan written by `mpcc compile`.
     pub plan: PathBuf,
 
-    /// An input as NAME=FILE.npy (int64 or float32 as the plan declares; int32, bool and
-    /// float64 are converted). Repeat once per input.
+    /// An input as NAME=FILE.npy (int64 or float32 as the plan declares; int32 and bool
+    /// convert to int64, float64 and integers to float32). Repeat once per input.
     #[arg(long = "input", value_name = "NAME=FILE.npy", value_parser = parse_input)]
     pub inputs: Vec<(String, PathBuf)>,
 
