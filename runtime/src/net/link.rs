@@ -11,7 +11,7 @@ use mpcc_ir::PartyId;
 use rustls::Connection;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -59,6 +59,8 @@ struct Shared {
     conn: Mutex<Connection>,
     error: Mutex<Option<String>>,
     counters: Counters,
+    /// Set by [`NetHandle::abort`]: queued data is dropped, only the abort goes out.
+    aborting: AtomicBool,
 }
 
 impl Shared {
@@ -154,6 +156,9 @@ impl NetHandle {
     /// Tells every peer that this party stops, and why (they fail with this reason instead
     /// of a bare disconnect). Call before dropping the transport.
     pub fn abort(&self, reason: &str) {
+        for sh in self.shared.iter().flatten() {
+            sh.aborting.store(true, Ordering::Relaxed);
+        }
         for tx in self.tx.iter().flatten() {
             let _ = tx.send(Out::Abort(reason.to_string()));
         }
@@ -176,6 +181,7 @@ impl Link {
             conn: Mutex::new(conn),
             error: Mutex::new(None),
             counters: Counters::default(),
+            aborting: AtomicBool::new(false),
         });
         let (tx, out_rx) = channel();
         let (in_tx, rx) = channel();
@@ -249,14 +255,26 @@ impl Transport for TlsTransport {
 }
 
 impl Drop for TlsTransport {
-    /// Flushes what is queued (bounded by the timeout), closes the links and ends the reader
-    /// threads.
+    /// Flushes what is queued (within the timeout; within two seconds after an abort),
+    /// closes the links and ends the reader threads.
     fn drop(&mut self) {
+        let aborting = self
+            .links
+            .iter()
+            .flatten()
+            .any(|l| l.shared.aborting.load(Ordering::Relaxed));
+        let wait = if aborting {
+            self.timeout.min(Duration::from_secs(2))
+        } else {
+            self.timeout
+        };
+        let deadline = Instant::now() + wait;
         for l in self.links.iter().flatten() {
             let _ = l.tx.send(Out::Close);
         }
         for l in self.links.iter().flatten() {
-            let _ = l.writer_done.recv_timeout(self.timeout);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = l.writer_done.recv_timeout(left);
             let _ = l.sock.shutdown(Shutdown::Both);
         }
     }
@@ -266,6 +284,7 @@ impl Drop for TlsTransport {
 fn writer(shared: &Shared, mut sock: TcpStream, rx: Receiver<Out>, mut pacer: Option<Pacer>) {
     for cmd in rx {
         let r = match cmd {
+            Out::Data(_, _) if shared.aborting.load(Ordering::Relaxed) => Ok(()),
             Out::Data(m, at) => {
                 if let Some(p) = pacer.as_mut() {
                     sleep_until(p.deliver_at(at, m.len() + HEADER));
