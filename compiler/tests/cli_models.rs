@@ -1,0 +1,72 @@
+//! The `mpcc` binary on a real export: compile the bundled BERT-tiny, run it from .npy
+//! inputs and from its reference file, and compare with onnxruntime.
+
+use mpcc_compiler::io::{self, Reference};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mpcc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mpcc"))
+        .args(args)
+        .output()
+        .expect("mpcc binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn bert_tiny() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny")
+}
+
+/// Compiles BERT-tiny through the CLI, checks the summary and the IR file, runs it on the
+/// reference inputs written as .npy files, and finds the output within the e2e tolerance.
+#[test]
+fn compile_and_run_bert_tiny() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("bert-tiny.plan");
+    let ir = tmp.path().join("bert-tiny.ir");
+    let model = bert_tiny().join("model.onnx");
+    let out = mpcc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+        "--input-shape",
+        "input_ids=1,16",
+        "--input-shape",
+        "attention_mask=1,16",
+        "--input-shape",
+        "token_type_ids=1,16",
+        "--emit-ir",
+        ir.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("input_ids            int64 [1, 16] from client (party 1)"));
+    assert!(stdout.contains("last_hidden_state    [1, 16, 64] to client (party 1)"));
+    assert!(stdout.contains("predicted:"), "{stdout}");
+    assert!(plan.with_extension("weights").exists());
+    assert!(std::fs::read_to_string(&ir)
+        .unwrap()
+        .starts_with("graph frac_bits=18"));
+
+    let reference = Reference::load(&bert_tiny().join("reference.json")).unwrap();
+    let files = reference.write_inputs(tmp.path()).unwrap();
+    let out_dir = tmp.path().join("out");
+    let mut args: Vec<String> = vec!["run".into(), plan.to_str().unwrap().into()];
+    for (name, path) in &files {
+        args.push("--input".into());
+        args.push(format!("{name}={}", path.display()));
+    }
+    args.extend(["--output-dir".into(), out_dir.to_str().unwrap().into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = mpcc(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = io::read_npy(&out_dir.join("last_hidden_state.npy")).unwrap();
+    let want = reference.output("last_hidden_state").unwrap();
+    assert_eq!(got.tensor.shape, want.shape);
+    let a = io::agreement(&got.tensor.data, &want.data);
+    assert!(a.max_abs <= 0.03 && a.cosine >= 0.9999, "{a:?}");
+}

@@ -1,0 +1,36 @@
+//! End to end: each bundled Hugging Face export under models/ is compiled at its reference
+//! shape, run by three parties on the VM, and compared with onnxruntime's output.
+//!
+//! Tolerances are per model: the outputs differ from float32 by the fixed-point encoding
+//! (18 fraction bits) and PUMA's approximations of GeLU, softmax and LayerNorm. Measured
+//! (max abs error, cosine): bert-tiny 8.5e-3, 0.999998; bert-tiny-seqcls 7.8e-5, 0.999997;
+//! distilbert-tiny 7.3e-3, 0.999997; roberta-tiny 6.3e-3, 0.999998. The bounds leave about a
+//! factor 3 to 4 for the randomness of the protocols.
+
+mod e2e_common;
+
+use e2e_common::check_fixture;
+
+/// BERT-tiny's last_hidden_state (|ref| up to 3.7) matches onnxruntime.
+#[test]
+fn bert_tiny() {
+    check_fixture("bert-tiny", "last_hidden_state", 0.03, 0.9999);
+}
+
+/// BERT-tiny with a classification head: both logits (|ref| up to 0.036) match.
+#[test]
+fn bert_tiny_seqcls() {
+    check_fixture("bert-tiny-seqcls", "logits", 1e-3, 0.9995);
+}
+
+/// DistilBERT-tiny's last_hidden_state (|ref| up to 3.5) matches onnxruntime.
+#[test]
+fn distilbert_tiny() {
+    check_fixture("distilbert-tiny", "last_hidden_state", 0.03, 0.9999);
+}
+
+/// RoBERTa-tiny (position ids computed in the graph from input_ids) matches onnxruntime.
+#[test]
+fn roberta_tiny() {
+    check_fixture("roberta-tiny", "last_hidden_state", 0.03, 0.9999);
+}
