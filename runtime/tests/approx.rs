@@ -476,3 +476,31 @@ fn trunc1_is_unbiased_within_one_unit() {
         sum_raw / n as f64
     );
 }
+
+/// The blocked, runtime-dispatched `arith::matmul_acc` equals a naive triple loop in Z_2^64
+/// on shapes that do not divide its tiles (rows not a multiple of 4, columns across a
+/// 256-column tile edge, depth across a 128 block), accumulating into `out`.
+#[test]
+fn matmul_acc_matches_naive_on_odd_shapes() {
+    use mpcc_runtime::kernels::arith::matmul_acc;
+    for (m, k, n) in [(1, 1, 1), (7, 130, 259), (4, 128, 256), (9, 3, 300), (5, 257, 17)] {
+        let a: Vec<u64> = (0..m * k)
+            .map(|i| (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        let b: Vec<u64> = (0..k * n)
+            .map(|i| (i as u64 + 3).wrapping_mul(0xD1B5_4A32_D192_ED03))
+            .collect();
+        let mut got: Vec<u64> = (0..m * n).map(|i| i as u64).collect();
+        let mut want = got.clone();
+        matmul_acc(&a, &b, m, k, n, &mut got);
+        for i in 0..m {
+            for j in 0..n {
+                for kk in 0..k {
+                    let p = a[i * k + kk].wrapping_mul(b[kk * n + j]);
+                    want[i * n + j] = want[i * n + j].wrapping_add(p);
+                }
+            }
+        }
+        assert_eq!(got, want, "{m}x{k}x{n}");
+    }
+}
