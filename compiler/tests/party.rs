@@ -387,3 +387,49 @@ fn killed_party_stops_the_others() {
     assert!(t0.elapsed() > Duration::from_millis(700));
     assert!(f.files_in("out1").is_empty(), "{:?}", f.files_in("out1"));
 }
+
+/// Each party brings only its own data: the owner given the client's input, the client
+/// given the weights, and the client without its input are refused before any connection.
+#[test]
+fn foreign_or_missing_data_refused() {
+    let f = Fixture::chain("data", 1);
+    let peers = "127.0.0.1:9,127.0.0.1:9,127.0.0.1:9";
+    let base = |id: &str| -> Vec<String> {
+        [
+            "party",
+            "--id",
+            id,
+            "--plan",
+            &f.p("m.plan"),
+            "--peers",
+            peers,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--keys-dir".to_string(), f.p("keys")])
+        .collect()
+    };
+    let cases: [(Vec<String>, &str); 3] = [
+        (
+            [base("0"), vec!["--input".into(), f.inputs[0].clone()]].concat(),
+            "input 'x' belongs to the client (party 1)",
+        ),
+        (
+            [
+                base("1"),
+                vec!["--input".into(), f.inputs[0].clone()],
+                vec!["--weights".into(), f.p("m.weights")],
+            ]
+            .concat(),
+            "does not take --weights",
+        ),
+        (base("1"), "owns input(s) x (float32 [2, 3])"),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let out = mpcc(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(needle), "{err}");
+        assert!(!err.contains("listening"), "{err}");
+    }
+}

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use mpcc_ir::plan::Plan;
 use mpcc_ir::{PartyId, MODEL_OWNER};
 use mpcc_runtime::net::{bind, run_networked, LinkShape, NetConfig, NetRun, PartyKeys};
-use mpcc_runtime::PartyData;
+use mpcc_runtime::{HostTensor, PartyData};
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -159,7 +160,37 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 /// What this party brings: the weights (model owner, or everyone when they are public) and
 /// the inputs it owns. Refuses data that belongs to another party.
 fn party_data(plan: &Plan, id: PartyId, args: &Args) -> anyhow::Result<PartyData> {
-    let mut data = PartyData::default();
+    let mut data = PartyData {
+        inputs: owned_inputs(plan, id, args)?,
+        weights: None,
+    };
+    let public = plan.body.weights.iter().any(|w| w.public);
+    let needs_weights = !plan.body.weights.is_empty() && (id == MODEL_OWNER || public);
+    match (&args.weights, needs_weights) {
+        (Some(_), false) => bail!(
+            "{} does not take --weights: only the {} supplies the weights",
+            party_name(id),
+            party_name(MODEL_OWNER)
+        ),
+        (w, true) => {
+            let path = w
+                .clone()
+                .unwrap_or_else(|| backend::weights_path(&args.plan));
+            data.weights = backend::load_weights(&path, plan)?.map(Arc::new);
+        }
+        (None, false) => {}
+    }
+    Ok(data)
+}
+
+/// Reads the inputs this party owns from `--input`; refuses another party's inputs and
+/// lists the missing ones.
+fn owned_inputs(
+    plan: &Plan,
+    id: PartyId,
+    args: &Args,
+) -> anyhow::Result<HashMap<String, HostTensor>> {
+    let mut inputs = HashMap::new();
     for (name, file) in &args.inputs {
         let decl = plan
             .body
@@ -180,29 +211,27 @@ fn party_data(plan: &Plan, id: PartyId, args: &Args) -> anyhow::Result<PartyData
                 party_name(id)
             );
         }
-        if data.inputs.contains_key(name) {
+        if inputs.contains_key(name) {
             bail!("input '{name}' is given twice");
         }
         let t = io::check_input(plan, decl, io::read_npy(file)?)?;
-        data.inputs.insert(name.clone(), t);
+        inputs.insert(name.clone(), t);
     }
-    let public = plan.body.weights.iter().any(|w| w.public);
-    let needs_weights = !plan.body.weights.is_empty() && (id == MODEL_OWNER || public);
-    match (&args.weights, needs_weights) {
-        (Some(_), false) => bail!(
-            "{} does not take --weights: only the {} supplies the weights",
+    let missing: Vec<String> = plan
+        .body
+        .inputs
+        .iter()
+        .filter(|d| d.owner == id && !inputs.contains_key(&d.name))
+        .map(|d| format!("{} ({} {:?})", d.name, d.dtype, d.shape))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} owns input(s) {}; pass each as --input NAME=FILE.npy",
             party_name(id),
-            party_name(MODEL_OWNER)
-        ),
-        (w, true) => {
-            let path = w
-                .clone()
-                .unwrap_or_else(|| backend::weights_path(&args.plan));
-            data.weights = backend::load_weights(&path, plan)?.map(Arc::new);
-        }
-        (None, false) => {}
+            missing.join(", ")
+        );
     }
-    Ok(data)
+    Ok(inputs)
 }
 
 fn load_keys(args: &Args) -> anyhow::Result<PartyKeys> {
