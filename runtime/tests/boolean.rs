@@ -3,6 +3,7 @@
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::ctx::{Ctx, Stats};
+use mpcc_runtime::kernels::bitdec;
 use mpcc_runtime::kernels::boolean::{self, plain};
 use mpcc_runtime::ring::{decode, encode, to_signed};
 use mpcc_runtime::share::{AShare, BShare};
@@ -248,6 +249,63 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// a2b reproduces every bit of x over the whole ring, and costs what a2b_cost says.
+    #[test]
+    fn a2b_exact(
+        z32 in any::<bool>(),
+        xs in prop::collection::vec(any::<u64>(), 0..24),
+        seed in any::<u64>(),
+    ) {
+        let ring = ring_of(z32);
+        let xs: Vec<u64> = xs.iter().map(|x| x & ring.mask()).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let sh = share(&xs, ring, &mut rng);
+        let out = run3(|ctx, i| bitdec::a2b(ctx, &sh[i], ring).unwrap());
+        let got = reveal_bits(&[&out[0].0, &out[1].0, &out[2].0]);
+        prop_assert_eq!(&got, &xs);
+        let stats: Vec<Stats> = out.iter().map(|o| o.1).collect();
+        assert_cost(&stats, bitdec::a2b_cost(xs.len(), ring), "a2b");
+    }
+
+    /// prefix_or gives, at each position, the OR of that bit and all bits above it, for any
+    /// width up to 64, and costs what prefix_or_cost says.
+    #[test]
+    fn prefix_or_exact(
+        nbits in 1u32..=64,
+        words in prop::collection::vec((any::<u64>(), any::<u64>(), any::<u64>(), 0u32..64), 0..24),
+    ) {
+        let m = if nbits == 64 { u64::MAX } else { (1u64 << nbits) - 1 };
+        // Values with a random top bit, so every prefix length occurs.
+        let vals: Vec<u64> = words.iter().map(|w| (w.0 >> w.3) & m).collect();
+        let s: [Vec<u64>; 3] = [
+            words.iter().map(|w| w.1).collect(),
+            words.iter().map(|w| w.2).collect(),
+            words.iter().zip(&vals).map(|(w, v)| v ^ w.1 ^ w.2).collect(),
+        ];
+        let sh: Vec<BShare> = (0..3).map(|i| BShare { a: s[i].clone(), b: s[(i + 1) % 3].clone() }).collect();
+        let out = run3(|ctx, i| bitdec::prefix_or(ctx, &sh[i], nbits).unwrap());
+        let got = reveal_bits(&[&out[0].0, &out[1].0, &out[2].0]);
+        for (g, v) in got.iter().zip(&vals) {
+            // Bits 0..=top are set, where top is v's most significant 1 bit.
+            let expect = if *v == 0 { 0 } else { low(64 - v.leading_zeros()) };
+            prop_assert_eq!(g & m, expect, "v={:#x} nbits={}", v, nbits);
+        }
+        let stats: Vec<Stats> = out.iter().map(|o| o.1).collect();
+        assert_cost(&stats, bitdec::prefix_or_cost(words.len(), nbits), "prefix_or");
+    }
+}
+
+fn low(n: u32) -> u64 {
+    if n >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << n) - 1
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// msb_weights returns tables[j][i] for i the position of x's top 1 bit, for x in
@@ -417,6 +475,18 @@ fn documented_costs() {
         let c = boolean::relu_cost(n, ring);
         assert_eq!(c.rounds, ge_r);
         assert!((bits(c) - relu_b).abs() < 0.01, "relu {ring}: {}", bits(c));
+        let c = bitdec::a2b_cost(n, ring);
+        assert_eq!(c.rounds, ge_r);
+        let want = if ring == Ring::Z64 { 631.33 } else { 249.33 };
+        assert!((bits(c) - want).abs() < 0.01, "a2b {ring}: {}", bits(c));
+        let c = bitdec::prefix_or_cost(n, ring.bits());
+        assert_eq!(c.rounds, msb_r);
+        let want = if ring == Ring::Z64 { 321.0 } else { 129.0 };
+        assert!(
+            (bits(c) - want).abs() < 0.01,
+            "prefix_or {ring}: {}",
+            bits(c)
+        );
         // A row of 128: 7 levels, the first 2 + L + 2 rounds, the others one fewer.
         let c = boolean::max_axis_cost(&[6, 128], 1, ring);
         assert_eq!(c.rounds, 7 * (ge_r - 1) + 1);

@@ -169,6 +169,9 @@ pub fn draw(ctx: &mut Ctx, stream: Stream, n: usize, nbits: u32) -> Vec<u64> {
     if nbits >= 64 {
         return raw;
     }
+    if nbits == 0 {
+        return vec![0; n];
+    }
     let m = low_mask(nbits);
     (0..n)
         .map(|i| {
@@ -206,13 +209,47 @@ pub fn and_local(ctx: &mut Ctx, x: &BShare, y: &BShare, nbits: u32) -> Vec<u64> 
 /// zero share, then each party sends its term to the previous party.
 /// One round, `ceil(n*nbits/8)` bytes per party.
 pub fn and(ctx: &mut Ctx, x: &BShare, y: &BShare, nbits: u32) -> Result<BShare, TransportError> {
-    let z = and_local(ctx, x, y, nbits);
+    Ok(and_many(ctx, &[(x, y, nbits)])?.remove(0))
+}
+
+/// Several ANDs of different widths in one round and one message per party:
+/// `ceil(Σ n_j*nbits_j / 8)` bytes per party.
+pub fn and_many(
+    ctx: &mut Ctx,
+    ops: &[(&BShare, &BShare, u32)],
+) -> Result<Vec<BShare>, TransportError> {
+    let zs: Vec<Vec<u64>> = ops
+        .iter()
+        .map(|(x, y, nbits)| and_local(ctx, x, y, *nbits))
+        .collect();
     let mut w = BitWriter::new();
-    w.push_all(&z, nbits);
+    let mut bits = 0u64;
+    for (z, (_, _, nbits)) in zs.iter().zip(ops) {
+        w.push_all(z, *nbits);
+        bits += z.len() as u64 * *nbits as u64;
+    }
     let (_, from_next) = ctx.exchange(None, Some(&w.finish()), false, true)?;
-    let n = z.len();
-    let b = reader(&from_next, n as u64 * nbits as u64, ctx.next())?.pull_all(n, nbits);
-    Ok(BShare { a: z, b })
+    let mut rd = reader(&from_next, bits, ctx.next())?;
+    Ok(zs
+        .into_iter()
+        .zip(ops)
+        .map(|(z, (_, _, nbits))| {
+            let b = rd.pull_all(z.len(), *nbits);
+            BShare { a: z, b }
+        })
+        .collect())
+}
+
+/// XOR of a public word into a replicated boolean sharing (into share 0, which party 0
+/// holds as `a` and party 2 as `b`).
+pub fn bxor_public(id: PartyId, x: &BShare, c: u64) -> BShare {
+    let mut y = x.clone();
+    match id {
+        0 => y.a.iter_mut().for_each(|v| *v ^= c),
+        2 => y.b.iter_mut().for_each(|v| *v ^= c),
+        _ => {}
+    }
+    y
 }
 
 /// Bytes per party of [`and`] over n words of `nbits` bits.

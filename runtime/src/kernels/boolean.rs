@@ -3,14 +3,16 @@
 //! ([`bit_inject`]), MSB-position table lookups for normalisation ([`msb_weights`]), and
 //! the IR kernels `ge`, `relu` and `max_axis`.
 //!
-//! The protocols live in [`super::compare`] (adder and carry tree), [`super::inject`]
-//! (boolean to arithmetic, multiplexer) and [`super::bits`] (AND gate, packing). Costs
-//! below are per element for `n` divisible by 3 (the asymmetric messages rotate over three
-//! blocks of elements, so parties differ by at most a few bytes otherwise); "bits" are bits
-//! sent by each party. k = 64: comparison core 6 rounds, ≈124 bits; k = 32: 5 rounds, ≈59.
+//! The protocols live in [`super::compare`] (the adder's first two rounds), [`super::carry`]
+//! (the carry tree), [`super::inject`] (boolean to arithmetic, multiplexer),
+//! [`super::bitdec`] (full bit decomposition, prefix-OR) and [`super::bits`] (AND gate,
+//! packing, role rotation). Costs below are per element for `n` divisible by 3 (the
+//! asymmetric messages rotate over three blocks of elements, so parties differ by at most a
+//! few bytes otherwise); "bits" are bits sent by each party. k = 64: comparison core 6 rounds, ≈124 bits; k = 32: 5 rounds, ≈59.
 
 use super::bits::{bytes_of, reader, BitWriter, Roles};
-use super::compare::{self, Finish, Split};
+use super::carry::{self, Finish, Split};
+use super::compare;
 use super::inject::{inject, inject_a, inject_a_bytes, inject_cost, Pending};
 use super::{arith, Args};
 use crate::cost::Cost;
@@ -42,7 +44,7 @@ fn ge_split(
 ) -> Result<(Split, Roles), TransportError> {
     let roles = Roles::new(x.len());
     let pen = compare::to_penultimate(ctx, x, th, &roles, ring)?;
-    let s = compare::finish_split(ctx, &pen, x.len(), th.len(), &roles, true)?;
+    let s = carry::finish_split(ctx, &pen, x.len(), th.len(), &roles, true)?;
     Ok((s, roles))
 }
 
@@ -92,7 +94,7 @@ pub fn msb(ctx: &mut Ctx, x: &AShare, ring: Ring) -> Result<BShare, TransportErr
     }
     let roles = Roles::new(x.len());
     let pen = compare::to_penultimate(ctx, x, &[0], &roles, ring)?;
-    compare::finish_replicated(ctx, &pen)
+    carry::finish_replicated(ctx, &pen)
 }
 
 /// Cost of [`msb`] over `n` elements.
@@ -326,7 +328,7 @@ pub fn max_axis(
             None => compare::share_y(ctx, &d, &roles, ring)?,
         };
         let pen = compare::penultimate_from(ctx, &ys, &d, &[0], &roles, ring)?;
-        let s = compare::finish_split(ctx, &pen, d.len(), 1, &roles, true)?;
+        let s = carry::finish_split(ctx, &pen, d.len(), 1, &roles, true)?;
         let pend = inject_a(ctx, &s, Some(&d), &roles, 1, ring)?;
         let next_len = len.div_ceil(2);
         let mut w = BitWriter::new();

@@ -1,4 +1,4 @@
-//! Bit injection: a bit in the split form of [`super::compare::Split`] (role 0 holds `c`,
+//! Bit injection: a bit in the split form of [`super::carry::Split`] (role 0 holds `c`,
 //! roles 1 and 2 hold `v`, bit `b = c ^ v`) to replicated arithmetic shares of `b` (0/1),
 //! or of `x * b` for a secret `x` (a multiplexer), in two rounds.
 //!
@@ -16,7 +16,7 @@
 //! Bytes per bit (k-bit ring): role 0 sends k (2k for a multiplexer), role 1 k, role 2 k.
 
 use super::bits::{bytes_of, draw, reader, BitReader, BitWriter, Roles, Stream};
-use super::compare::Split;
+use super::carry::Split;
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::share::AShare;

@@ -3,8 +3,10 @@
 
 pub mod approx;
 pub mod arith;
+pub mod bitdec;
 pub mod bits;
 pub mod boolean;
+pub mod carry;
 pub mod compare;
 pub mod inject;
 pub mod invert;
