@@ -35,6 +35,8 @@ pub(super) struct Lowerer<'a> {
     pub cache: HashMap<(String, u32), ValueId>,
     /// One-hot depth of each integer source used as gather indices, by node id.
     pub one_hot: HashMap<usize, usize>,
+    /// Integer sources lowered through lookup tables (one-hot of depth = last dim).
+    pub tables: std::collections::HashSet<usize>,
     /// Fraction bits f.
     pub f: u32,
     /// Counter that keeps the names of compile-time intermediates apart.
@@ -54,6 +56,7 @@ pub(super) fn lower(
         vals: HashMap::new(),
         cache: HashMap::new(),
         one_hot: super::gather::plan_one_hot(model),
+        tables: super::lut::plan_tables(model),
         f: opts.frac_bits,
         tmp: 0,
     };
@@ -124,7 +127,12 @@ impl Lowerer<'_> {
     /// (scale 0, so the plan declares them int64) and shifted to scale f locally.
     fn source(&mut self, node: &TypedNode) -> Result<Val, CompileError> {
         let mut shape = self.out_shape(node)?;
-        let depth = self.one_hot.get(&node.id).copied();
+        let table_depth = self
+            .tables
+            .contains(&node.id)
+            .then(|| shape.last().copied())
+            .flatten();
+        let depth = self.one_hot.get(&node.id).copied().or(table_depth);
         let dt = node.outputs[0].fact.datum_type;
         let (encoding, scale) = match depth {
             Some(depth) => {
@@ -147,6 +155,9 @@ impl Lowerer<'_> {
         };
         let id = self.g.add(op, &[], ty, &node.name);
         Ok(match depth {
+            Some(depth) if !self.one_hot.contains_key(&node.id) => {
+                Val::Lut(self.lut_source(id, depth, &node.name))
+            }
             Some(depth) => Val::OneHot { id, depth },
             None => Val::Sec(Sec::plain(self.rescale(id, self.f, &node.name))),
         })
@@ -190,7 +201,9 @@ impl Lowerer<'_> {
     }
 
     fn lower_op(&mut self, node: &TypedNode) -> Result<Val, CompileError> {
-        if let Some(op) = node.op_as::<EinSum>() {
+        if let Some(v) = self.lut_op(node)? {
+            Ok(v)
+        } else if let Some(op) = node.op_as::<EinSum>() {
             self.einsum(node, op)
         } else if let Some(op) = node.op_as::<TypedBinOp>() {
             self.binop(node, op.0.name())
@@ -278,6 +291,7 @@ impl Lowerer<'_> {
                 let a = self.known_f64(node, k)?;
                 Sec::plain(self.materialize(k, &a, "", self.f))
             }
+            Val::Lut(l) => self.lut_materialize(node, l)?,
         })
     }
 }

@@ -11,6 +11,7 @@ mod gather;
 mod known;
 mod logic;
 mod lower;
+mod lut;
 mod prune;
 mod shape_ops;
 mod shapes;

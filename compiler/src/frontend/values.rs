@@ -55,6 +55,8 @@ pub(super) enum Val {
     Known(Known),
     /// Computed at run time.
     Sec(Sec),
+    /// A position-wise function of one-hot ids, as a compile-time table.
+    Lut(super::lut::Lut),
     /// An integer input held as one-hot rows `[.., depth]` at scale f.
     OneHot {
         /// The IR input value.
