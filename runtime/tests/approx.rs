@@ -483,7 +483,13 @@ fn trunc1_is_unbiased_within_one_unit() {
 #[test]
 fn matmul_acc_matches_naive_on_odd_shapes() {
     use mpcc_runtime::kernels::arith::matmul_acc;
-    for (m, k, n) in [(1, 1, 1), (7, 130, 259), (4, 128, 256), (9, 3, 300), (5, 257, 17)] {
+    for (m, k, n) in [
+        (1, 1, 1),
+        (7, 130, 259),
+        (4, 128, 256),
+        (9, 3, 300),
+        (5, 257, 17),
+    ] {
         let a: Vec<u64> = (0..m * k)
             .map(|i| (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
             .collect();

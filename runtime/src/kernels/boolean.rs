@@ -13,7 +13,9 @@
 use super::bits::{bytes_of, reader, BitWriter, Roles};
 use super::carry::{self, Finish, Split};
 use super::compare;
-use super::inject::{inject, inject_a, inject_a_bytes, inject_cost, Pending};
+use super::inject::{
+    inject, inject_a, inject_a_bytes, inject_cost, inject_dot, inject_dot_cost, Pending,
+};
 use super::{arith, Args};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -141,12 +143,15 @@ pub fn bit_inject_cost(n: usize, ring: Ring) -> Cost {
 /// elements; missing entries read as 0). Used to normalise before reciprocal/rsqrt.
 ///
 /// Protocol: the thermometer code `p_i = [x >= 2^i]` for i = 1..k-3 (the prefix-OR of the
-/// bits from the top) by one batched [`ge_const`] of k-3 thresholds, then the local sums
-/// `T[0] + Σ_i p_i (T[i] - T[i-1])`, which equal `Σ_i h_i T[i]` for the one-hot
-/// `h_i = p_i - p_{i+1}`. Every table is free once the bits are injected.
-/// Rounds: 8 for k = 64, 7 for k = 32 (a bit decomposition, a log-depth prefix-OR and an
-/// injection would take about twice as many). Bits per party per element: those of
-/// [`ge_const`] with k-3 thresholds (k = 64: 6808; k = 32: 1565).
+/// bits from the top) by the comparison core with k-3 thresholds (role 0's first message
+/// is shared by all of them), delivered in the split form; then one round of
+/// [`super::inject::inject_dot`] computes `T[0] + Σ_i p_i (T[i] - T[i-1])` for every table
+/// directly (it equals `Σ_i h_i T[i]` for the one-hot `h_i = p_i - p_{i+1}`), without
+/// injecting the bits one by one.
+/// Rounds: 7 for k = 64, 6 for k = 32 (a bit decomposition, a log-depth prefix-OR and an
+/// injection take about twice as many). Bits per party per element with two tables:
+/// k = 64: `(233 + 61·139 + 2·61·64 + 4·64)/3` = 5592; k = 32: `(113 + 29·(30+30+2) +
+/// 2·29·32 + 4·32)/3` ≈ 1298.3 (each further table adds 2k/3).
 /// Valid for `0 < x < 2^(k-2)`; x = 0 gives `tables[j][0]`.
 pub fn msb_weights(
     ctx: &mut Ctx,
@@ -155,29 +160,27 @@ pub fn msb_weights(
     ring: Ring,
 ) -> Result<Vec<AShare>, TransportError> {
     let n = x.len();
-    let th = weight_thresholds(ring);
-    let p = ge_const(ctx, x, &th, ring)?;
     let m = ring.mask();
-    let out = tables
+    if n == 0 {
+        return Ok(vec![x.clone(); tables.len()]);
+    }
+    let th = weight_thresholds(ring);
+    let (s, roles) = ge_split(ctx, x, &th, ring)?;
+    let at = |tab: &Vec<u64>, i: usize| tab.get(i).copied().unwrap_or(0) & m;
+    let wts: Vec<Vec<u64>> = tables
         .iter()
         .map(|tab| {
-            let at = |i: usize| tab.get(i).copied().unwrap_or(0);
-            let mut acc = AShare {
-                a: vec![0; n],
-                b: vec![0; n],
-            };
-            for i in 1..=th.len() {
-                let d = at(i).wrapping_sub(at(i - 1)) & m;
-                for e in 0..n {
-                    let c = (i - 1) * n + e;
-                    acc.a[e] = acc.a[e].wrapping_add(p.a[c].wrapping_mul(d)) & m;
-                    acc.b[e] = acc.b[e].wrapping_add(p.b[c].wrapping_mul(d)) & m;
-                }
-            }
-            arith::add_public(ctx.id, &acc, &vec![at(0) & m; n], ring)
+            (1..=th.len())
+                .map(|i| at(tab, i).wrapping_sub(at(tab, i - 1)) & m)
+                .collect()
         })
         .collect();
-    Ok(out)
+    let sums = inject_dot(ctx, &s, &wts, &roles, th.len(), ring)?;
+    Ok(sums
+        .iter()
+        .zip(tables)
+        .map(|(acc, tab)| arith::add_public(ctx.id, acc, &vec![at(tab, 0); n], ring))
+        .collect())
 }
 
 /// The thresholds `2^i`, i = 1..k-3, of [`msb_weights`].
@@ -185,11 +188,10 @@ fn weight_thresholds(ring: Ring) -> Vec<u64> {
     (1..ring.bits() - 2).map(|i| 1u64 << i).collect()
 }
 
-/// Cost of [`msb_weights`] over `n` elements (independent of the number of tables).
+/// Cost of [`msb_weights`] over `n` elements with `n_tables` tables.
 pub fn msb_weights_cost(n: usize, n_tables: usize, ring: Ring) -> Cost {
-    let mut c = ge_const_cost(n, weight_thresholds(ring).len(), ring);
-    c.macs += (n * n_tables * ring.bits() as usize) as u64;
-    c
+    let t = weight_thresholds(ring).len();
+    core_cost(n, t, ring, Finish::Split).then(inject_dot_cost(n, t, n_tables, ring))
 }
 
 /// ReLU, `x * [x >= 0]`: the comparison core (threshold 0, split last level), then the

@@ -228,3 +228,156 @@ pub fn inject_a_bytes(id: u8, roles: &Roles, t: usize, ring: Ring, mux: bool) ->
     let per = if mux { 2 } else { 1 };
     bytes_of(cnt(0) * per * k) + bytes_of(cnt(2) * k)
 }
+
+/// One-round injection of weighted sums of split bits: for each weight vector `wts[j]`
+/// (one public weight per threshold), shares of `Σ_i wts[j][i] · b_{i,e}` for every element
+/// e, where `b_{i,e} = c ^ v` is bit `i*n + e` of `s`.
+///
+/// With `w = 1 - 2v`, `b = v + c·w`. Role 0 sends `c + α` to role 1 and `c + β` to role 2
+/// (α from its PRG with role 2, β from its PRG with role 1). Role 2 sends role 1 the
+/// correction `Σ_i W_i α_i w_i - ρ`, role 1 sends role 2 `Σ_i W_i β_i w_i - σ`, all in the
+/// same round (ρ, σ: PRG values role 0 shares with roles 2 and 1). Both then compute
+/// `f_2 = Σ_i W_i (v_i + (c_i + mask_i) w_i) - correction + own PRG value`
+/// `= Σ_i W_i b_i + ρ + σ`; role 0 holds `f_0 = -ρ`, `f_1 = -σ`.
+/// Rounds: 1. Bytes per element: role 0 sends `2·t·k` bits (t per neighbour), roles 1 and 2
+/// `wts.len()·k` bits each.
+pub fn inject_dot(
+    ctx: &mut Ctx,
+    s: &Split,
+    wts: &[Vec<u64>],
+    roles: &Roles,
+    t: usize,
+    ring: Ring,
+) -> Result<Vec<AShare>, TransportError> {
+    let (m, k, nt) = (ring.mask(), ring.bits(), wts.len());
+    let n = s.c.len().checked_div(t).unwrap_or(0);
+    let mut out = vec![
+        AShare {
+            a: vec![0; n],
+            b: vec![0; n],
+        };
+        nt
+    ];
+    let (r0, r1, r2) = (0..3).fold((0, 0, 0), |acc, r| match Roles::rel(ctx.id, r) {
+        0 => (r, acc.1, acc.2),
+        1 => (acc.0, r, acc.2),
+        _ => (acc.0, acc.1, r),
+    });
+    // Draws, in block order on every stream (see the module docs of `compare`).
+    let mut draws: [Vec<u64>; 4] = Default::default();
+    for r in 0..3 {
+        let cnt = roles.count(r);
+        match Roles::rel(ctx.id, r) {
+            0 => {
+                draws[0] = draw(ctx, Stream::Own, cnt * (t + nt), k);
+                draws[1] = draw(ctx, Stream::Next, cnt * (t + nt), k);
+            }
+            1 => draws[2] = draw(ctx, Stream::Own, cnt * (t + nt), k),
+            _ => draws[3] = draw(ctx, Stream::Next, cnt * (t + nt), k),
+        }
+    }
+    let (mut to_next, mut to_prev) = (BitWriter::new(), BitWriter::new());
+    // Role 0: masked bits to both neighbours; its shares are the negated PRG values.
+    for (q, e) in roles.range(r0).enumerate() {
+        let (al, be) = (&draws[0][q * (t + nt)..], &draws[1][q * (t + nt)..]);
+        for i in 0..t {
+            to_next.push(s.c[i * n + e].wrapping_add(al[i]) & m, k);
+            to_prev.push(s.c[i * n + e].wrapping_add(be[i]) & m, k);
+        }
+        for j in 0..nt {
+            out[j].a[e] = al[t + j].wrapping_neg() & m;
+            out[j].b[e] = be[t + j].wrapping_neg() & m;
+        }
+    }
+    // Roles 1 and 2: corrections `Σ W mask w - (own PRG value)`.
+    let corr = |mask: &[u64], e: usize, j: usize| -> u64 {
+        let mut acc = 0u64;
+        for i in 0..t {
+            let w = 1u64.wrapping_sub(s.v[i * n + e].wrapping_mul(2));
+            acc = acc.wrapping_add(wts[j][i].wrapping_mul(mask[i]).wrapping_mul(w));
+        }
+        acc.wrapping_sub(mask[t + j]) & m
+    };
+    for (q, e) in roles.range(r1).enumerate() {
+        let be = &draws[2][q * (t + nt)..];
+        for j in 0..nt {
+            to_next.push(corr(be, e, j), k);
+            out[j].a[e] = be[t + j].wrapping_neg() & m;
+        }
+    }
+    for (q, e) in roles.range(r2).enumerate() {
+        let al = &draws[3][q * (t + nt)..];
+        for j in 0..nt {
+            to_prev.push(corr(al, e, j), k);
+            out[j].b[e] = al[t + j].wrapping_neg() & m;
+        }
+    }
+    let (from_prev, from_next) =
+        ctx.exchange(Some(&to_next.finish()), Some(&to_prev.finish()), true, true)?;
+    let (c1, c2) = (roles.count(r1) as u64, roles.count(r2) as u64);
+    let k64 = k as u64;
+    let mut rp = reader(
+        &from_prev,
+        (c1 * t as u64 + c2 * nt as u64) * k64,
+        ctx.prev(),
+    )?;
+    let mut rn = reader(
+        &from_next,
+        (c2 * t as u64 + c1 * nt as u64) * k64,
+        ctx.next(),
+    )?;
+    // f_2 = Σ W (v + masked·w) - received correction + own PRG value.
+    let f2 = |rd: &mut BitReader,
+              e: usize,
+              own: &[u64],
+              masked: &[u64],
+              out: &mut [AShare],
+              role1: bool| {
+        for j in 0..nt {
+            let mut acc = 0u64;
+            for i in 0..t {
+                let v = s.v[i * n + e];
+                let w = 1u64.wrapping_sub(v.wrapping_mul(2));
+                acc = acc.wrapping_add(
+                    wts[j][i].wrapping_mul(v.wrapping_add(masked[i].wrapping_mul(w))),
+                );
+            }
+            let val = acc.wrapping_sub(rd.pull(k)).wrapping_add(own[t + j]) & m;
+            if role1 {
+                out[j].b[e] = val;
+            } else {
+                out[j].a[e] = val;
+            }
+        }
+    };
+    let m1: Vec<Vec<u64>> = roles.range(r1).map(|_| rp.pull_all(t, k)).collect();
+    let m2: Vec<Vec<u64>> = roles.range(r2).map(|_| rn.pull_all(t, k)).collect();
+    for (q, e) in roles.range(r2).enumerate() {
+        let own = draws[3][q * (t + nt)..].to_vec();
+        f2(&mut rp, e, &own, &m2[q], &mut out, false);
+    }
+    for (q, e) in roles.range(r1).enumerate() {
+        let own = draws[2][q * (t + nt)..].to_vec();
+        f2(&mut rn, e, &own, &m1[q], &mut out, true);
+    }
+    Ok(out)
+}
+
+/// Cost of [`inject_dot`] of `t` bits per element and `nt` weight vectors.
+pub fn inject_dot_cost(n: usize, t: usize, nt: usize, ring: Ring) -> Cost {
+    if n * t == 0 {
+        return Cost::ZERO;
+    }
+    let roles = Roles::new(n);
+    let k = ring.bits() as u64;
+    let bytes = std::array::from_fn(|p| {
+        let cnt = |rel: usize| roles.count(Roles::block(p as u8, rel)) as u64;
+        let (t, nt) = (t as u64, nt as u64);
+        bytes_of((cnt(0) * t + cnt(1) * nt) * k) + bytes_of((cnt(0) * t + cnt(2) * nt) * k)
+    });
+    Cost {
+        rounds: 1,
+        bytes,
+        macs: (n * t * (nt + 1)) as u64,
+    }
+}
