@@ -29,6 +29,8 @@ pub enum Policy {
     /// PUMA's recipes (MPC-REFERENCE §2.1): 4-piece GeLU, max-subtracted Taylor-exp softmax
     /// with one reciprocal per row, LayerNorm via rsqrt.
     Puma,
+    /// The same with PUMA's published GeLU coefficients verbatim (`--approx puma-paper`).
+    PumaPaper,
 }
 
 impl Policy {
@@ -36,6 +38,7 @@ impl Policy {
     pub fn recipes(self) -> &'static Recipes {
         match self {
             Policy::Puma => &recipes::PUMA,
+            Policy::PumaPaper => &recipes::PUMA_PAPER,
         }
     }
 }
@@ -45,8 +48,9 @@ impl std::str::FromStr for Policy {
     fn from_str(s: &str) -> Result<Policy, String> {
         match s {
             "puma" => Ok(Policy::Puma),
+            "puma-paper" => Ok(Policy::PumaPaper),
             other => Err(format!(
-                "unknown approximation policy '{other}' (known: puma)"
+                "unknown approximation policy '{other}' (known: puma, puma-paper)"
             )),
         }
     }

@@ -21,7 +21,7 @@
 //!
 //! | op | table | max abs error |
 //! |---|---|---|
-//! | GeLU | PUMA: 0 / cubic / degree 6 / x, breaks -4, -1.95, 3 | 2.0e-2 on ℝ (at x → 3⁻) |
+//! | GeLU | PUMA's pieces (0 / cubic / degree 8 refit / x), breaks -4, -1.95, 3 | 4.05e-3 on ℝ (at x = 3); `puma-paper`: 2.0e-2 |
 //! | SiLU | PUMA `hack_silu`: 0 / quadratic / degree 6 / x, breaks -8, -4, 4 | 7.2e-2 on ℝ (at x → 4⁺) |
 //! | tanh | ±1 / degree 4 / odd degree 7, breaks ±4, ±1.5 | 8.5e-4 on ℝ |
 //! | erf | ±1 / degree 4 / odd degree 5, breaks ±2.5, ±1 | 5.3e-4 on ℝ |

@@ -25,7 +25,7 @@
 //! v5 = rsqrt {"iters":3} v4 : client<3,z64,f18> @ "sqrt"
 //! v6 = mul v4, v5 : client<3,z64,f36> @ "sqrt"
 //! v7 = trunc {"bits":18} v6 : client<3,z64,f18> @ "sqrt"
-//! v8 = exp_taylor {"iters":8} v7 : client<3,z64,f18> @ "exp"
+//! v8 = exp_taylor {"iters":10} v7 : client<3,z64,f18> @ "exp"
 //! v9 = const {"values":[4.0]} : pub<,z64,f18> @ "four"
 //! v10 = const {"values":[0.25]} : pub<,z64,f18> @ "quarter"
 //! v11 = mul v8, v10 : client<3,z64,f36> @ "quarter"

@@ -17,7 +17,7 @@
 //! v2 = sub v0, v1 : client<2x8,z64,f18> @ "attn/softmax"
 //! v3 = ge {"thresholds":[-14.0]} v2 : client<1x2x8,z64,f0> @ "attn/softmax"
 //! v4 = reshape v3 : client<2x8,z64,f0> @ "attn/softmax"
-//! v5 = exp_taylor {"iters":8} v2 : client<2x8,z64,f18> @ "attn/softmax"
+//! v5 = exp_taylor {"iters":10} v2 : client<2x8,z64,f18> @ "attn/softmax"
 //! v6 = select v5, v4 : client<2x8,z64,f18> @ "attn/softmax"
 //! v7 = reduce_sum {"axes":[1]} v6 : client<2x1,z64,f18> @ "attn/softmax"
 //! v8 = reciprocal {"iters":3} v7 : client<2x1,z64,f18> @ "attn/softmax"

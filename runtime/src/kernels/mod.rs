@@ -240,7 +240,8 @@ pub fn exec(ctx: &mut Ctx, graph: &Graph, node: &Node, args: &Args) -> Result<Va
                     .map(|v| ((to_signed(*v, ring) >> bits) as u64) & m)
                     .collect(),
             ),
-            Val::Sec(x) => Val::Sec(arith::trunc(ctx, x, *bits, ring)?),
+            // floor(x/2^d) or one less, plus one: unbiased, |error| < 1 unit.
+            Val::Sec(x) => Val::Sec(poly::trunc1(ctx, x, *bits, ring)?),
         },
         Op::Reshape => args.vals[0].clone(),
         Op::Transpose { perm } => {
@@ -316,7 +317,7 @@ pub fn cost(graph: &Graph, node: &Node) -> Cost {
         Op::Weight { .. } if out.vis.is_secret() => {
             arith::share_input_cost(mpcc_ir::MODEL_OWNER, n, ring)
         }
-        Op::Output { to, .. } => arith::reveal_cost(to, n, ring),
+        Op::Output { to, .. } if secret(0) => arith::reveal_cost(to, n, ring),
         Op::Mul | Op::Select if secret(0) && secret(1) => arith::mul_cost(n, ring),
         Op::Mul | Op::Select => Cost {
             macs: n as u64,
