@@ -5,77 +5,10 @@ use mpcc_compiler::frontend::eval::{eval_graph, HostArray};
 use mpcc_compiler::frontend::{load_onnx, CompileError, FrontendOptions};
 use mpcc_ir::{Graph, InputEncoding, Op, Vis, Weights};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// One tensor of reference.json.
-struct RefTensor {
-    name: String,
-    shape: Vec<usize>,
-    data: Vec<f64>,
-}
-
-/// reference.json: inputs and onnxruntime outputs.
-struct Reference {
-    inputs: Vec<RefTensor>,
-    outputs: Vec<RefTensor>,
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn model_dir(name: &str) -> PathBuf {
-    if name == "all-minilm-l6-v2" {
-        if let Ok(d) = std::env::var("MPCC_MINILM_DIR") {
-            return PathBuf::from(d);
-        }
-        return repo().join("../shared/models/all-minilm-l6-v2");
-    }
-    repo().join("models").join(name)
-}
-
-fn tensors(v: &serde_json::Value) -> Vec<RefTensor> {
-    v.as_array()
-        .expect("tensor list")
-        .iter()
-        .map(|t| RefTensor {
-            name: t["name"].as_str().expect("name").to_string(),
-            shape: t["shape"]
-                .as_array()
-                .expect("shape")
-                .iter()
-                .map(|d| d.as_u64().expect("dim") as usize)
-                .collect(),
-            data: t["data"]
-                .as_array()
-                .expect("data")
-                .iter()
-                .map(|x| x.as_f64().expect("number"))
-                .collect(),
-        })
-        .collect()
-}
-
-fn reference(dir: &Path) -> Reference {
-    let text = std::fs::read_to_string(dir.join("reference.json")).expect("reference.json");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    Reference {
-        inputs: tensors(&v["inputs"]),
-        outputs: tensors(&v["outputs"]),
-    }
-}
-
-fn options(r: &Reference) -> FrontendOptions {
-    FrontendOptions {
-        input_shapes: r
-            .inputs
-            .iter()
-            .map(|t| (t.name.clone(), t.shape.clone()))
-            .collect(),
-        public_weights: false,
-        frac_bits: 18,
-    }
-}
+mod frontend_support;
+use frontend_support::*;
 
 fn histogram(g: &Graph) -> BTreeMap<&'static str, usize> {
     let mut h = BTreeMap::new();
@@ -315,69 +248,6 @@ fn public_weights_and_frac_bits() {
     assert!(err < 1e-5, "max error {err}");
 }
 
-/// Runs the model in tract (float32) on the given inputs, in the model's input order.
-mod tract_ref {
-    use tract_onnx::prelude::*;
-
-    /// An input: name, shape, values, and whether it is int64 (else float32).
-    pub type In = (String, Vec<usize>, Vec<f64>, bool);
-
-    pub fn run(path: &std::path::Path, inputs: &[In]) -> Vec<Vec<f64>> {
-        let mut m = tract_onnx::onnx().model_for_path(path).expect("tract load");
-        let mut values = TVec::new();
-        for (i, (_, shape, data, int)) in inputs.iter().enumerate() {
-            let t = if *int {
-                let v: Vec<i64> = data.iter().map(|&x| x as i64).collect();
-                Tensor::from_shape(shape, &v).expect("tensor")
-            } else {
-                let v: Vec<f32> = data.iter().map(|&x| x as f32).collect();
-                Tensor::from_shape(shape, &v).expect("tensor")
-            };
-            m.set_input_fact(i, InferenceFact::dt_shape(t.datum_type(), shape.as_slice()))
-                .expect("fact");
-            values.push(t.into_tvalue());
-        }
-        let plan = m
-            .into_optimized()
-            .expect("optimize")
-            .into_runnable()
-            .expect("plan");
-        let outs = plan.run(values).expect("run");
-        outs.iter()
-            .map(|t| {
-                let t = t.cast_to::<f64>().expect("cast");
-                t.to_plain_array_view::<f64>()
-                    .expect("view")
-                    .iter()
-                    .copied()
-                    .collect()
-            })
-            .collect()
-    }
-}
-
-/// A deterministic stream of integers in `lo..hi` (no rand dependency).
-fn ints(seed: u64, n: usize, lo: u64, hi: u64) -> Vec<f64> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (lo + (s >> 33) % (hi - lo)) as f64
-        })
-        .collect()
-}
-
-/// A 0/1 mask `[b, s]` where row i keeps `lens[i]` leading ones.
-fn mask(s: usize, lens: &[usize]) -> Vec<f64> {
-    lens.iter()
-        .flat_map(|&l| (0..s).map(move |j| (j < l) as u8 as f64))
-        .collect()
-}
-
 /// Lowers a model at the inputs' shapes and compares the IR's f64 evaluation with tract.
 fn check_against_tract(name: &str, inputs: Vec<tract_ref::In>) -> f64 {
     let path = model_dir(name).join("model.onnx");
@@ -522,13 +392,6 @@ fn vit_tiny_batch_2() {
     assert!(err < 1e-5, "max error {err}");
 }
 
-/// A scratch file under the system temp dir, unique to this process and `tag`.
-fn scratch(tag: &str, bytes: &[u8]) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("mpcc-frontend-{}-{tag}.onnx", std::process::id()));
-    std::fs::write(&p, bytes).expect("write scratch file");
-    p
-}
-
 /// Without --input-shape the error lists every input and the dims it needs.
 #[test]
 fn missing_input_shapes_are_listed() {
@@ -596,67 +459,6 @@ fn bad_input_shapes_are_refused() {
     };
     let e = load_onnx(&vit, &opts).expect_err("4 channels").to_string();
     assert!(e.contains("could not type the model"), "{e}");
-}
-
-/// Protobuf encoding helpers for a hand-made ONNX file (no Python, no onnx crate).
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn field_bytes(num: u64, bytes: &[u8], out: &mut Vec<u8>) {
-    varint(num << 3 | 2, out);
-    varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
-}
-
-fn field_int(num: u64, v: u64, out: &mut Vec<u8>) {
-    varint(num << 3, out);
-    varint(v, out);
-}
-
-/// ValueInfoProto of a float32 tensor `[1, n]`.
-fn value_info(name: &str, n: u64) -> Vec<u8> {
-    let mut shape = Vec::new();
-    for d in [1, n] {
-        let mut dim = Vec::new();
-        field_int(1, d, &mut dim);
-        field_bytes(1, &dim, &mut shape);
-    }
-    let mut tensor = Vec::new();
-    field_int(1, 1, &mut tensor);
-    field_bytes(2, &shape, &mut tensor);
-    let mut ty = Vec::new();
-    field_bytes(1, &tensor, &mut ty);
-    let mut vi = Vec::new();
-    field_bytes(1, name.as_bytes(), &mut vi);
-    field_bytes(2, &ty, &mut vi);
-    vi
-}
-
-/// An opset-17 ONNX model `y = OP(x)` on a float32 `[1, 4]` input.
-fn one_op_model(op: &str) -> Vec<u8> {
-    let mut node = Vec::new();
-    field_bytes(1, b"x", &mut node);
-    field_bytes(2, b"y", &mut node);
-    field_bytes(3, b"the_node", &mut node);
-    field_bytes(4, op.as_bytes(), &mut node);
-    let mut graph = Vec::new();
-    field_bytes(1, &node, &mut graph);
-    field_bytes(2, b"g", &mut graph);
-    field_bytes(11, &value_info("x", 4), &mut graph);
-    field_bytes(12, &value_info("y", 4), &mut graph);
-    let mut opset = Vec::new();
-    field_bytes(1, b"", &mut opset);
-    field_int(2, 17, &mut opset);
-    let mut model = Vec::new();
-    field_int(1, 8, &mut model);
-    field_bytes(8, &opset, &mut model);
-    field_bytes(7, &graph, &mut model);
-    model
 }
 
 /// An operator without a lowering on run-time data names itself, its node and the manifest;
