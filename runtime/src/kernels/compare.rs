@@ -84,7 +84,9 @@ fn monomials(v: u64, ring: Ring) -> [u64; 16] {
 pub struct YShares {
     /// Replicated binary shares of y.
     pub y: BShare,
-    mono: Vec<[u64; 16]>,
+    /// Per block, in block order: this party's shares of the monomials (role 1 and 2
+    /// blocks only).
+    mono: [Vec<[u64; 16]>; 3],
 }
 
 /// Masks for one element's round-1 message: `mv` for y and `mono` (11 fields, in
@@ -135,7 +137,7 @@ pub fn share_y_send(
         a: vec![0; n],
         b: vec![0; n],
     };
-    let mut mono = vec![[0u64; 16]; n];
+    let mut mono: [Vec<[u64; 16]>; 3] = Default::default();
     for r in 0..3 {
         let range = roles.range(r);
         match Roles::rel(ctx.id, r) {
@@ -158,7 +160,7 @@ pub fn share_y_send(
                 for (t, e) in range.enumerate() {
                     let (mv, mm) = masks(dv[t], &dm[11 * t..11 * t + 11], g);
                     y.b[e] = mv;
-                    mono[e] = mm;
+                    mono[r].push(mm);
                 }
             }
             _ => {}
@@ -181,11 +183,14 @@ pub fn share_y_send_bits(id: u8, roles: &Roles, ring: Ring) -> u64 {
 /// message.
 pub fn share_y_recv(ctx: &Ctx, ys: &mut YShares, rd: &mut BitReader, roles: &Roles, ring: Ring) {
     let (g, k) = (groups(ring), ring.bits());
-    for e in roles.range(Roles::block(ctx.id, 1)) {
+    let r1 = Roles::block(ctx.id, 1);
+    for e in roles.range(r1) {
         ys.y.a[e] = rd.pull(k);
+        let mut mm = [0u64; 16];
         for &s in &NONLINEAR {
-            ys.mono[e][s] = rd.pull(mono_bits(s, g)) << (s & 1);
+            mm[s] = rd.pull(mono_bits(s, g)) << (s & 1);
         }
+        ys.mono[r1].push(mm);
     }
 }
 
@@ -264,7 +269,7 @@ pub fn group_gp(
         };
         let mut t = 0;
         for (j, th) in thresholds.iter().enumerate() {
-            for e in roles.range(r) {
+            for (q, e) in roles.range(r).enumerate() {
                 let c = j * n + e;
                 match rel {
                     0 => {
@@ -273,7 +278,7 @@ pub fn group_gp(
                     }
                     1 => {
                         let zj = x.b[e].wrapping_sub(*th) & m;
-                        let word = group_word(ys.y.a[e], &ys.mono[e], zj, true, ring);
+                        let word = group_word(ys.y.a[e], &ys.mono[r][q], zj, true, ring);
                         to_next.push(word ^ mask_a[t], wbits);
                         gp.a[c] = mask_a[t];
                         gp.b[c] = word ^ mask_a[t];
@@ -281,7 +286,7 @@ pub fn group_gp(
                     }
                     _ => {
                         let zj = x.a[e].wrapping_sub(*th) & m;
-                        let word = group_word(ys.y.b[e], &ys.mono[e], zj, false, ring);
+                        let word = group_word(ys.y.b[e], &ys.mono[r][q], zj, false, ring);
                         to_prev.push(word ^ mask_a[t], wbits);
                         gp.a[c] = word ^ mask_a[t];
                         gp.b[c] = mask_a[t];
