@@ -13,9 +13,7 @@
 use super::bits::{bytes_of, reader, BitWriter, Roles};
 use super::carry::{self, Finish, Split};
 use super::compare;
-use super::inject::{
-    inject, inject_a, inject_a_bytes, inject_cost, inject_dot, inject_dot_cost, Pending,
-};
+use super::inject::{inject, inject_cost, inject_dot, inject_dot_cost, mux1_send, Mux1};
 use super::{arith, Args};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -303,14 +301,17 @@ fn max_level_out(
 
 /// Maximum along `axis` of a tensor of shape `shape` (kept as size 1), by a comparison tree
 /// of `ceil(log2 len)` levels. Each level batches all its comparisons: `d = a - b`,
-/// `max = b + d * [d >= 0]` ([`relu`]'s protocol on d); an odd element is carried up.
+/// `max = b + d * [d >= 0]` by the comparison core (split last level) and the one-round
+/// multiplexer [`super::inject::mux1_send`]; an odd element is carried up.
 ///
-/// Pipelining: the comparisons of one output element's tree share a block of roles, so the
-/// next level's role 0 knows its part of the new maxima once the multiplexer's first round
-/// is done; the next level's first message (role 0's binary sharing) then travels with the
-/// multiplexer's second one. Rounds: `7·levels + 1` for k = 64 (`6·levels + 1` for k = 32),
-/// e.g. 50 for a row of 128. Bits per party: those of [`relu`] for each comparison
-/// (len - 1 comparisons per output element), ±1 byte per message.
+/// Pipelining: the comparisons of one output element's tree share a block of roles, and
+/// role 0's multiplexer shares are PRG values known before the round, so the next level's
+/// first message (role 0's binary sharing of `d_0 + d_1`) travels with this level's
+/// multiplexer messages. Rounds: `6·levels + 1` for k = 64 (`5·levels + 1` for k = 32),
+/// e.g. 43 for a row of 128 (SPU ABY3: about 70). Bits per party per comparison, rows
+/// spread evenly over the three role blocks: k = 64: `(233 + 62 + 3·25 + 2 + 8·64)/3`
+/// ≈ 294.7; k = 32: `(113 + 30 + 3·10 + 2 + 8·32)/3` ≈ 143.7 (the one-round multiplexer
+/// sends twice the two-round one's bits, for one round less per level).
 /// Valid when `|a - b| < 2^(k-1)` for every pair compared.
 pub fn max_axis(
     ctx: &mut Ctx,
@@ -331,28 +332,27 @@ pub fn max_axis(
         };
         let pen = compare::penultimate_from(ctx, &ys, &d, &[0], &roles, ring)?;
         let s = carry::finish_split(ctx, &pen, d.len(), 1, &roles, true)?;
-        let pend = inject_a(ctx, &s, Some(&d), &roles, 1, ring)?;
+        let (mut to_next, mut to_prev) = (BitWriter::new(), BitWriter::new());
+        let mux = mux1_send(ctx, &s, &d, &roles, ring, &mut to_next, &mut to_prev);
+        let (mut from_prev_bits, from_next_bits) = Mux1::recv_bits(ctx.id, &roles, ring);
         let next_len = len.div_ceil(2);
-        let mut w = BitWriter::new();
-        pend.send_b(&mut w, ring);
-        let mut bits = Pending::recv_b_bits(ctx, &roles, 1, ring);
         let mut next = None;
         if next_len > 1 {
             // Final at this level's role 0, which is the next level's role 0.
-            let partial = max_level_out(&cur, &b, pend.partial(), outer, len, inner, ring);
+            let partial = max_level_out(&cur, &b, mux.partial(), outer, len, inner, ring);
             let roles2 = max_roles(outer, next_len / 2, inner);
             let (d2, _) = max_diff(&partial, outer, next_len, inner, ring);
-            next = Some((
-                compare::share_y_send(ctx, &d2, &roles2, ring, &mut w),
-                roles2,
-            ));
-            bits += compare::share_y_recv_bits(ctx, &next.as_ref().unwrap().1, ring);
+            let ys2 = compare::share_y_send(ctx, &d2, &roles2, ring, &mut to_next);
+            from_prev_bits += compare::share_y_recv_bits(ctx, &roles2, ring);
+            next = Some((ys2, roles2));
         }
-        let (from_prev, _) = ctx.exchange(Some(&w.finish()), None, true, false)?;
-        let mut rd = reader(&from_prev, bits, ctx.prev())?;
-        let sel = pend.finish(ctx, &mut rd, &roles, ring);
+        let (from_prev, from_next) =
+            ctx.exchange(Some(&to_next.finish()), Some(&to_prev.finish()), true, true)?;
+        let mut rp = reader(&from_prev, from_prev_bits, ctx.prev())?;
+        let mut rn = reader(&from_next, from_next_bits, ctx.next())?;
+        let sel = mux.finish(ctx, &s, &d, &roles, ring, &mut rp, &mut rn);
         if let Some((mut ys2, roles2)) = next {
-            compare::share_y_recv(ctx, &mut ys2, &mut rd, &roles2, ring);
+            compare::share_y_recv(ctx, &mut ys2, &mut rp, &roles2, ring);
             shared = Some(ys2);
         }
         cur = max_level_out(&cur, &b, &sel, outer, len, inner, ring);
@@ -380,16 +380,17 @@ pub fn max_axis_cost(shape: &[usize], axis: usize, ring: Ring) -> Cost {
             let next_share = roles2
                 .as_ref()
                 .map_or(0, |r2| compare::share_y_send_bits(id, r2, ring));
+            let (to_next, to_prev) = Mux1::send_bits(id, &roles, ring);
             share
                 + compare::bytes_after_share(id, &roles, 1, ring, Finish::Split)
-                + inject_a_bytes(id, &roles, 1, ring, true)
-                + bytes_of(Pending::send_b_bits(id, &roles, 1, ring) + next_share)
+                + bytes_of(to_next + next_share)
+                + bytes_of(to_prev)
         });
         let pairs = outer * (len / 2) * inner;
         c = c.then(Cost {
-            rounds: compare::rounds(ring) + 2 - u64::from(!first),
+            rounds: compare::rounds(ring) + u64::from(first),
             bytes,
-            macs: 6 * pairs as u64,
+            macs: 8 * pairs as u64,
         });
         first = false;
         len = next_len;

@@ -381,3 +381,147 @@ pub fn inject_dot_cost(n: usize, t: usize, nt: usize, ring: Ring) -> Cost {
         macs: (n * t * (nt + 1)) as u64,
     }
 }
+
+/// A one-round multiplexer after its messages were written: what role 1 and 2 need to
+/// finish once the replies arrive.
+pub struct Mux1 {
+    out: AShare,
+    own: [Vec<u64>; 3],
+}
+
+/// Per-element PRG fields of [`mux1_send`]: masks of E, F and c, then the output mask.
+const MUX1_FIELDS: usize = 4;
+
+/// One-round multiplexer `x * b` for split bits `b = c ^ v` (one per element of x).
+///
+/// With `w = 1 - 2v` and `X = x_0 + x_1` (known to role 0):
+/// `x·b = E + F·v + x_2·v + c·(x_2·w)` with `E = X·c` and `F = X·(1 - 2c)`. Role 0 sends
+/// `E, F, c` masked by α (its PRG with role 2) to role 1 and masked by β (its PRG with
+/// role 1) to role 2; role 2 sends role 1 `α_E + α_F·v + α_c·x_2·w - ρ` and role 1 sends
+/// role 2 the same with β and σ, in the same round. Both compute
+/// `f_2 = x·b + ρ + σ`; role 0 holds `f_0 = -ρ`, `f_1 = -σ`, known before the round.
+/// Rounds: 1. Bits per element: role 0 sends 6k, roles 1 and 2 k each (the two-round
+/// [`inject`] multiplexer sends 4k in all).
+///
+/// This half draws the masks and appends the messages to `to_next` and `to_prev`; role 0's
+/// shares are already final in [`Mux1::partial`].
+pub fn mux1_send(
+    ctx: &mut Ctx,
+    s: &Split,
+    x: &AShare,
+    roles: &Roles,
+    ring: Ring,
+    to_next: &mut BitWriter,
+    to_prev: &mut BitWriter,
+) -> Mux1 {
+    let (m, k, n) = (ring.mask(), ring.bits(), x.len());
+    let f = MUX1_FIELDS;
+    let mut out = AShare {
+        a: vec![0; n],
+        b: vec![0; n],
+    };
+    let mut own: [Vec<u64>; 3] = Default::default();
+    let mut d: [Vec<u64>; 2] = Default::default();
+    for r in 0..3 {
+        let cnt = roles.count(r) * f;
+        match Roles::rel(ctx.id, r) {
+            0 => {
+                d[0] = draw(ctx, Stream::Own, cnt, k);
+                d[1] = draw(ctx, Stream::Next, cnt, k);
+            }
+            1 => own[1] = draw(ctx, Stream::Own, cnt, k),
+            _ => own[2] = draw(ctx, Stream::Next, cnt, k),
+        }
+    }
+    let block = |rel: usize| Roles::block(ctx.id, rel);
+    for (q, e) in roles.range(block(0)).enumerate() {
+        let big = x.a[e].wrapping_add(x.b[e]);
+        let c = s.c[e];
+        let vals = [
+            big.wrapping_mul(c),
+            big.wrapping_mul(1u64.wrapping_sub(c.wrapping_mul(2))),
+            c,
+        ];
+        for (i, v) in vals.iter().enumerate() {
+            to_next.push(v.wrapping_add(d[0][q * f + i]) & m, k);
+            to_prev.push(v.wrapping_add(d[1][q * f + i]) & m, k);
+        }
+        out.a[e] = d[0][q * f + 3].wrapping_neg() & m;
+        out.b[e] = d[1][q * f + 3].wrapping_neg() & m;
+    }
+    // Corrections `mask_E + mask_F·v + mask_c·x_2·w - own output mask`.
+    let corr = |mask: &[u64], v: u64, x2: u64| -> u64 {
+        let w = 1u64.wrapping_sub(v.wrapping_mul(2));
+        mask[0]
+            .wrapping_add(mask[1].wrapping_mul(v))
+            .wrapping_add(mask[2].wrapping_mul(x2).wrapping_mul(w))
+            .wrapping_sub(mask[3])
+            & m
+    };
+    for (q, e) in roles.range(block(1)).enumerate() {
+        to_next.push(corr(&own[1][q * f..], s.v[e], x.b[e]), k);
+        out.a[e] = own[1][q * f + 3].wrapping_neg() & m;
+    }
+    for (q, e) in roles.range(block(2)).enumerate() {
+        to_prev.push(corr(&own[2][q * f..], s.v[e], x.a[e]), k);
+        out.b[e] = own[2][q * f + 3].wrapping_neg() & m;
+    }
+    Mux1 { out, own }
+}
+
+impl Mux1 {
+    /// The shares so far: final at each block's role 0.
+    pub fn partial(&self) -> &AShare {
+        &self.out
+    }
+    /// Bits party `id` sends to its (next, previous) party.
+    pub fn send_bits(id: u8, roles: &Roles, ring: Ring) -> (u64, u64) {
+        let cnt = |rel: usize| roles.count(Roles::block(id, rel)) as u64;
+        let k = ring.bits() as u64;
+        (3 * cnt(0) * k + cnt(1) * k, 3 * cnt(0) * k + cnt(2) * k)
+    }
+    /// Bits party `id` receives from its (previous, next) party: the mirror of
+    /// [`Mux1::send_bits`].
+    pub fn recv_bits(id: u8, roles: &Roles, ring: Ring) -> (u64, u64) {
+        let cnt = |rel: usize| roles.count(Roles::block(id, rel)) as u64;
+        let k = ring.bits() as u64;
+        (3 * cnt(1) * k + cnt(2) * k, 3 * cnt(2) * k + cnt(1) * k)
+    }
+    /// Completes roles 1 and 2 from the messages of the previous (`rp`) and next (`rn`)
+    /// party, read in the order [`mux1_send`] wrote them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        mut self,
+        ctx: &Ctx,
+        s: &Split,
+        x: &AShare,
+        roles: &Roles,
+        ring: Ring,
+        rp: &mut BitReader,
+        rn: &mut BitReader,
+    ) -> AShare {
+        let (m, k, f) = (ring.mask(), ring.bits(), MUX1_FIELDS);
+        let (b1, b2) = (Roles::block(ctx.id, 1), Roles::block(ctx.id, 2));
+        let m1: Vec<Vec<u64>> = roles.range(b1).map(|_| rp.pull_all(3, k)).collect();
+        let m2: Vec<Vec<u64>> = roles.range(b2).map(|_| rn.pull_all(3, k)).collect();
+        let f2 = |vals: &[u64], v: u64, x2: u64, corr: u64, own: u64| -> u64 {
+            let w = 1u64.wrapping_sub(v.wrapping_mul(2));
+            vals[0]
+                .wrapping_add(vals[1].wrapping_mul(v))
+                .wrapping_add(x2.wrapping_mul(v))
+                .wrapping_add(vals[2].wrapping_mul(x2).wrapping_mul(w))
+                .wrapping_sub(corr)
+                .wrapping_add(own)
+                & m
+        };
+        for (q, e) in roles.range(b2).enumerate() {
+            let corr = rp.pull(k);
+            self.out.a[e] = f2(&m2[q], s.v[e], x.a[e], corr, self.own[2][q * f + 3]);
+        }
+        for (q, e) in roles.range(b1).enumerate() {
+            let corr = rn.pull(k);
+            self.out.b[e] = f2(&m1[q], s.v[e], x.b[e], corr, self.own[1][q * f + 3]);
+        }
+        self.out
+    }
+}
