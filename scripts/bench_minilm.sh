@@ -18,7 +18,7 @@ OUT="${OUT:-/tmp/mpcc-bench}"
 mkdir -p "$OUT"
 cd "$ROOT"
 cargo build --release -p mpcc-compiler --bin mpcc >/dev/null
-MPCC="$ROOT/target/release/mpcc"
+MPCC="${CARGO_TARGET_DIR:-$ROOT/target}/release/mpcc"
 TIMER=()
 [ -x /usr/bin/time ] && TIMER=(/usr/bin/time -v -o "$OUT/mpcc.time.txt")
 
