@@ -70,3 +70,66 @@ fn compile_and_run_bert_tiny() {
     let a = io::agreement(&got.tensor.data, &want.data);
     assert!(a.max_abs <= 0.03 && a.cosine >= 0.9999, "{a:?}");
 }
+
+/// `mpcc run --shape` runs BERT-tiny over shaped in-process links with the same counted
+/// rounds and bytes as without shaping, and refuses an unknown shape with a clear message.
+#[test]
+fn run_with_link_shaping() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("bt.plan");
+    let model = bert_tiny().join("model.onnx");
+    let reference = bert_tiny().join("reference.json");
+    let shapes = [
+        "input_ids=1,16",
+        "attention_mask=1,16",
+        "token_type_ids=1,16",
+    ];
+    let mut args = vec![
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+    ];
+    for s in &shapes {
+        args.extend(["--input-shape", s]);
+    }
+    assert!(mpcc(&args).status.success());
+    let run = |shape: Option<&str>| {
+        let out = dir.path().join("out");
+        let mut a = vec![
+            "run",
+            plan.to_str().unwrap(),
+            "--reference",
+            reference.to_str().unwrap(),
+            "--output-dir",
+            out.to_str().unwrap(),
+        ];
+        if let Some(s) = shape {
+            a.extend(["--shape", s]);
+        }
+        mpcc(&a)
+    };
+    let counted = |o: &Output| -> Vec<String> {
+        text(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("rounds:") || l.starts_with("bytes sent:"))
+            .map(String::from)
+            .collect()
+    };
+    let plain = run(None);
+    let shaped = run(Some("1gbit,1ms"));
+    assert!(
+        plain.status.success() && shaped.status.success(),
+        "{}",
+        text(&shaped.stderr)
+    );
+    assert_eq!(counted(&plain), counted(&shaped));
+    assert_eq!(counted(&plain).len(), 2);
+    let bad = run(Some("fast"));
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("--shape fast"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -39,7 +39,7 @@ pub enum RtError {
     #[error("kernel '{0}' is not implemented by this VM")]
     Unsupported(String),
     /// A failure inside an instruction, with where it happened.
-    #[error("instruction {index} ({op} from ONNX node '{origin}'): {source}")]
+    #[error("instruction {index} ({op} from ONNX node '{origin}'): {cause}")]
     At {
         /// Instruction index.
         index: usize,
@@ -48,7 +48,7 @@ pub enum RtError {
         /// ONNX node.
         origin: String,
         /// The failure.
-        source: Box<RtError>,
+        cause: Box<RtError>,
     },
     /// A bug in mpcc.
     #[error("internal error (a bug in mpcc): {0}")]
@@ -60,7 +60,7 @@ impl RtError {
     pub fn is_disconnect(&self) -> bool {
         match self {
             RtError::Transport(transport::TransportError::Disconnected { .. }) => true,
-            RtError::At { source, .. } => source.is_disconnect(),
+            RtError::At { cause, .. } => cause.is_disconnect(),
             _ => false,
         }
     }

@@ -61,7 +61,7 @@ fn at(plan: &Plan, index: usize, e: RtError) -> RtError {
         index,
         op: node.op.name(),
         origin: node.origin.clone(),
-        source: Box::new(e),
+        cause: Box::new(e),
     }
 }
 

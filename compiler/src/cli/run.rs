@@ -69,6 +69,12 @@ pub struct Args {
     /// The weights file (default: the plan's path with extension .weights).
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
+
+    /// Shape the in-process links: `lan` (5 Gbit/s, 0.4 ms RTT), `wan` (400 Mbit/s, 40 ms
+    /// RTT) or `BW,RTT`, as `mpcc party --shape`. The printed wall time is then the time under
+    /// that network.
+    #[arg(long, value_name = "lan|wan|BW,RTT")]
+    pub shape: Option<String>,
 }
 
 /// A named network model.
@@ -125,7 +131,14 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         "running {} instructions with 3 parties in this process",
         plan.graph().nodes.len()
     );
-    let result = run_with_progress(&plan, data)?;
+    let shape = match &args.shape {
+        Some(s) => Some(
+            mpcc_runtime::net::LinkShape::parse(s)
+                .map_err(|e| anyhow::anyhow!("--shape {s}: {e}"))?,
+        ),
+        None => None,
+    };
+    let result = run_with_progress(&plan, data, shape)?;
     print_stats(&result);
     write_outputs(&plan, &result, &args.output_dir)?;
     if let Some(r) = &reference {
@@ -229,8 +242,15 @@ fn dtype_name(s: &str) -> &'static str {
 }
 
 /// Runs the three parties, with a progress bar over instructions when stdout is a terminal.
-fn run_with_progress(plan: &Plan, data: [mpcc_runtime::PartyData; 3]) -> anyhow::Result<RunResult> {
-    let mut opts = RunOptions::default();
+fn run_with_progress(
+    plan: &Plan,
+    data: [mpcc_runtime::PartyData; 3],
+    shape: Option<mpcc_runtime::net::LinkShape>,
+) -> anyhow::Result<RunResult> {
+    let mut opts = RunOptions {
+        shape,
+        ..RunOptions::default()
+    };
     let bar = std::io::stdout().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(plan.graph().nodes.len() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
