@@ -256,6 +256,22 @@ impl Graph {
                     return Err(format!("output shape {:?}, expected {want:?}", out.shape));
                 }
             }
+            Op::Pad { pads } => {
+                let want: Option<Vec<usize>> = (pads.len() == ins[0].shape.len()).then(|| {
+                    ins[0]
+                        .shape
+                        .iter()
+                        .zip(pads)
+                        .map(|(d, (b, a))| d + b + a)
+                        .collect()
+                });
+                if want.as_ref() != Some(&out.shape) {
+                    return Err(format!(
+                        "pads {pads:?} of {:?} do not give {:?}",
+                        ins[0].shape, out.shape
+                    ));
+                }
+            }
             Op::Ge { thresholds } => {
                 let mut want = vec![thresholds.len()];
                 want.extend(&ins[0].shape);

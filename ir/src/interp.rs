@@ -197,6 +197,7 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         } => tensor::slice(a(), *axis, *start, *end, *step)?,
         Op::Concat { axis } => tensor::concat(args, *axis)?,
         Op::Gather { axis, indices } => tensor::take(a(), *axis, indices)?,
+        Op::Pad { pads } => tensor::pad(a(), pads)?,
         Op::ReduceSum { axes } => {
             let mut t = a().clone();
             for &ax in axes {

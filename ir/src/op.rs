@@ -117,6 +117,11 @@ pub enum Op {
         /// Indices into that axis.
         indices: Vec<usize>,
     },
+    /// Zero padding: `pads[i] = (before, after)` elements along axis i.
+    Pad {
+        /// Elements added before and after, per axis.
+        pads: Vec<(usize, usize)>,
+    },
     /// Sum over `axes`, keeping them as size-1 dims.
     ReduceSum {
         /// Axes to reduce.
@@ -247,6 +252,7 @@ impl Op {
             Op::Broadcast => "broadcast",
             Op::Gather { .. } => "gather",
             Op::ReduceSum { .. } => "reduce_sum",
+            Op::Pad { .. } => "pad",
             Op::Ge { .. } => "ge",
             Op::Select => "select",
             Op::Relu => "relu",

@@ -215,3 +215,59 @@ fn matmul_zero_component_paths() {
         }
     }
 }
+
+/// Zero padding of a secret is local (no traffic), gives numpy's result, and the op prints
+/// and parses in the text form.
+#[test]
+fn pad_secret_is_local() {
+    let mut g = Graph::new(18);
+    let x = g.add(
+        Op::Input {
+            name: "x".into(),
+            owner: CLIENT,
+            encoding: InputEncoding::Fixed,
+        },
+        &[],
+        ty(&[2, 2], 18, Vis::Client),
+        "x",
+    );
+    let p = g.add(
+        Op::Pad {
+            pads: vec![(1, 0), (0, 2)],
+        },
+        &[x],
+        ty(&[3, 4], 18, Vis::Client),
+        "pad",
+    );
+    g.add(
+        Op::Output {
+            name: "y".into(),
+            to: vec![CLIENT],
+        },
+        &[p],
+        ty(&[3, 4], 18, Vis::Client),
+        "y",
+    );
+    assert_eq!(mpcc_ir::text::parse(&g.to_string()).unwrap(), g);
+    let plan = Plan::from_graph(g).unwrap();
+    let mut inputs = HashMap::new();
+    inputs.insert(
+        "x".to_string(),
+        HostTensor {
+            shape: vec![2, 2],
+            data: vec![1.5, -2.0, 0.25, 3.0],
+        },
+    );
+    let r = run_local(
+        &plan,
+        party_data(&plan, &inputs, None),
+        &RunOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.outputs["y"].data,
+        vec![0.0, 0.0, 0.0, 0.0, 1.5, -2.0, 0.0, 0.0, 0.25, 3.0, 0.0, 0.0]
+    );
+    assert_eq!(r.profile[1].bytes, [0, 0, 0]);
+    assert_eq!(r.profile[1].rounds, 0);
+}

@@ -34,3 +34,10 @@ fn distilbert_tiny() {
 fn roberta_tiny() {
     check_fixture("roberta-tiny", "last_hidden_state", 0.03, 0.9999);
 }
+
+/// A hand-made ONNX graph (models/pad-tiny: zero `Pad` then `MatMul` with a secret weight,
+/// reference from numpy) matches: zero padding of shares is exact and local.
+#[test]
+fn pad_tiny() {
+    check_fixture("pad-tiny", "y", 1e-4, 0.99999);
+}

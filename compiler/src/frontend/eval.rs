@@ -134,6 +134,15 @@ fn eval_op(op: &Op, a: &[&ArrayD<f64>], shape: &[usize]) -> Result<ArrayD<f64>, 
         Op::Trunc { .. } | Op::Shl { .. } | Op::CastRing { .. } => Ok(a[0].clone()),
         Op::MatMul => matmul(a[0], a[1], shape),
         Op::Reshape => arr(shape, a[0].iter().copied().collect()),
+        Op::Pad { pads } => {
+            let mut out = ArrayD::<f64>::zeros(IxDyn(shape));
+            out.slice_each_axis_mut(|ax| {
+                let (b, _) = pads[ax.axis.index()];
+                Slice::from(b..b + a[0].shape()[ax.axis.index()])
+            })
+            .assign(a[0]);
+            Ok(out)
+        }
         Op::Transpose { perm } => Ok(a[0]
             .clone()
             .permuted_axes(IxDyn(perm))

@@ -8,7 +8,9 @@ use mpcc_ir::{Graph, InputEncoding, Op, Ring, ValueId, ValueType, Vis, WeightTen
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashMap;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::array::{CumSum, Gather, MultiBroadcastTo, Slice, TypedConcat};
+use tract_onnx::tract_core::ops::array::{
+    CumSum, Gather, MultiBroadcastTo, Pad, Slice, TypedConcat,
+};
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
@@ -221,6 +223,8 @@ impl Lowerer<'_> {
             self.broadcast(node)
         } else if let Some(op) = node.op_as::<Slice>() {
             self.slice(node, op)
+        } else if let Some(op) = node.op_as::<Pad>() {
+            self.pad(node, op)
         } else if let Some(op) = node.op_as::<TypedConcat>() {
             self.concat(node, op.axis)
         } else if let Some(op) = node.op_as::<Gather>() {

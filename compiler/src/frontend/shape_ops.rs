@@ -7,7 +7,7 @@ use super::values::{Sec, Val};
 use super::CompileError;
 use mpcc_ir::{Op, ValueId};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::array::Slice;
+use tract_onnx::tract_core::ops::array::{Pad, PadMode, Slice};
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
 
 /// The permutation of tract's `Move(from, to)` on `rank` axes.
@@ -98,6 +98,34 @@ impl Lowerer<'_> {
             };
             Ok(l.emit(op, &[v], shape, s, &name))
         })
+    }
+
+    /// `Pad` with zeros (constant mode, value 0): a local op on shares.
+    pub fn pad(&mut self, node: &TypedNode, op: &Pad) -> Result<Val, CompileError> {
+        let zero = match &op.mode {
+            PadMode::Constant(c) => c.cast_to_scalar::<f64>().map(|v| v == 0.0).unwrap_or(false),
+            _ => false,
+        };
+        if !zero {
+            return Err(self.unsupported(
+                node,
+                "only zero padding (mode constant, value 0) is supported",
+            ));
+        }
+        let shape = self.out_shape(node)?;
+        let v = self.input(node, 0)?;
+        let s = self.sec(node, &v)?;
+        let id = self.rescale(s.id, self.f, &node.name);
+        let id = self.emit(
+            Op::Pad {
+                pads: op.pads.clone(),
+            },
+            &[id],
+            shape,
+            self.f,
+            &node.name,
+        );
+        Ok(Val::Sec(Sec::plain(id)))
     }
 
     /// `Concat`: every operand at scale f, known ones materialized.

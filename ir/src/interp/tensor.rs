@@ -166,6 +166,27 @@ pub fn take(t: &Tensor, axis: usize, idx: &[usize]) -> TResult {
     Ok(Tensor::new(shape, data))
 }
 
+/// Zero padding: `pads[i] = (before, after)` along axis i.
+pub fn pad(t: &Tensor, pads: &[(usize, usize)]) -> TResult {
+    if pads.len() != t.shape.len() {
+        return Err(format!("{} pads for rank {}", pads.len(), t.shape.len()));
+    }
+    let mut cur = t.clone();
+    for (axis, &(before, after)) in pads.iter().enumerate() {
+        let (outer, len, inner) = split_axis(&cur.shape, axis)?;
+        let mut data = Vec::with_capacity(outer * (len + before + after) * inner);
+        for o in 0..outer {
+            data.extend(std::iter::repeat_n(0.0, before * inner));
+            data.extend_from_slice(&cur.data[o * len * inner..(o + 1) * len * inner]);
+            data.extend(std::iter::repeat_n(0.0, after * inner));
+        }
+        let mut shape = cur.shape.clone();
+        shape[axis] = len + before + after;
+        cur = Tensor::new(shape, data);
+    }
+    Ok(cur)
+}
+
 /// `start..end` with `step` along `axis`.
 pub fn slice(t: &Tensor, axis: usize, start: usize, end: usize, step: usize) -> TResult {
     let (_, len, _) = split_axis(&t.shape, axis)?;

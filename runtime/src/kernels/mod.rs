@@ -257,6 +257,7 @@ pub fn exec(ctx: &mut Ctx, graph: &Graph, node: &Node, args: &Args) -> Result<Va
             args.vals[0].map(|x| shape::gather(x, &args.tys[0].shape, *axis, indices))
         }
         Op::Broadcast => bc(0),
+        Op::Pad { pads } => args.vals[0].map(|x| shape::pad(x, &args.tys[0].shape, pads)),
         Op::ReduceSum { axes } => {
             args.vals[0].map(|x| shape::reduce_sum(x, &args.tys[0].shape, axes, m))
         }

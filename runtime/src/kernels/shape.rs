@@ -112,6 +112,36 @@ pub fn concat(parts: &[(&[u64], &[usize])], axis: usize) -> Vec<u64> {
     out
 }
 
+/// Zero padding: `pads[i] = (before, after)` along axis i. Padding each share component with
+/// zeros pads the shared value with zeros.
+pub fn pad(x: &[u64], shape: &[usize], pads: &[(usize, usize)]) -> Vec<u64> {
+    let oshape: Vec<usize> = shape
+        .iter()
+        .zip(pads)
+        .map(|(d, (b, a))| d + b + a)
+        .collect();
+    let ost = strides(&oshape);
+    let mut out = vec![0u64; oshape.iter().product()];
+    let mut idx = vec![0usize; shape.len()];
+    for &v in x {
+        let o: usize = idx
+            .iter()
+            .zip(pads)
+            .zip(&ost)
+            .map(|((i, (b, _)), s)| (i + b) * s)
+            .sum();
+        out[o] = v;
+        for d in (0..shape.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    out
+}
+
 /// Sums over `axes` (kept as size 1), wrapping in the ring.
 pub fn reduce_sum(x: &[u64], shape: &[usize], axes: &[usize], mask: u64) -> Vec<u64> {
     let mut cur = x.to_vec();
@@ -154,6 +184,15 @@ mod tests {
         assert_eq!(
             transpose(&[1, 2, 3, 4, 5, 6], &[2, 3], &[1, 0]),
             vec![1, 4, 2, 5, 3, 6]
+        );
+    }
+
+    /// Padding a 2x2 matrix by one zero row above and one zero column on the right.
+    #[test]
+    fn pad_2x2() {
+        assert_eq!(
+            pad(&[1, 2, 3, 4], &[2, 2], &[(1, 0), (0, 1)]),
+            vec![0, 0, 0, 1, 2, 0, 3, 4, 0]
         );
     }
 
