@@ -55,7 +55,7 @@ fn bench_matmul(c: &mut Criterion) {
         b: random_u64(K * N, 4),
     };
     g.bench_function("u64_share_cross (one party)", |bn| {
-        bn.iter(|| arith::matmul_local_cross(black_box(&a), black_box(&b), M, K, N))
+        bn.iter(|| arith::matmul_local_cross(black_box(&a).view(), black_box(&b).view(), M, K, N))
     });
     g.bench_function("u64_matmul_acc (one product)", |bn| {
         bn.iter(|| {

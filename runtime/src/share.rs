@@ -10,7 +10,30 @@ pub struct AShare {
     pub b: Vec<u64>,
 }
 
+/// A borrowed view of replicated shares (a slice of an [`AShare`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ShareRef<'a> {
+    /// x_i.
+    pub a: &'a [u64],
+    /// x_{i+1}.
+    pub b: &'a [u64],
+}
+
 impl AShare {
+    /// The whole sharing, borrowed.
+    pub fn view(&self) -> ShareRef<'_> {
+        ShareRef {
+            a: &self.a,
+            b: &self.b,
+        }
+    }
+    /// Elements `range`, borrowed.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> ShareRef<'_> {
+        ShareRef {
+            a: &self.a[range.clone()],
+            b: &self.b[range],
+        }
+    }
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.a.len()

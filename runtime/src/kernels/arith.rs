@@ -4,7 +4,7 @@
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::ring::{pack, unpack};
-use crate::share::AShare;
+use crate::share::{AShare, ShareRef};
 use crate::transport::TransportError;
 use mpcc_ir::{PartyId, Ring};
 
@@ -226,15 +226,15 @@ pub fn matmul_acc(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out: &mut 
 
 /// Secret × secret matrix product of one `m×k` by `k×n` pair, 3-out-of-3 result
 /// `A_i(B_i + B_{i+1}) + A_{i+1}B_i` (before resharing).
-pub fn matmul_local_cross(a: &AShare, b: &AShare, m: usize, k: usize, n: usize) -> Vec<u64> {
+pub fn matmul_local_cross(a: ShareRef, b: ShareRef, m: usize, k: usize, n: usize) -> Vec<u64> {
     let bsum: Vec<u64> =
         b.a.iter()
-            .zip(&b.b)
+            .zip(b.b)
             .map(|(x, y)| x.wrapping_add(*y))
             .collect();
     let mut out = vec![0u64; m * n];
-    matmul_acc(&a.a, &bsum, m, k, n, &mut out);
-    matmul_acc(&a.b, &b.a, m, k, n, &mut out);
+    matmul_acc(a.a, &bsum, m, k, n, &mut out);
+    matmul_acc(a.b, b.a, m, k, n, &mut out);
     out
 }
 
@@ -247,8 +247,8 @@ pub fn matmul_local_cross(a: &AShare, b: &AShare, m: usize, k: usize, n: usize) 
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_local_zero(
     id: PartyId,
-    a: &AShare,
-    b: &AShare,
+    a: ShareRef,
+    b: ShareRef,
     z: u8,
     zero_in_a: bool,
     m: usize,
@@ -261,11 +261,9 @@ pub fn matmul_local_zero(
     };
     let role = (id + 3 - z) % 3;
     match (role, zero_in_a) {
-        (1, _) => matmul_acc(&sum(&a.a, &a.b), &sum(&b.a, &b.b), m, k, n, &mut out),
-        (0, false) => matmul_acc(&a.a, &b.b, m, k, n, &mut out),
-        (_, false) => matmul_acc(&a.b, &b.a, m, k, n, &mut out),
-        (0, true) => matmul_acc(&a.b, &b.a, m, k, n, &mut out),
-        (_, true) => matmul_acc(&a.a, &b.b, m, k, n, &mut out),
+        (1, _) => matmul_acc(&sum(a.a, a.b), &sum(b.a, b.b), m, k, n, &mut out),
+        (0, false) | (2, true) => matmul_acc(a.a, b.b, m, k, n, &mut out),
+        _ => matmul_acc(a.b, b.a, m, k, n, &mut out),
     }
     out
 }

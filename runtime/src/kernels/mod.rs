@@ -20,6 +20,7 @@ use crate::ring::{encode, to_signed};
 use crate::share::{AShare, Val};
 use crate::RtError;
 use mpcc_ir::{broadcast_shapes, Graph, Node, Op, Ring, ValueType};
+use std::borrow::Cow;
 
 /// Operand views for one instruction.
 pub struct Args<'a> {
@@ -129,7 +130,12 @@ fn masked(mut v: Vec<u64>, ring: Ring) -> Vec<u64> {
 
 /// Runs a local (communication-free) or arithmetic instruction; delegates protocol ops.
 /// `Input`, `Weight` and `Output` are handled by the VM, which owns the data sources.
-pub fn exec(ctx: &mut Ctx, graph: &Graph, node: &Node, args: &Args) -> Result<Val, RtError> {
+pub fn exec<'a>(
+    ctx: &mut Ctx,
+    graph: &Graph,
+    node: &Node,
+    args: &Args<'a>,
+) -> Result<Val, RtError> {
     let out = args.out;
     let ring = out.ring;
     let m = ring.mask();
@@ -191,8 +197,16 @@ pub fn exec(ctx: &mut Ctx, graph: &Graph, node: &Node, args: &Args) -> Result<Va
             let (sa, sb) = (&args.tys[0].shape, &args.tys[1].shape);
             let (batch, mm, k, n) = matmul_dims(sa, sb);
             let nb: usize = batch.iter().product();
-            let opd = |v: &Val, s: &[usize]| v.map(|x| matmul_operand(x, s, &batch));
-            match (opd(args.vals[0], sa), opd(args.vals[1], sb)) {
+            // Broadcast batch dims only where they differ (no copy otherwise).
+            let opd = |v: &'a Val, s: &[usize]| -> Cow<'a, Val> {
+                if s[..s.len() - 2] == batch[..] {
+                    Cow::Borrowed(v)
+                } else {
+                    Cow::Owned(v.map(|x| matmul_operand(x, s, &batch)))
+                }
+            };
+            let (va, vb) = (opd(args.vals[0], sa), opd(args.vals[1], sb));
+            match (va.as_ref(), vb.as_ref()) {
                 (Val::Pub(a), Val::Pub(b)) => Val::Pub(masked(
                     batched(&a, &b, nb, mm, k, n, |x, y| plain_mm(x, y, mm, k, n)),
                     ring,
@@ -220,15 +234,17 @@ pub fn exec(ctx: &mut Ctx, graph: &Graph, node: &Node, args: &Args) -> Result<Va
                 (Val::Sec(a), Val::Sec(b)) => {
                     let mut z = Vec::with_capacity(nb * mm * n);
                     for i in 0..nb {
-                        let sa = AShare {
-                            a: a.a[i * mm * k..(i + 1) * mm * k].to_vec(),
-                            b: a.b[i * mm * k..(i + 1) * mm * k].to_vec(),
-                        };
-                        let sb = AShare {
-                            a: b.a[i * k * n..(i + 1) * k * n].to_vec(),
-                            b: b.b[i * k * n..(i + 1) * k * n].to_vec(),
-                        };
-                        z.extend(arith::matmul_local_cross(&sa, &sb, mm, k, n));
+                        let sa = a.slice(i * mm * k..(i + 1) * mm * k);
+                        let sb = b.slice(i * k * n..(i + 1) * k * n);
+                        z.extend(match (args.zero[1], args.zero[0]) {
+                            (Some(c), _) => {
+                                arith::matmul_local_zero(ctx.id, sa, sb, c, false, mm, k, n)
+                            }
+                            (None, Some(c)) => {
+                                arith::matmul_local_zero(ctx.id, sa, sb, c, true, mm, k, n)
+                            }
+                            (None, None) => arith::matmul_local_cross(sa, sb, mm, k, n),
+                        });
                     }
                     Val::Sec(arith::reshare(ctx, masked(z, ring), ring)?)
                 }
