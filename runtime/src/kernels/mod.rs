@@ -139,9 +139,14 @@ pub fn exec<'a>(
     let out = args.out;
     let ring = out.ring;
     let m = ring.mask();
-    let bc = |i: usize| -> Val {
+    // Operand i at the output shape, copied only when it really broadcasts.
+    let bc = |i: usize| -> Cow<'a, Val> {
         let from = &args.tys[i].shape;
-        args.vals[i].map(|x| shape::broadcast(x, from, &out.shape))
+        if *from == out.shape {
+            Cow::Borrowed(args.vals[i])
+        } else {
+            Cow::Owned(args.vals[i].map(|x| shape::broadcast(x, from, &out.shape)))
+        }
     };
     Ok(match &node.op {
         Op::Const { values } => {
@@ -156,43 +161,41 @@ pub fn exec<'a>(
                     p.wrapping_add(q) & m
                 }
             };
-            match (bc(0), bc(1)) {
+            let (x, y) = (bc(0), bc(1));
+            match (x.as_ref(), y.as_ref()) {
                 (Val::Pub(a), Val::Pub(b)) => {
-                    Val::Pub(a.iter().zip(&b).map(|(p, q)| f(*p, *q)).collect())
+                    Val::Pub(a.iter().zip(b).map(|(p, q)| f(*p, *q)).collect())
                 }
-                (Val::Sec(a), Val::Pub(b)) => {
-                    let nb: Vec<u64> = if sub {
-                        b.iter().map(|v| v.wrapping_neg() & m).collect()
-                    } else {
-                        b
-                    };
-                    Val::Sec(arith::add_public(ctx.id, &a, &nb, ring))
+                (Val::Sec(a), Val::Pub(b)) if sub => {
+                    let nb: Vec<u64> = b.iter().map(|v| v.wrapping_neg() & m).collect();
+                    Val::Sec(arith::add_public(ctx.id, a, &nb, ring))
                 }
-                (Val::Pub(a), Val::Sec(b)) => {
-                    let nb = if sub {
-                        arith::local(&b, |v| v.wrapping_neg() & m)
-                    } else {
-                        b
-                    };
-                    Val::Sec(arith::add_public(ctx.id, &nb, &a, ring))
+                (Val::Sec(a), Val::Pub(b)) => Val::Sec(arith::add_public(ctx.id, a, b, ring)),
+                (Val::Pub(a), Val::Sec(b)) if sub => {
+                    let nb = arith::local(b, |v| v.wrapping_neg() & m);
+                    Val::Sec(arith::add_public(ctx.id, &nb, a, ring))
                 }
-                (Val::Sec(a), Val::Sec(b)) => Val::Sec(arith::local2(&a, &b, f)),
+                (Val::Pub(a), Val::Sec(b)) => Val::Sec(arith::add_public(ctx.id, b, a, ring)),
+                (Val::Sec(a), Val::Sec(b)) => Val::Sec(arith::local2(a, b, f)),
             }
         }
         Op::Neg => args.vals[0].map(|x| x.iter().map(|v| v.wrapping_neg() & m).collect()),
         Op::Shl { bits } => args.vals[0].map(|x| x.iter().map(|v| (v << bits) & m).collect()),
-        Op::Mul | Op::Select => match (bc(0), bc(1)) {
-            (Val::Pub(a), Val::Pub(b)) => Val::Pub(
-                a.iter()
-                    .zip(&b)
-                    .map(|(p, q)| p.wrapping_mul(*q) & m)
-                    .collect(),
-            ),
-            (Val::Sec(a), Val::Pub(b)) | (Val::Pub(b), Val::Sec(a)) => {
-                Val::Sec(arith::mul_public(&a, &b, ring))
+        Op::Mul | Op::Select => {
+            let (x, y) = (bc(0), bc(1));
+            match (x.as_ref(), y.as_ref()) {
+                (Val::Pub(a), Val::Pub(b)) => Val::Pub(
+                    a.iter()
+                        .zip(b)
+                        .map(|(p, q)| p.wrapping_mul(*q) & m)
+                        .collect(),
+                ),
+                (Val::Sec(a), Val::Pub(b)) | (Val::Pub(b), Val::Sec(a)) => {
+                    Val::Sec(arith::mul_public(a, b, ring))
+                }
+                (Val::Sec(a), Val::Sec(b)) => Val::Sec(arith::mul(ctx, a, b, ring)?),
             }
-            (Val::Sec(a), Val::Sec(b)) => Val::Sec(arith::mul(ctx, &a, &b, ring)?),
-        },
+        }
         Op::MatMul => {
             let (sa, sb) = (&args.tys[0].shape, &args.tys[1].shape);
             let (batch, mm, k, n) = matmul_dims(sa, sb);
@@ -272,7 +275,7 @@ pub fn exec<'a>(
         Op::Gather { axis, indices } => {
             args.vals[0].map(|x| shape::gather(x, &args.tys[0].shape, *axis, indices))
         }
-        Op::Broadcast => bc(0),
+        Op::Broadcast => bc(0).into_owned(),
         Op::Pad { pads } => args.vals[0].map(|x| shape::pad(x, &args.tys[0].shape, pads)),
         Op::ReduceSum { axes } => {
             args.vals[0].map(|x| shape::reduce_sum(x, &args.tys[0].shape, axes, m))
