@@ -115,6 +115,19 @@ pub struct ValueType {
 }
 
 impl ValueType {
+    /// A value type of `shape` in `ring` at `scale` with visibility `vis`.
+    pub fn new(shape: &[usize], ring: Ring, scale: u32, vis: Vis) -> ValueType {
+        ValueType {
+            shape: shape.to_vec(),
+            ring,
+            scale,
+            vis,
+        }
+    }
+    /// A value type in Z_2^64 (the default ring).
+    pub fn z64(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
+        ValueType::new(shape, Ring::Z64, scale, vis)
+    }
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
