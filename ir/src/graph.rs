@@ -1,7 +1,9 @@
 //! The IR graph: typed values and single-output nodes in topological order, with its verifier.
 
-use crate::op::{InputEncoding, Op, Piece};
-use crate::types::{broadcast_shapes, Ring, ValueType, Vis, N_PARTIES};
+use crate::facts::{Facts, NodeFacts, Range};
+use crate::op::Op;
+use crate::types::{Ring, ValueType};
+use crate::typing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -48,6 +50,8 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Default fraction bits of fixed-point values.
     pub frac_bits: u32,
+    /// Side tables: origin facts and known ranges, keyed by value.
+    pub facts: Facts,
 }
 
 /// A verifier finding: which node, which op, what is wrong.
@@ -71,6 +75,7 @@ impl Graph {
             values: Vec::new(),
             nodes: Vec::new(),
             frac_bits,
+            facts: Facts::default(),
         }
     }
 
@@ -85,6 +90,30 @@ impl Graph {
             origin: origin.to_string(),
         });
         id
+    }
+
+    /// Appends a non-source node whose output type follows from the typing rule
+    /// ([`typing::output_type`]); `shape` is the output shape for `reshape` and `broadcast`.
+    pub fn add_typed(
+        &mut self,
+        op: Op,
+        inputs: &[ValueId],
+        shape: Option<&[usize]>,
+        origin: &str,
+    ) -> Result<ValueId, typing::TypeError> {
+        let ins: Vec<&ValueType> = inputs.iter().map(|&v| self.ty(v)).collect();
+        let ty = typing::output_type(&op, &ins, shape)?;
+        Ok(self.add(op, inputs, ty, origin))
+    }
+
+    /// The origin facts of the node that defines `v`, if known.
+    pub fn node_facts(&self, v: ValueId) -> Option<&NodeFacts> {
+        self.facts.node.get(&v)
+    }
+
+    /// The known range of `v`, if any.
+    pub fn range(&self, v: ValueId) -> Option<Range> {
+        self.facts.range.get(&v).copied()
     }
 
     /// The type of `v`.
@@ -131,185 +160,33 @@ impl Graph {
             }
             self.check_types(node).map_err(err)?;
         }
+        let n = self.values.len();
+        if let Some(v) = self
+            .facts
+            .node
+            .keys()
+            .chain(self.facts.range.keys())
+            .find(|v| v.index() >= n)
+        {
+            return Err(VerifyError {
+                index: self.nodes.len(),
+                op: "facts",
+                origin: String::new(),
+                message: format!("a side table names {v}, which the graph does not define"),
+            });
+        }
         Ok(())
     }
 
     fn check_types(&self, node: &Node) -> Result<(), String> {
         let out = self.ty(node.output);
+        if node.op.is_source() {
+            return typing::check_source(&node.op, out).map_err(|e| e.0);
+        }
         let ins: Vec<&ValueType> = node.inputs.iter().map(|&v| self.ty(v)).collect();
-        let vis_join = ins.iter().fold(Vis::Public, |acc, t| acc.join(t.vis));
-        for t in &ins {
-            if t.ring != out.ring && !matches!(node.op, Op::CastRing { .. }) {
-                return Err(format!(
-                    "operand in ring {} but output in ring {}",
-                    t.ring, out.ring
-                ));
-            }
-        }
-        match &node.op {
-            Op::Input {
-                owner, encoding, ..
-            } => {
-                if *owner as usize >= N_PARTIES {
-                    return Err(format!("owner {owner} is not a party"));
-                }
-                if !out.vis.is_secret() {
-                    return Err("an input must be secret".into());
-                }
-                if let InputEncoding::OneHot { depth } = encoding {
-                    if out.shape.last() != Some(depth) {
-                        return Err(format!("one-hot input's last dim must be {depth}"));
-                    }
-                }
-            }
-            Op::Const { values } => {
-                if values.len() != out.len() {
-                    return Err(format!(
-                        "{} values for {} elements",
-                        values.len(),
-                        out.len()
-                    ));
-                }
-                if out.vis != Vis::Public {
-                    return Err("a constant is public".into());
-                }
-            }
-            Op::Add | Op::Sub | Op::Mul | Op::Select => {
-                let b = broadcast_shapes(&ins[0].shape, &ins[1].shape).ok_or_else(|| {
-                    format!(
-                        "shapes {:?} and {:?} do not broadcast",
-                        ins[0].shape, ins[1].shape
-                    )
-                })?;
-                if b != out.shape {
-                    return Err(format!(
-                        "output shape {:?}, broadcast gives {b:?}",
-                        out.shape
-                    ));
-                }
-                let want = match node.op {
-                    Op::Mul => ins[0].scale + ins[1].scale,
-                    Op::Select => {
-                        if ins[1].scale != 0 {
-                            return Err("select's second operand must hold bits at scale 0".into());
-                        }
-                        ins[0].scale
-                    }
-                    _ => {
-                        if ins[0].scale != ins[1].scale {
-                            return Err(format!(
-                                "operand scales differ: {} and {}",
-                                ins[0].scale, ins[1].scale
-                            ));
-                        }
-                        ins[0].scale
-                    }
-                };
-                if out.scale != want {
-                    return Err(format!("output scale {}, expected {want}", out.scale));
-                }
-            }
-            Op::MatMul => {
-                let (a, b) = (&ins[0].shape, &ins[1].shape);
-                if a.len() < 2 || b.len() < 2 {
-                    return Err("matmul operands need rank ≥ 2".into());
-                }
-                if a[a.len() - 1] != b[b.len() - 2] {
-                    return Err(format!("inner dims differ: {a:?} x {b:?}"));
-                }
-                let batch = broadcast_shapes(&a[..a.len() - 2], &b[..b.len() - 2])
-                    .ok_or("batch dims do not broadcast")?;
-                let mut want = batch;
-                want.push(a[a.len() - 2]);
-                want.push(b[b.len() - 1]);
-                if want != out.shape {
-                    return Err(format!("output shape {:?}, expected {want:?}", out.shape));
-                }
-                if out.scale != ins[0].scale + ins[1].scale {
-                    return Err("matmul output scale must be the sum of operand scales".into());
-                }
-            }
-            Op::Trunc { bits } => {
-                if ins[0].scale < *bits || out.scale != ins[0].scale - bits {
-                    return Err(format!(
-                        "trunc by {bits} from scale {} to {}",
-                        ins[0].scale, out.scale
-                    ));
-                }
-            }
-            Op::Reshape => {
-                if ins[0].len() != out.len() {
-                    return Err(format!(
-                        "reshape {:?} to {:?} changes the size",
-                        ins[0].shape, out.shape
-                    ));
-                }
-            }
-            Op::Transpose { perm } => {
-                let mut sorted = perm.clone();
-                sorted.sort_unstable();
-                if sorted != (0..ins[0].shape.len()).collect::<Vec<_>>() {
-                    return Err(format!("{perm:?} is not a permutation"));
-                }
-                let want: Vec<usize> = perm.iter().map(|&p| ins[0].shape[p]).collect();
-                if want != out.shape {
-                    return Err(format!("output shape {:?}, expected {want:?}", out.shape));
-                }
-            }
-            Op::Pad { pads } => {
-                let want: Option<Vec<usize>> = (pads.len() == ins[0].shape.len()).then(|| {
-                    ins[0]
-                        .shape
-                        .iter()
-                        .zip(pads)
-                        .map(|(d, (b, a))| d + b + a)
-                        .collect()
-                });
-                if want.as_ref() != Some(&out.shape) {
-                    return Err(format!(
-                        "pads {pads:?} of {:?} do not give {:?}",
-                        ins[0].shape, out.shape
-                    ));
-                }
-            }
-            Op::Ge { thresholds } => {
-                let mut want = vec![thresholds.len()];
-                want.extend(&ins[0].shape);
-                if want != out.shape || out.scale != 0 {
-                    return Err(format!("output must be {want:?} bits at scale 0"));
-                }
-            }
-            Op::PiecewisePoly { breaks, pieces } => {
-                if pieces.len() != breaks.len() + 1 {
-                    return Err("needs one more piece than breaks".into());
-                }
-                if breaks.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err("breaks must increase".into());
-                }
-                if pieces
-                    .iter()
-                    .any(|p| matches!(p, Piece::Poly(c) if c.is_empty()))
-                {
-                    return Err("empty polynomial".into());
-                }
-            }
-            Op::Output { to, .. } => {
-                if to.is_empty() || to.iter().any(|&p| p as usize >= N_PARTIES) {
-                    return Err(format!("output parties {to:?} invalid"));
-                }
-            }
-            _ => {}
-        }
-        let derived_vis = matches!(
-            node.op,
-            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } | Op::Output { .. }
-        );
-        if !derived_vis && out.vis != vis_join {
-            return Err(format!(
-                "visibility {} but operands give {}",
-                out.vis.name(),
-                vis_join.name()
-            ));
+        let want = typing::output_type(&node.op, &ins, Some(&out.shape)).map_err(|e| e.0)?;
+        if want != *out {
+            return Err(format!("output type {out}, the typing rule gives {want}"));
         }
         Ok(())
     }

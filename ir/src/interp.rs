@@ -9,9 +9,7 @@
 //!   and `poly` evaluate their polynomials, `exp_taylor` is `(1 + x/2^t)^(2^t)`, `reciprocal`
 //!   and `rsqrt` are exact `1/x` and `1/sqrt(x)`;
 //! - `trunc` is a no-op on reals, except that a truncation to scale 0 yields an integer
-//!   (`floor`), as the ring does; `shl` multiplies by `2^(bits + in_scale - out_scale)`, so a
-//!   shift that raises the scale is a no-op and a shift of an integer multiplies it;
-//!   `cast_ring` is the identity.
+//!   (`floor`), as the ring does; `shl` raises the scale by its bits and keeps the value.
 //! - Inputs are taken as given (no rounding to the fixed-point grid). A one-hot input takes the
 //!   integer ids and expands them.
 
@@ -91,10 +89,12 @@ pub fn eval(
             args.push(t.ok_or_else(|| node_err(format!("{v} has no value")))?);
         }
         let out_ty = graph.ty(node.output);
-        let t = match &node.op {
-            Op::Input { name, encoding, .. } => input(name, encoding, out_ty, inputs)?,
-            Op::Weight { name } => weight(name, out_ty, weights)?,
-            op => eval_op(op, node, graph, &args).map_err(&node_err)?,
+        let t = if let Op::Input { name, encoding, .. } = &node.op {
+            input(name, encoding, out_ty, inputs)?
+        } else if let Op::Weight { name } = &node.op {
+            weight(name, out_ty, weights)?
+        } else {
+            eval_op(&node.op, node, graph, &args).map_err(&node_err)?
         };
         if t.shape != out_ty.shape {
             return Err(node_err(format!(
@@ -162,11 +162,14 @@ fn weight(name: &str, ty: &ValueType, weights: &Weights) -> Result<Tensor, Inter
     Ok(Tensor::new(ty.shape.clone(), data))
 }
 
-/// Evaluates one non-source op.
+/// Evaluates one op other than `input` and `weight` (which [`eval`] reads).
 fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
     let out = graph.ty(node.output);
     let a = || args[0];
     Ok(match op {
+        Op::Input { .. } | Op::Weight { .. } => {
+            return Err(format!("'{}' is read by eval, not computed", op.name()))
+        }
         Op::Const { values } => Tensor::new(out.shape.clone(), values.clone()),
         Op::Add => tensor::binary(a(), args[1], |x, y| x + y)?,
         Op::Sub => tensor::binary(a(), args[1], |x, y| x - y)?,
@@ -175,12 +178,8 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         Op::MatMul => tensor::matmul(a(), args[1])?,
         Op::Neg => a().map(|x| -x),
         Op::Trunc { .. } if out.scale == 0 => a().map(f64::floor),
-        Op::Trunc { .. } | Op::CastRing { .. } | Op::Output { .. } => a().clone(),
-        Op::Shl { bits } => {
-            let in_scale = graph.ty(node.inputs[0]).scale as i32;
-            let k = *bits as i32 + in_scale - out.scale as i32;
-            a().map(|x| x * 2f64.powi(k))
-        }
+        Op::Trunc { .. } | Op::Output { .. } => a().clone(),
+        Op::Shl { .. } => a().clone(),
         Op::Reshape => {
             if a().data.len() != out.len() {
                 return Err(format!("reshape of {:?} to {:?}", a().shape, out.shape));
@@ -207,7 +206,21 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         }
         Op::MaxAxis { axis } => tensor::reduce_axis(a(), *axis, max_of)?,
         Op::Ge { thresholds } => ge(a(), thresholds),
-        op => elementwise(op, a())?,
+        Op::Relu => a().map(|v| v.max(0.0)),
+        Op::ExpTaylor { iters } => a().map(|v| exp_taylor(v, *iters)),
+        Op::Reciprocal { .. } => a().map(|v| 1.0 / v),
+        Op::Rsqrt { .. } => a().map(|v| 1.0 / v.sqrt()),
+        Op::Poly { coeffs } => a().map(|v| poly(coeffs, v)),
+        Op::PiecewisePoly { breaks, pieces } => a().map(|v| piecewise(breaks, pieces, v)),
+        Op::Gelu => a().map(|v| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2))),
+        Op::Erf => a().map(libm::erf),
+        Op::Tanh => a().map(f64::tanh),
+        Op::Sigmoid => a().map(sigmoid),
+        Op::Silu => a().map(|v| v * sigmoid(v)),
+        Op::Exp => a().map(f64::exp),
+        Op::Sqrt => a().map(f64::sqrt),
+        Op::Softmax { axis } => tensor::map_lanes(a(), *axis, softmax_lane)?,
+        Op::RmsNorm { axis, eps } => tensor::map_lanes(a(), *axis, |l| rms_norm_lane(l, *eps))?,
     })
 }
 
@@ -225,33 +238,6 @@ fn ge(x: &Tensor, thresholds: &[f64]) -> Tensor {
         .flat_map(|&t| x.data.iter().map(move |&v| if v >= t { 1.0 } else { 0.0 }))
         .collect();
     Tensor::new(shape, data)
-}
-
-/// Unary ops, elementwise or along one axis.
-fn elementwise(op: &Op, x: &Tensor) -> TResult {
-    Ok(match op {
-        Op::Relu => x.map(|v| v.max(0.0)),
-        Op::ExpTaylor { iters } => x.map(|v| exp_taylor(v, *iters)),
-        Op::Reciprocal { .. } => x.map(|v| 1.0 / v),
-        Op::Rsqrt { .. } => x.map(|v| 1.0 / v.sqrt()),
-        Op::Poly { coeffs } => x.map(|v| poly(coeffs, v)),
-        Op::PiecewisePoly { breaks, pieces } => x.map(|v| piecewise(breaks, pieces, v)),
-        Op::Gelu => x.map(|v| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2))),
-        Op::Erf => x.map(libm::erf),
-        Op::Tanh => x.map(f64::tanh),
-        Op::Sigmoid => x.map(sigmoid),
-        Op::Silu => x.map(|v| v * sigmoid(v)),
-        Op::Exp => x.map(f64::exp),
-        Op::Sqrt => x.map(f64::sqrt),
-        Op::Softmax { axis } => tensor::map_lanes(x, *axis, softmax_lane)?,
-        Op::RmsNorm { axis, eps } => tensor::map_lanes(x, *axis, |l| rms_norm_lane(l, *eps))?,
-        other => {
-            return Err(format!(
-                "the interpreter has no rule for '{}'",
-                other.name()
-            ))
-        }
-    })
 }
 
 /// The logistic function.

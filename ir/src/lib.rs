@@ -12,23 +12,30 @@
 //!   complement. Scales are explicit: `mul`/`matmul` add their operands' scales, and only a
 //!   `trunc` node lowers a scale. The compiler inserts truncations; no op truncates implicitly,
 //!   except composite kernels (`poly`, `exp_taylor`, …) whose output scale is the input's.
-//! - **Rings.** Operands and result of a node share a ring, except `cast_ring`.
+//! - **Rings.** Operands and result of a node share a ring.
+//! - **Typing.** One rule per op ([`typing::output_type`]) gives a node's output type from its
+//!   operands'; the verifier, the passes and the front end all use it.
+//! - **Facts.** Side tables keyed by value ([`facts::Facts`]) hold what a type does not: the
+//!   ONNX op type and layer of each node's origin, and known value ranges.
 //! - **Secrets are revealed only by `output` nodes**, to the parties they name.
 //!
 //! A [`plan::Plan`] is a verified graph that holds only kernel ops ([`Op::is_kernel`]),
 //! plus a versioned header, declarations and slot lifetimes. Slots are the graph's values.
 #![deny(missing_docs)]
 
+pub mod facts;
 pub mod graph;
 pub mod interp;
 pub mod op;
 pub mod plan;
 pub mod text;
 pub mod types;
+pub mod typing;
 pub mod weights;
 
+pub use facts::{Facts, Layer, NodeFacts, Range};
 pub use graph::{Graph, Node, ValueId, VerifyError};
-pub use op::{InputEncoding, Op, Piece};
+pub use op::{InputEncoding, Op, OpClass, Piece};
 pub use plan::{Plan, PlanError};
 pub use types::{
     broadcast_shapes, PartyId, Ring, ValueType, Vis, CLIENT, HELPER, MODEL_OWNER, N_PARTIES,

@@ -1,7 +1,7 @@
 //! The operations of the IR: kernel ops that a plan may hold, and high-level ops that
 //! passes must lower first.
 
-use crate::types::{PartyId, Ring};
+use crate::types::PartyId;
 use serde::{Deserialize, Serialize};
 
 /// How an owner turns its input file into ring elements before sharing.
@@ -77,11 +77,6 @@ pub enum Op {
     Shl {
         /// Bits to shift in.
         bits: u32,
-    },
-    /// Move a value to another ring (Ditto-style cast).
-    CastRing {
-        /// Target ring.
-        to: Ring,
     },
 
     // ---- public shape ops (local) ----
@@ -213,24 +208,73 @@ pub enum Op {
     Sqrt,
 }
 
+/// What kind of instruction an op is. [`Op::class`] is the one exhaustive list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpClass {
+    /// Brings data in: `input`, `weight`, `const`; the output type is declared.
+    Source,
+    /// No communication on any operand (linear arithmetic, shape ops).
+    Local,
+    /// A protocol kernel: communicates when an operand is secret.
+    Protocol,
+    /// Reconstructs a secret for the parties it names (`output`).
+    Reveal,
+    /// A high-level op that the passes must lower; never in a plan.
+    HighLevel,
+}
+
 impl Op {
-    /// True when a plan may hold this op (the VM has a kernel for it).
-    pub fn is_kernel(&self) -> bool {
-        !matches!(
-            self,
+    /// The class of this op. Every variant is listed: a new op must say what it is.
+    pub fn class(&self) -> OpClass {
+        match self {
+            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => OpClass::Source,
+            Op::Add
+            | Op::Sub
+            | Op::Neg
+            | Op::Shl { .. }
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::Concat { .. }
+            | Op::Broadcast
+            | Op::Gather { .. }
+            | Op::Pad { .. }
+            | Op::ReduceSum { .. } => OpClass::Local,
+            Op::Mul
+            | Op::MatMul
+            | Op::Trunc { .. }
+            | Op::Ge { .. }
+            | Op::Select
+            | Op::Relu
+            | Op::MaxAxis { .. }
+            | Op::ExpTaylor { .. }
+            | Op::Reciprocal { .. }
+            | Op::Rsqrt { .. }
+            | Op::Poly { .. }
+            | Op::PiecewisePoly { .. } => OpClass::Protocol,
+            Op::Output { .. } => OpClass::Reveal,
             Op::Gelu
-                | Op::Erf
-                | Op::Tanh
-                | Op::Sigmoid
-                | Op::Silu
-                | Op::Exp
-                | Op::Softmax { .. }
-                | Op::RmsNorm { .. }
-                | Op::Div
-                | Op::Sqrt
-        )
+            | Op::Erf
+            | Op::Tanh
+            | Op::Sigmoid
+            | Op::Silu
+            | Op::Exp
+            | Op::Softmax { .. }
+            | Op::RmsNorm { .. }
+            | Op::Div
+            | Op::Sqrt => OpClass::HighLevel,
+        }
     }
 
+    /// True when a plan may hold this op (the VM has a kernel for it).
+    pub fn is_kernel(&self) -> bool {
+        self.class() != OpClass::HighLevel
+    }
+
+    /// True for sources, whose output type is declared rather than computed.
+    pub fn is_source(&self) -> bool {
+        self.class() == OpClass::Source
+    }
     /// Lower-case name used in the text form and cost reports.
     pub fn name(&self) -> &'static str {
         match self {
@@ -244,7 +288,6 @@ impl Op {
             Op::MatMul => "matmul",
             Op::Trunc { .. } => "trunc",
             Op::Shl { .. } => "shl",
-            Op::CastRing { .. } => "cast_ring",
             Op::Reshape => "reshape",
             Op::Transpose { .. } => "transpose",
             Op::Slice { .. } => "slice",
@@ -278,11 +321,6 @@ impl Op {
 
     /// Number of operands the op takes; `None` for variadic ops (`Concat`).
     pub fn arity(&self) -> Option<usize> {
-        Some(match self {
-            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => 0,
-            Op::Add | Op::Sub | Op::Mul | Op::MatMul | Op::Select | Op::Div => 2,
-            Op::Concat { .. } => return None,
-            _ => 1,
-        })
+        crate::typing::arity(self)
     }
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 /// File magic of a plan.
 pub const PLAN_MAGIC: &[u8; 8] = b"MPCCPLAN";
 /// Current plan format version. Bump on any change to [`PlanBody`]'s encoding.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// The MPC protocol a plan is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

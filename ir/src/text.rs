@@ -7,13 +7,18 @@
 //! graph frac_bits=18
 //! v3 = trunc {"bits":18} v2 : sec<2x2,z64,f18> @ "mm"
 //! ^id  ^op   ^attributes ^operands ^type (vis<dims,ring,fscale>) ^origin (a Rust string literal)
+//! v4 = softmax {"axis":1} v3 : sec<2x8,z64,f18> @ "/l.0/Softmax" {"layer":"layer.0","op_type":"Softmax"}
 //! ```
+//!
+//! A line may end with the value's side-table facts ([`crate::facts`]) as a JSON object:
+//! `op_type` and `layer` (together), and `range` (`[lo, hi]`).
 //!
 //! Attributes are the op's serde form as JSON (absent for ops without attributes). Numbers are
 //! printed in their shortest round-trip form and parsed with correct rounding, so
 //! `print → parse → print` is the identity and `parse(print(g)) == g` for graphs whose value
 //! ids are the node outputs.
 
+use crate::facts::{NodeFacts, Range};
 use crate::graph::{Graph, Node, ValueId};
 use crate::op::Op;
 use crate::types::{Ring, ValueType, Vis};
@@ -32,10 +37,64 @@ impl fmt::Display for Graph {
             for (i, v) in node.inputs.iter().enumerate() {
                 write!(f, "{}{v}", if i == 0 { " " } else { ", " })?;
             }
-            writeln!(f, " : {} @ {:?}", self.ty(node.output), node.origin)?;
+            write!(f, " : {} @ {:?}", self.ty(node.output), node.origin)?;
+            if let Some(facts) = facts_json(self, node.output) {
+                write!(f, " {facts}")?;
+            }
+            writeln!(f)?;
         }
         Ok(())
     }
+}
+
+/// The side-table facts of `v` as a JSON object, or `None` when it has none.
+fn facts_json(graph: &Graph, v: ValueId) -> Option<Value> {
+    let mut m = Map::new();
+    if let Some(n) = graph.node_facts(v) {
+        m.insert("op_type".into(), Value::String(n.op_type.clone()));
+        m.insert("layer".into(), Value::String(n.layer.to_string()));
+    }
+    if let Some(r) = graph.range(v) {
+        let num = |x: f64| {
+            Number::from_f64(x)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
+        };
+        m.insert("range".into(), Value::Array(vec![num(r.lo), num(r.hi)]));
+    }
+    (!m.is_empty()).then_some(Value::Object(m))
+}
+
+/// Reads the facts object of one line into the graph's side tables.
+fn set_facts(graph: &mut Graph, v: ValueId, facts: &Value) -> Result<(), String> {
+    let Value::Object(m) = facts else {
+        return Err("facts must be a JSON object".into());
+    };
+    for key in m.keys() {
+        if !["op_type", "layer", "range"].contains(&key.as_str()) {
+            return Err(format!("unknown fact '{key}' (op_type, layer, range)"));
+        }
+    }
+    match (m.get("op_type"), m.get("layer")) {
+        (Some(Value::String(op_type)), Some(Value::String(layer))) => {
+            let layer = layer.parse()?;
+            let op_type = op_type.clone();
+            graph.facts.node.insert(v, NodeFacts { op_type, layer });
+        }
+        (None, None) => {}
+        _ => return Err("'op_type' and 'layer' come together, as strings".into()),
+    }
+    if let Some(r) = m.get("range") {
+        let pair = r.as_array().filter(|a| a.len() == 2);
+        let nums: Option<Vec<f64>> = pair.map(|a| a.iter().filter_map(Value::as_f64).collect());
+        match nums.as_deref() {
+            Some(&[lo, hi]) if lo <= hi => {
+                graph.facts.range.insert(v, Range { lo, hi });
+            }
+            _ => return Err("'range' is [lo, hi] with lo <= hi".into()),
+        }
+    }
+    Ok(())
 }
 
 /// The op's attributes as a JSON object, or `None` for ops without attributes.
@@ -83,7 +142,14 @@ pub fn parse(text: &str) -> Result<Graph, ParseError> {
         match graph.as_mut() {
             None => graph = Some(Graph::new(c.header()?)),
             Some(g) => {
-                let (node, ty) = c.node()?;
+                let (node, ty, facts) = c.node()?;
+                if let Some(facts) = facts {
+                    set_facts(g, node.output, &facts).map_err(|m| ParseError {
+                        line: i + 1,
+                        column: 1,
+                        message: m,
+                    })?;
+                }
                 defs.push((i + 1, ty));
                 g.nodes.push(node);
             }
@@ -283,8 +349,8 @@ impl<'a> Cursor<'a> {
         Ok(ValueId(self.number(what)?))
     }
 
-    /// `vN = name [attrs] [operands] : type @ "origin"`.
-    fn node(&mut self) -> Result<(Node, ValueType), ParseError> {
+    /// `vN = name [attrs] [operands] : type @ "origin" [facts]`.
+    fn node(&mut self) -> Result<(Node, ValueType, Option<Value>), ParseError> {
         self.ws();
         let output = self.value_id("a value id like 'v3' to define")?;
         self.ws();
@@ -312,6 +378,11 @@ impl<'a> Cursor<'a> {
         self.expect("@", "'@' and the origin")?;
         self.ws();
         let origin = self.rust_string()?;
+        self.ws();
+        let facts = match self.peek() {
+            Some('{') => Some(self.json()?),
+            _ => None,
+        };
         self.end()?;
         let node = Node {
             op,
@@ -319,7 +390,7 @@ impl<'a> Cursor<'a> {
             output,
             origin,
         };
-        Ok((node, ty))
+        Ok((node, ty, facts))
     }
 
     fn operands(&mut self) -> Result<Vec<ValueId>, ParseError> {

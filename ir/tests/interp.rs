@@ -6,12 +6,7 @@ use mpcc_ir::*;
 use std::collections::HashMap;
 
 fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
+    ValueType::z64(shape, scale, vis)
 }
 
 fn input(g: &mut Graph, name: &str, shape: &[usize]) -> ValueId {
@@ -311,7 +306,7 @@ fn arithmetic_weights_and_encodings() {
             values: vec![0.5, 2.0],
         },
         &[],
-        ty(&[2], 18, Vis::Public),
+        ty(&[2], 36, Vis::Public),
         "c",
     );
     let d = g.add(Op::Div, &[mm, c], ty(&[2, 2], 36, Vis::Secret), "div");
@@ -321,7 +316,7 @@ fn arithmetic_weights_and_encodings() {
         ty(&[2, 2], 0, Vis::Secret),
         "t",
     );
-    let s = g.add(Op::Shl { bits: 3 }, &[t], ty(&[2, 2], 0, Vis::Secret), "s");
+    let s = g.add(Op::Shl { bits: 3 }, &[t], ty(&[2, 2], 3, Vis::Secret), "s");
     output(&mut g, s);
     let weights = Weights {
         plan_digest: [0; 32],
@@ -333,8 +328,9 @@ fn arithmetic_weights_and_encodings() {
     };
     let inputs = HashMap::from([("ids".to_string(), vec![1.0, 2.0])]);
     let y = eval(&g, &inputs, &weights).unwrap().remove("y").unwrap();
-    // Rows [3.25, 4] and [5, 6], divided by [0.5, 2], floored, times 8.
-    assert_eq!(y, vec![48.0, 16.0, 80.0, 24.0]);
+    // Rows [3.25, 4] and [5, 6], divided by [0.5, 2], floored; the shift raises the scale
+    // and keeps the value.
+    assert_eq!(y, vec![6.0, 2.0, 10.0, 3.0]);
 }
 
 /// Missing or malformed inputs and weights give typed errors, not panics.

@@ -6,12 +6,7 @@ use mpcc_ir::*;
 use proptest::prelude::*;
 
 fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
+    ValueType::z64(shape, scale, vis)
 }
 
 /// A small graph with sources, arithmetic, a piecewise polynomial, a comparison and an output.
@@ -250,7 +245,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         arb_floats().prop_map(|values| Op::Const { values }),
         n.clone().prop_map(|bits| Op::Trunc { bits }),
         n.clone().prop_map(|bits| Op::Shl { bits }),
-        prop_oneof![Just(Ring::Z32), Just(Ring::Z64)].prop_map(|to| Op::CastRing { to }),
+        prop::collection::vec((0usize..4, 0usize..4), 0..4).prop_map(|pads| Op::Pad { pads }),
         arb_usizes().prop_map(|perm| Op::Transpose { perm }),
         (0usize..5, 0usize..9, 0usize..9, 1usize..4).prop_map(|(axis, start, end, step)| {
             Op::Slice {
@@ -291,6 +286,22 @@ fn arb_type() -> impl Strategy<Value = ValueType> {
     )
 }
 
+/// Optional origin facts and range of one value.
+fn arb_facts() -> impl Strategy<Value = (Option<NodeFacts>, Option<Range>)> {
+    let layer = prop_oneof![
+        Just(Layer::Embeddings),
+        (0u32..40).prop_map(Layer::Index),
+        Just(Layer::Pooler),
+        Just(Layer::Other),
+    ];
+    let node = (arb_string(), layer).prop_map(|(op_type, layer)| NodeFacts { op_type, layer });
+    let range = (arb_f64(), arb_f64()).prop_map(|(a, b)| Range {
+        lo: a.min(b),
+        hi: a.max(b),
+    });
+    (prop::option::of(node), prop::option::of(range))
+}
+
 /// A graph of random nodes (not necessarily well typed) with operands among earlier values.
 fn arb_graph() -> impl Strategy<Value = Graph> {
     let node = (
@@ -298,16 +309,23 @@ fn arb_graph() -> impl Strategy<Value = Graph> {
         arb_type(),
         arb_string(),
         prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        arb_facts(),
     );
     (0u32..40, prop::collection::vec(node, 0..12)).prop_map(|(frac_bits, nodes)| {
         let mut g = Graph::new(frac_bits);
-        for (i, (op, ty, origin, picks)) in nodes.into_iter().enumerate() {
+        for (i, (op, ty, origin, picks, (node_facts, range))) in nodes.into_iter().enumerate() {
             let inputs: Vec<ValueId> = if i == 0 {
                 vec![]
             } else {
                 picks.iter().map(|p| ValueId(p.index(i) as u32)).collect()
             };
-            g.add(op, &inputs, ty, &origin);
+            let v = g.add(op, &inputs, ty, &origin);
+            if let Some(f) = node_facts {
+                g.facts.node.insert(v, f);
+            }
+            if let Some(r) = range {
+                g.facts.range.insert(v, r);
+            }
         }
         g
     })

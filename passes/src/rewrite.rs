@@ -4,7 +4,7 @@
 //! each with the origin of the node it replaces.
 
 use crate::PassError;
-use mpcc_ir::{broadcast_shapes, Graph, Node, Op, Ring, ValueId, ValueType};
+use mpcc_ir::{typing, Graph, Node, NodeFacts, Op, Ring, ValueId, ValueType};
 
 /// What a pass does with one node of the old graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +22,7 @@ pub struct Emitter<'a> {
     graph: &'a mut Graph,
     map: &'a [Option<ValueId>],
     origin: &'a str,
+    facts: Option<&'a NodeFacts>,
     op: &'static str,
     args: Vec<ValueId>,
 }
@@ -51,9 +52,28 @@ impl Emitter<'_> {
         }
     }
 
-    /// Appends `op` with an explicit output type.
+    /// Appends `op` with an explicit output type; the node inherits the origin facts of the
+    /// node being rewritten.
     pub fn emit(&mut self, op: Op, inputs: &[ValueId], ty: ValueType) -> ValueId {
-        self.graph.add(op, inputs, ty, self.origin)
+        let v = self.graph.add(op, inputs, ty, self.origin);
+        if let Some(f) = self.facts {
+            self.graph.facts.node.insert(v, f.clone());
+        }
+        v
+    }
+
+    /// Appends a non-source `op` whose output type follows from the IR's typing rule
+    /// ([`typing::output_type`]); `shape` is needed by `reshape` and `broadcast` only.
+    pub fn typed(
+        &mut self,
+        op: Op,
+        inputs: &[ValueId],
+        shape: Option<&[usize]>,
+    ) -> Result<ValueId, PassError> {
+        let tys: Vec<&ValueType> = inputs.iter().map(|&v| self.graph.ty(v)).collect();
+        let ty = typing::output_type(&op, &tys, shape)
+            .map_err(|e| self.unsupported(format!("{}: {e}", op.name())))?;
+        Ok(self.emit(op, inputs, ty))
     }
 
     /// Appends a unary op whose output has the operand's type (kernels keep the scale).
@@ -85,26 +105,9 @@ impl Emitter<'_> {
         self.konst(vec![value], vec![], scale, ring)
     }
 
-    /// `add`, `sub`, `mul` or `select` with numpy broadcasting and the IR's scale rules.
+    /// `add`, `sub`, `mul` or `select` with numpy broadcasting and the IR's typing rule.
     pub fn binary(&mut self, op: Op, a: ValueId, b: ValueId) -> Result<ValueId, PassError> {
-        let (ta, tb) = (self.ty(a), self.ty(b));
-        let shape = broadcast_shapes(&ta.shape, &tb.shape).ok_or_else(|| {
-            self.unsupported(format!(
-                "shapes {:?} and {:?} do not broadcast",
-                ta.shape, tb.shape
-            ))
-        })?;
-        let scale = match op {
-            Op::Mul => ta.scale + tb.scale,
-            _ => ta.scale,
-        };
-        let ty = ValueType {
-            shape,
-            ring: ta.ring,
-            scale,
-            vis: ta.vis.join(tb.vis),
-        };
-        Ok(self.emit(op, &[a, b], ty))
+        self.typed(op, &[a, b], None)
     }
 
     /// `trunc` by `bits` (nothing for 0 bits).
@@ -181,6 +184,7 @@ pub fn rebuild(
     mut f: impl FnMut(&mut Emitter<'_>, &Node) -> Result<Rewrite, PassError>,
 ) -> Result<Graph, PassError> {
     let mut new = Graph::new(graph.frac_bits);
+    let old_range = |v: ValueId| graph.facts.range.get(&v).copied();
     let mut map: Vec<Option<ValueId>> = vec![None; graph.values.len()];
     for node in &graph.nodes {
         let bug = |message: String| PassError::Rewrite {
@@ -199,18 +203,15 @@ pub fn rebuild(
             graph: &mut new,
             map: &map,
             origin: &node.origin,
+            facts: graph.node_facts(node.output),
             op: node.op.name(),
             args,
         };
         let out = match f(&mut e, node)? {
             Rewrite::Keep => {
                 let args = std::mem::take(&mut e.args);
-                Some(new.add(
-                    node.op.clone(),
-                    &args,
-                    graph.ty(node.output).clone(),
-                    &node.origin,
-                ))
+                let ty = graph.ty(node.output).clone();
+                Some(e.emit(node.op.clone(), &args, ty))
             }
             Rewrite::Replace(v) => {
                 let (got, want) = (new.ty(v), graph.ty(node.output));
@@ -221,6 +222,10 @@ pub fn rebuild(
             }
             Rewrite::Drop => None,
         };
+        // The value keeps its known range, whichever node now defines it.
+        if let (Some(v), Some(r)) = (out, old_range(node.output)) {
+            new.facts.range.entry(v).or_insert(r);
+        }
         map[node.output.index()] = out;
     }
     Ok(new)

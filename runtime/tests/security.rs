@@ -445,7 +445,8 @@ fn every_instruction_plan(ring: Ring, f: u32) -> Plan {
     );
     let sq = b.add(Op::MatMul, &[t3, tr], &[4, 4], 2 * f, Secret);
     let t4 = b.add(Op::Trunc { bits: f }, &[sq], &[4, 4], f, Secret);
-    let sh = b.add(Op::Shl { bits: 1 }, &[t4], &[4, 4], f, Secret);
+    let sh = b.add(Op::Shl { bits: 1 }, &[t4], &[4, 4], f + 1, Secret);
+    let sh = b.add(Op::Trunc { bits: 1 }, &[sh], &[4, 4], f, Secret);
     let rs = b.add(Op::Reshape, &[sh], &[2, 8], f, Secret);
     let slice = |axis, start, end, step| Op::Slice {
         axis,

@@ -311,7 +311,6 @@ pub fn exec<'a>(
                 Val::Pub(cat(comps(0)))
             }
         }
-        Op::CastRing { .. } => return Err(RtError::Unsupported("cast_ring".into())),
         _ => nonlinear::exec(ctx, graph, node, args)?,
     })
 }

@@ -1,0 +1,370 @@
+//! The typing rule of every op: [`output_type`] gives the type of a node's output from its op
+//! and its operands' types; [`check_source`] checks the declared type of a source.
+//!
+//! This is the one place where the shape, scale, ring and visibility rules live. The verifier
+//! ([`crate::Graph::verify`]), the passes' emitter and the ONNX front end all call it, so a rule
+//! cannot drift between them. Every match over [`Op`] here is exhaustive: a new op does not
+//! compile until its rule is written.
+//!
+//! The rules, in short:
+//! - **Ring.** Every operand lives in the output's ring.
+//! - **Visibility.** A computed value's visibility is the join of its operands'
+//!   ([`Vis::join`]); sources declare theirs; `output` keeps its operand's type.
+//! - **Scale.** `add`/`sub`/`div`/`concat` need equal operand scales; `mul`/`matmul` add them;
+//!   `select` takes bits at scale 0 as its second operand; `trunc` lowers the scale by its bits,
+//!   `shl` raises it; `ge` gives bits at scale 0; every other op keeps its operand's scale.
+//! - **Shape.** Binary elementwise ops broadcast numpy-style; shape ops compute theirs from
+//!   their attributes; `reshape` and `broadcast` take the declared shape, which must hold the
+//!   same number of elements or be a broadcast target.
+
+use crate::op::{InputEncoding, Op, Piece};
+use crate::types::{broadcast_shapes, ValueType, Vis, N_PARTIES};
+
+/// A typing failure: what is wrong with an op's operands, attributes or declared type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TypeError(pub String);
+
+type TResult<T> = Result<T, TypeError>;
+
+fn fail<T>(message: impl Into<String>) -> TResult<T> {
+    Err(TypeError(message.into()))
+}
+
+/// Checks the declared type of a source (`input`, `weight`, `const`).
+pub fn check_source(op: &Op, declared: &ValueType) -> TResult<()> {
+    if let Op::Input {
+        owner, encoding, ..
+    } = op
+    {
+        if *owner as usize >= N_PARTIES {
+            return fail(format!("owner {owner} is not a party"));
+        }
+        if !declared.vis.is_secret() {
+            return fail("an input must be secret");
+        }
+        match encoding {
+            InputEncoding::OneHot { depth } if declared.shape.last() != Some(depth) => {
+                fail(format!("one-hot input's last dim must be {depth}"))
+            }
+            InputEncoding::OneHot { .. } | InputEncoding::Fixed | InputEncoding::Int => Ok(()),
+        }
+    } else if let Op::Weight { .. } = op {
+        match declared.vis {
+            Vis::Owner | Vis::Public => Ok(()),
+            Vis::Client | Vis::Secret => fail("a weight is the owner's or public"),
+        }
+    } else if let Op::Const { values } = op {
+        if values.len() != declared.len() {
+            return fail(format!(
+                "{} values for {} elements",
+                values.len(),
+                declared.len()
+            ));
+        }
+        if declared.vis != Vis::Public {
+            return fail("a constant is public");
+        }
+        Ok(())
+    } else {
+        fail(format!("'{}' is not a source", op.name()))
+    }
+}
+
+/// The number of operands `op` takes; `None` for variadic ops (`concat`, at least one).
+pub fn arity(op: &Op) -> Option<usize> {
+    Some(match op {
+        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => 0,
+        Op::Add | Op::Sub | Op::Mul | Op::MatMul | Op::Select | Op::Div => 2,
+        Op::Concat { .. } => return None,
+        Op::Neg
+        | Op::Trunc { .. }
+        | Op::Shl { .. }
+        | Op::Reshape
+        | Op::Transpose { .. }
+        | Op::Slice { .. }
+        | Op::Broadcast
+        | Op::Gather { .. }
+        | Op::Pad { .. }
+        | Op::ReduceSum { .. }
+        | Op::Ge { .. }
+        | Op::Relu
+        | Op::MaxAxis { .. }
+        | Op::ExpTaylor { .. }
+        | Op::Reciprocal { .. }
+        | Op::Rsqrt { .. }
+        | Op::Poly { .. }
+        | Op::PiecewisePoly { .. }
+        | Op::Output { .. }
+        | Op::Gelu
+        | Op::Erf
+        | Op::Tanh
+        | Op::Sigmoid
+        | Op::Silu
+        | Op::Exp
+        | Op::Softmax { .. }
+        | Op::RmsNorm { .. }
+        | Op::Sqrt => 1,
+    })
+}
+
+/// The output type of a non-source `op` applied to operands of types `ins`.
+///
+/// `shape` is the declared output shape; only `reshape` and `broadcast` read it (they need
+/// it; for every other op it may be `None`). Sources have declared types: use
+/// [`check_source`].
+pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TResult<ValueType> {
+    match arity(op) {
+        Some(n) if ins.len() != n => {
+            return fail(format!("takes {n} operands, has {}", ins.len()));
+        }
+        None if ins.is_empty() => return fail("takes at least one operand"),
+        Some(_) | None => {}
+    }
+    if let Some(first) = ins.first() {
+        if let Some(t) = ins.iter().find(|t| t.ring != first.ring) {
+            return fail(format!(
+                "operands in rings {} and {}: every operand lives in one ring",
+                first.ring, t.ring
+            ));
+        }
+    }
+    let vis = ins.iter().fold(Vis::Public, |acc, t| acc.join(t.vis));
+    let x = || ins[0];
+    // (shape, scale) of the output; ring and visibility follow the operands.
+    let (out_shape, scale) = match op {
+        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => {
+            return fail(format!("'{}' is a source: its type is declared", op.name()));
+        }
+        Op::Add | Op::Sub | Op::Div => {
+            same_scale(ins)?;
+            (broadcast2(ins)?, x().scale)
+        }
+        Op::Mul => (broadcast2(ins)?, x().scale + ins[1].scale),
+        Op::Select => {
+            if ins[1].scale != 0 {
+                return fail("select's second operand must hold bits at scale 0");
+            }
+            (broadcast2(ins)?, x().scale)
+        }
+        Op::MatMul => (
+            matmul_shape(&x().shape, &ins[1].shape)?,
+            x().scale + ins[1].scale,
+        ),
+        Op::Trunc { bits } => {
+            if *bits > x().scale {
+                return fail(format!("trunc by {bits} from scale {}", x().scale));
+            }
+            (x().shape.clone(), x().scale - bits)
+        }
+        Op::Shl { bits } => (x().shape.clone(), x().scale + bits),
+        Op::Reshape => {
+            let s = declared(shape, op)?;
+            if s.iter().product::<usize>() != x().len() {
+                return fail(format!("reshape {:?} to {s:?} changes the size", x().shape));
+            }
+            (s.to_vec(), x().scale)
+        }
+        Op::Broadcast => {
+            let s = declared(shape, op)?;
+            if broadcast_shapes(&x().shape, s).as_deref() != Some(s) {
+                return fail(format!("{:?} does not broadcast to {s:?}", x().shape));
+            }
+            (s.to_vec(), x().scale)
+        }
+        Op::Transpose { perm } => {
+            let mut sorted = perm.clone();
+            sorted.sort_unstable();
+            if sorted != (0..x().shape.len()).collect::<Vec<_>>() {
+                return fail(format!(
+                    "{perm:?} is not a permutation of {} axes",
+                    x().shape.len()
+                ));
+            }
+            (perm.iter().map(|&p| x().shape[p]).collect(), x().scale)
+        }
+        Op::Slice {
+            axis,
+            start,
+            end,
+            step,
+        } => {
+            let d = axis_len(x(), *axis)?;
+            if *step == 0 || start > end || *end > d {
+                return fail(format!(
+                    "slice {start}..{end} step {step} of an axis of {d} elements"
+                ));
+            }
+            let mut s = x().shape.clone();
+            s[*axis] = (end - start).div_ceil(*step);
+            (s, x().scale)
+        }
+        Op::Concat { axis } => (concat_shape(ins, *axis)?, x().scale),
+        Op::Gather { axis, indices } => {
+            let d = axis_len(x(), *axis)?;
+            if let Some(i) = indices.iter().find(|&&i| i >= d) {
+                return fail(format!("index {i} out of range for an axis of {d}"));
+            }
+            let mut s = x().shape.clone();
+            s[*axis] = indices.len();
+            (s, x().scale)
+        }
+        Op::Pad { pads } => {
+            if pads.len() != x().shape.len() {
+                return fail(format!("{} pads for rank {}", pads.len(), x().shape.len()));
+            }
+            let s = x().shape.iter().zip(pads).map(|(d, (b, a))| d + b + a);
+            (s.collect(), x().scale)
+        }
+        Op::ReduceSum { axes } => {
+            let mut s = x().shape.clone();
+            for (i, &a) in axes.iter().enumerate() {
+                axis_len(x(), a)?;
+                if axes[..i].contains(&a) {
+                    return fail(format!("axis {a} reduced twice"));
+                }
+                s[a] = 1;
+            }
+            (s, x().scale)
+        }
+        Op::MaxAxis { axis } => {
+            if axis_len(x(), *axis)? == 0 {
+                return fail("max over an empty axis");
+            }
+            let mut s = x().shape.clone();
+            s[*axis] = 1;
+            (s, x().scale)
+        }
+        Op::Softmax { axis } | Op::RmsNorm { axis, .. } => {
+            axis_len(x(), *axis)?;
+            (x().shape.clone(), x().scale)
+        }
+        Op::Ge { thresholds } => {
+            if thresholds.iter().any(|t| !t.is_finite()) {
+                return fail("thresholds must be finite");
+            }
+            let mut s = vec![thresholds.len()];
+            s.extend(&x().shape);
+            (s, 0)
+        }
+        Op::Poly { coeffs } => {
+            if coeffs.is_empty() {
+                return fail("empty polynomial");
+            }
+            (x().shape.clone(), x().scale)
+        }
+        Op::PiecewisePoly { breaks, pieces } => {
+            check_pieces(breaks, pieces)?;
+            (x().shape.clone(), x().scale)
+        }
+        Op::Output { to, .. } => {
+            if to.is_empty() || to.iter().any(|&p| p as usize >= N_PARTIES) {
+                return fail(format!("output parties {to:?} invalid"));
+            }
+            return Ok(x().clone());
+        }
+        Op::Neg
+        | Op::Relu
+        | Op::ExpTaylor { .. }
+        | Op::Reciprocal { .. }
+        | Op::Rsqrt { .. }
+        | Op::Gelu
+        | Op::Erf
+        | Op::Tanh
+        | Op::Sigmoid
+        | Op::Silu
+        | Op::Exp
+        | Op::Sqrt => (x().shape.clone(), x().scale),
+    };
+    Ok(ValueType {
+        shape: out_shape,
+        ring: x().ring,
+        scale,
+        vis,
+    })
+}
+
+fn declared<'a>(shape: Option<&'a [usize]>, op: &Op) -> TResult<&'a [usize]> {
+    shape.ok_or_else(|| TypeError(format!("'{}' needs its output shape", op.name())))
+}
+
+fn axis_len(t: &ValueType, axis: usize) -> TResult<usize> {
+    t.shape
+        .get(axis)
+        .copied()
+        .ok_or_else(|| TypeError(format!("axis {axis} out of range for shape {:?}", t.shape)))
+}
+
+fn same_scale(ins: &[&ValueType]) -> TResult<()> {
+    match ins.iter().find(|t| t.scale != ins[0].scale) {
+        Some(t) => fail(format!(
+            "operand scales differ: {} and {}",
+            ins[0].scale, t.scale
+        )),
+        None => Ok(()),
+    }
+}
+
+fn broadcast2(ins: &[&ValueType]) -> TResult<Vec<usize>> {
+    broadcast_shapes(&ins[0].shape, &ins[1].shape).ok_or_else(|| {
+        TypeError(format!(
+            "shapes {:?} and {:?} do not broadcast",
+            ins[0].shape, ins[1].shape
+        ))
+    })
+}
+
+/// The output shape of a batched matmul `[.., m, k] x [.., k, n]`.
+pub fn matmul_shape(a: &[usize], b: &[usize]) -> TResult<Vec<usize>> {
+    if a.len() < 2 || b.len() < 2 {
+        return fail("matmul operands need rank ≥ 2");
+    }
+    if a[a.len() - 1] != b[b.len() - 2] {
+        return fail(format!("inner dims differ: {a:?} x {b:?}"));
+    }
+    let mut s = broadcast_shapes(&a[..a.len() - 2], &b[..b.len() - 2])
+        .ok_or_else(|| TypeError(format!("batch dims of {a:?} and {b:?} do not broadcast")))?;
+    s.push(a[a.len() - 2]);
+    s.push(b[b.len() - 1]);
+    Ok(s)
+}
+
+fn concat_shape(ins: &[&ValueType], axis: usize) -> TResult<Vec<usize>> {
+    same_scale(ins)?;
+    let first = &ins[0].shape;
+    axis_len(ins[0], axis)?;
+    let mut s = first.clone();
+    s[axis] = 0;
+    for t in ins {
+        let ok = t.shape.len() == first.len()
+            && t.shape
+                .iter()
+                .zip(first)
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
+        if !ok {
+            return fail(format!(
+                "cannot concatenate {:?} and {:?} along axis {axis}",
+                first, t.shape
+            ));
+        }
+        s[axis] += t.shape[axis];
+    }
+    Ok(s)
+}
+
+fn check_pieces(breaks: &[f64], pieces: &[Piece]) -> TResult<()> {
+    if pieces.len() != breaks.len() + 1 {
+        return fail("needs one more piece than breaks");
+    }
+    if breaks.iter().any(|b| !b.is_finite()) || breaks.windows(2).any(|w| w[0] >= w[1]) {
+        return fail("breaks must be finite and increase");
+    }
+    for p in pieces {
+        match p {
+            Piece::Poly(c) if c.is_empty() => return fail("empty polynomial"),
+            Piece::Poly(_) | Piece::Zero | Piece::Identity => {}
+        }
+    }
+    Ok(())
+}
