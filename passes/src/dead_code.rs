@@ -20,11 +20,11 @@
 //! Error: none (the outputs are unchanged). Cost: removes the dead nodes' cost.
 
 use crate::rewrite::{rebuild, Rewrite};
-use crate::{PassError, Policy};
+use crate::{PassCtx, PassError};
 use mpcc_ir::{Graph, Op};
 
 /// Drops every node that no `output` depends on, except sources.
-pub fn dead_code(graph: &mut Graph, _policy: Policy) -> Result<(), PassError> {
+pub fn dead_code(_ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     let live = liveness(graph);
     *graph = rebuild(graph, |_, node| {
         Ok(if live[node.output.index()] {

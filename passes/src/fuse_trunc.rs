@@ -44,28 +44,28 @@
 
 use crate::dead_code::dead_code;
 use crate::rewrite::{definitions, rebuild, use_counts, Emitter, Rewrite};
-use crate::{PassError, Policy};
+use crate::{PassCtx, PassError};
 use mpcc_ir::{Graph, Node, Op};
 
 /// Applies the rules above until the graph stops changing.
-pub fn fuse_trunc(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
+pub fn fuse_trunc(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     // Each change removes a truncation or lowers a scale, so this ends; the cap is a guard.
     for _ in 0..=graph.nodes.len() {
         let mut changed = false;
         let old = &*graph;
         let (uses, defs) = (use_counts(old), definitions(old));
         let new = rebuild(old, |e, node| {
-            let ctx = Ctx {
+            let sweep = Sweep {
                 old,
                 uses: &uses,
                 defs: &defs,
             };
-            let r = ctx.fuse(e, node)?;
+            let r = sweep.fuse(e, node)?;
             changed |= r != Rewrite::Keep;
             Ok(r)
         })?;
         *graph = new;
-        dead_code(graph, policy)?;
+        dead_code(ctx, graph)?;
         if !changed {
             break;
         }
@@ -74,13 +74,13 @@ pub fn fuse_trunc(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
 }
 
 /// The graph being swept, with its use counts and definitions.
-struct Ctx<'g> {
+struct Sweep<'g> {
     old: &'g Graph,
     uses: &'g [usize],
     defs: &'g [Option<usize>],
 }
 
-impl Ctx<'_> {
+impl Sweep<'_> {
     fn def(&self, v: mpcc_ir::ValueId) -> Option<&Node> {
         self.defs[v.index()].map(|i| &self.old.nodes[i])
     }
@@ -97,28 +97,28 @@ impl Ctx<'_> {
         let Some(def) = self.def(src) else {
             return Ok(Rewrite::Keep);
         };
-        match &def.op {
-            Op::Trunc { bits: inner } if self.uses[src.index()] == 1 => {
-                let x = mapped(e, def, 0)?;
-                let t = e.emit(Op::Trunc { bits: bits + inner }, &[x], out.clone());
-                Ok(Rewrite::Replace(t))
+        if let Op::Trunc { bits: inner } = def.op {
+            if self.uses[src.index()] != 1 {
+                return Ok(Rewrite::Keep);
             }
-            Op::Const { values } => {
-                let scale = self.old.ty(src).scale;
-                if exact_scale(values, scale) > scale - bits {
-                    return Ok(Rewrite::Keep);
-                }
-                Ok(Rewrite::Replace(e.emit(
-                    Op::Const {
-                        values: values.clone(),
-                    },
-                    &[],
-                    out.clone(),
-                )))
-            }
-            Op::Mul => self.const_mul(e, def, bits),
-            _ => Ok(Rewrite::Keep),
+            let x = mapped(e, def, 0)?;
+            let t = e.emit(Op::Trunc { bits: bits + inner }, &[x], out.clone());
+            return Ok(Rewrite::Replace(t));
         }
+        if let Op::Const { values } = &def.op {
+            let scale = self.old.ty(src).scale;
+            if exact_scale(values, scale) > scale - bits {
+                return Ok(Rewrite::Keep);
+            }
+            let c = Op::Const {
+                values: values.clone(),
+            };
+            return Ok(Rewrite::Replace(e.emit(c, &[], out.clone())));
+        }
+        if matches!(def.op, Op::Mul) {
+            return self.const_mul(e, def, bits);
+        }
+        Ok(Rewrite::Keep)
     }
 
     /// Rule 3 on `trunc{bits}(mul)`, when one factor of the multiply is a public constant.

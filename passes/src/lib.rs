@@ -1,13 +1,17 @@
-//! mpcc's IR passes: MPC-friendly approximations of nonlinearities chosen by a policy,
-//! truncation fusion and dead-code removal. One pass per file; the IR is verified after each.
+//! mpcc's IR passes: MPC-friendly approximations of nonlinearities chosen per node by a pass
+//! context, truncation fusion and dead-code removal. One pass per file; the IR is verified
+//! after each.
 //!
 //! The ordered pass list is [`pipeline::PASSES`] (name, description, function); docs/PASSES.md
 //! lists each pass with its error bound and cost change. Every pass is a free function
-//! `fn(&mut Graph, Policy) -> Result<(), PassError>` whose module doc shows a before → after
-//! example that `tests/doc_examples.rs` checks.
+//! `fn(&PassCtx, &mut Graph) -> Result<(), PassError>` whose module doc shows a before → after
+//! example that `tests/doc_examples.rs` checks. The context ([`ctx::PassCtx`]) holds the
+//! policy's recipes ([`policy::POLICIES`]), the per-node overrides ([`select`]) and a cost
+//! model; the recipes are data ([`recipes`]), named in one registry ([`policy::RECIPES`]).
 //!
 //! **Architecture Invariant:** passes do no I/O.
 
+pub mod ctx;
 pub mod dead_code;
 pub mod fuse_trunc;
 pub mod lower_activations;
@@ -15,63 +19,30 @@ pub mod lower_arith;
 pub mod lower_rms_norm;
 pub mod lower_softmax;
 pub mod pipeline;
+pub mod policy;
 pub mod recipes;
 pub mod rewrite;
+pub mod select;
+pub mod tables;
 
 use mpcc_ir::VerifyError;
 
-pub use pipeline::{find_pass, run_passes, run_pipeline, PassInfo, PASSES};
+pub use ctx::{CostModel, NodeCost, PassCtx};
+pub use pipeline::{find_pass, run_passes, run_pipeline, run_pipeline_with_cost, PassInfo, PASSES};
+pub use policy::{Policy, PolicyInfo, RecipeInfo, POLICIES, RECIPES};
 pub use recipes::Recipes;
-
-/// Which approximation recipes the lowering passes use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    /// PUMA's recipes (MPC-REFERENCE §2.1): 4-piece GeLU, max-subtracted Taylor-exp softmax
-    /// with one reciprocal per row, LayerNorm via rsqrt.
-    Puma,
-    /// The same with PUMA's published GeLU coefficients verbatim (`--approx puma-paper`).
-    PumaPaper,
-}
-
-impl Policy {
-    /// The recipes (coefficients, iteration counts) of this policy.
-    pub fn recipes(self) -> &'static Recipes {
-        match self {
-            Policy::Puma => &recipes::PUMA,
-            Policy::PumaPaper => &recipes::PUMA_PAPER,
-        }
-    }
-}
-
-impl std::str::FromStr for Policy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Policy, String> {
-        match s {
-            "puma" => Ok(Policy::Puma),
-            "puma-paper" => Ok(Policy::PumaPaper),
-            other => Err(format!(
-                "unknown approximation policy '{other}' (known: puma, puma-paper)"
-            )),
-        }
-    }
-}
+pub use select::{parse_overrides_json, Override, OverrideError, Selector};
 
 /// Options of the pass pipeline.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PassOptions {
-    /// Approximation policy.
+    /// Approximation policy: the base recipes.
     pub policy: Policy,
+    /// Recipe overrides for selected nodes, applied in order over the policy (a later one
+    /// wins); each must select some node.
+    pub overrides: Vec<Override>,
     /// Stop after this many passes (to bisect a bad rewrite).
     pub stop_after: Option<usize>,
-}
-
-impl Default for PassOptions {
-    fn default() -> Self {
-        PassOptions {
-            policy: Policy::Puma,
-            stop_after: None,
-        }
-    }
 }
 
 /// A pass failure.
@@ -108,4 +79,27 @@ pub enum PassError {
     /// A pass name that is not in [`PASSES`].
     #[error("unknown pass '{0}' (known: {known})", known = pipeline::pass_names().join(", "))]
     UnknownPass(String),
+    /// A recipe override selects a node it cannot apply to.
+    #[error("recipe override '{text}' cannot apply to {op} from ONNX node '{origin}': {message}")]
+    Override {
+        /// The override.
+        text: String,
+        /// Op name of the selected node.
+        op: &'static str,
+        /// ONNX node it came from.
+        origin: String,
+        /// Why.
+        message: String,
+    },
+    /// A recipe override that gave no node a recipe.
+    #[error(
+        "recipe override '{text}' matched no node{hint}; `mpcc compile --emit-ir FILE \
+         --stop-after 0` shows each node's origin and facts (op_type, layer)"
+    )]
+    UnmatchedOverride {
+        /// The override.
+        text: String,
+        /// Why it may have missed (or nothing).
+        hint: String,
+    },
 }

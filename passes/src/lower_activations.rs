@@ -1,5 +1,6 @@
 //! Lowers the elementwise activations GeLU, erf, tanh, sigmoid and SiLU to one
-//! `piecewise_poly` kernel each, with the policy's table ([`crate::recipes`]).
+//! `piecewise_poly` kernel each, with the table of the node's recipe ([`crate::recipes`]; the
+//! policy's, or an override's).
 //!
 //! Before:
 //! ```text
@@ -16,7 +17,7 @@
 //! v2 = output {"name":"y","to":[1]} v1 : client<4,z64,f18> @ "y"
 //! ```
 //!
-//! Error bounds under [`crate::Policy::Puma`] (real arithmetic, measured by
+//! Error bounds under [`crate::Policy::PUMA`] (real arithmetic, measured by
 //! `tests/bounds.rs` against the exact function; fixed-point rounding comes on top):
 //!
 //! | op | table | max abs error |
@@ -32,26 +33,38 @@
 //! tree, and one bit × polynomial select per piece. The output keeps the input's type; if the
 //! front end gave the op another scale, a `trunc` or `shl` follows.
 
+use crate::recipes::{ActivationRecipe, RecipeKind, Recipes};
 use crate::rewrite::{rebuild, Rewrite};
-use crate::{PassError, Policy};
-use mpcc_ir::{Graph, Op};
+use crate::{PassCtx, PassError};
+use mpcc_ir::Graph;
 
-/// Replaces each GeLU, erf, tanh, sigmoid and SiLU by the policy's piecewise polynomial.
-pub fn lower_activations(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
-    let r = policy.recipes();
+/// Replaces each GeLU, erf, tanh, sigmoid and SiLU by its recipe's piecewise polynomial.
+pub fn lower_activations(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     let old = &*graph;
     let new = rebuild(old, |e, node| {
-        let table = match node.op {
-            Op::Gelu => r.gelu,
-            Op::Erf => r.erf,
-            Op::Tanh => r.tanh,
-            Op::Sigmoid => r.sigmoid,
-            Op::Silu => r.silu,
-            _ => return Ok(Rewrite::Keep),
+        let Some(recipe) = RecipeKind::of(&node.op).and_then(activation) else {
+            return Ok(Rewrite::Keep);
         };
+        let ActivationRecipe::Piecewise(table) = recipe(&ctx.recipes_for(old, node)?);
         let y = e.same(table.op(), e.arg(0));
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
     })?;
     *graph = new;
     Ok(())
+}
+
+/// Where the recipes keep the recipe of an activation kind; `None` for other kinds.
+fn activation(kind: RecipeKind) -> Option<fn(&Recipes) -> ActivationRecipe> {
+    match kind {
+        RecipeKind::Gelu => Some(|r| r.gelu),
+        RecipeKind::Erf => Some(|r| r.erf),
+        RecipeKind::Tanh => Some(|r| r.tanh),
+        RecipeKind::Sigmoid => Some(|r| r.sigmoid),
+        RecipeKind::Silu => Some(|r| r.silu),
+        RecipeKind::Softmax
+        | RecipeKind::RmsNorm
+        | RecipeKind::Exp
+        | RecipeKind::Div
+        | RecipeKind::Sqrt => None,
+    }
 }

@@ -39,50 +39,53 @@
 //! relative error ≤ 0.8 % on [-2, 2] and ≤ 12 % on [-8, 4] (≈ x²/512); below -256 it is not an
 //! approximation at all (softmax masks those inputs; a bare exp does not).
 //!
-//! Cost: exp: 8 squarings (8 rounds of multiplication and truncation) per element;
+//! Cost: exp: `iters` squarings (10 under `puma`; each a round of multiplication and
+//! truncation) per element;
 //! div: one reciprocal per element of `b`, one multiplication and truncation per output
 //! element (a public divisor: a free public multiplication and a truncation); sqrt: one
 //! rsqrt, one multiplication and one truncation per element.
 
+use crate::recipes::{ExpRecipe, RecipeKind, ReciprocalRecipe, SqrtRecipe};
 use crate::rewrite::{definitions, rebuild, Emitter, Rewrite};
-use crate::{PassError, Policy};
+use crate::{PassCtx, PassError};
 use mpcc_ir::{Graph, Op, ValueId};
 
-/// Replaces each `exp`, `div` and `sqrt` by the policy's kernels.
-pub fn lower_arith(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
-    let r = policy.recipes();
+/// Replaces each `exp`, `div` and `sqrt` by its recipe's kernels.
+pub fn lower_arith(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     let old = &*graph;
     let defs = definitions(old);
     let new = rebuild(old, |e, node| {
-        if !matches!(node.op, Op::Exp | Op::Sqrt | Op::Div) {
+        let Some(kind) = RecipeKind::of(&node.op) else {
             return Ok(Rewrite::Keep);
-        }
+        };
         let (x, ty) = (e.arg(0), old.ty(node.output));
-        let y = match node.op {
-            Op::Exp => e.same(Op::ExpTaylor { iters: r.exp_iters }, x),
-            Op::Sqrt => {
-                let rs = e.same(
-                    Op::Rsqrt {
-                        iters: r.rsqrt_iters,
-                    },
-                    x,
-                );
+        let y = match kind {
+            RecipeKind::Exp => {
+                let ExpRecipe::Taylor { iters } = ctx.recipes_for(old, node)?.exp;
+                e.same(Op::ExpTaylor { iters }, x)
+            }
+            RecipeKind::Sqrt => {
+                let SqrtRecipe::TimesRsqrt { iters } = ctx.recipes_for(old, node)?.sqrt;
+                let rs = e.same(Op::Rsqrt { iters }, x);
                 e.mul_trunc(x, rs)?
             }
-            Op::Div => {
+            RecipeKind::Div => {
+                let ReciprocalRecipe::Kernel { iters } = ctx.recipes_for(old, node)?.div;
                 let divisor = defs[node.inputs[1].index()].map(|i| &old.nodes[i].op);
-                let inv = match divisor {
-                    Some(Op::Const { values }) => public_reciprocal(e, values)?,
-                    _ => e.same(
-                        Op::Reciprocal {
-                            iters: r.reciprocal_iters,
-                        },
-                        e.arg(1),
-                    ),
+                let inv = if let Some(Op::Const { values }) = divisor {
+                    public_reciprocal(e, values)?
+                } else {
+                    e.same(Op::Reciprocal { iters }, e.arg(1))
                 };
                 e.mul_trunc(x, inv)?
             }
-            _ => return Ok(Rewrite::Keep),
+            RecipeKind::Softmax
+            | RecipeKind::Gelu
+            | RecipeKind::Erf
+            | RecipeKind::Tanh
+            | RecipeKind::Sigmoid
+            | RecipeKind::Silu
+            | RecipeKind::RmsNorm => return Ok(Rewrite::Keep),
         };
         Ok(Rewrite::Replace(e.rescale(y, ty.scale)))
     })?;

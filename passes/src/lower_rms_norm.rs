@@ -35,18 +35,19 @@
 //! multiplications and truncations, rows rsqrt, rows·n secret multiplications and
 //! truncations.
 
+use crate::recipes::NormRecipe;
 use crate::rewrite::{rebuild, Emitter, Rewrite};
-use crate::{PassError, Policy};
+use crate::{PassCtx, PassError};
 use mpcc_ir::{Graph, Op, ValueId};
 
 /// Replaces each `rms_norm` by `x · rsqrt(sum(x²)·(1/n) + eps)`.
-pub fn lower_rms_norm(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
-    let iters = policy.recipes().rsqrt_iters;
+pub fn lower_rms_norm(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     let old = &*graph;
     let new = rebuild(old, |e, node| {
         let Op::RmsNorm { axis, eps } = node.op else {
             return Ok(Rewrite::Keep);
         };
+        let NormRecipe::Rsqrt { iters } = ctx.recipes_for(old, node)?.rms_norm;
         let y = rms_norm(e, axis, eps, iters)?;
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
     })?;

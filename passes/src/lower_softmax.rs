@@ -31,47 +31,103 @@
 //! The Taylor exp `(1 + d/256)^256` undershoots `e^d` by a relative ≈ d²/512. The worst row
 //! has one maximum and n - 1 logits at one distance d below it (d ≈ -3.8 for n = 16). Entries
 //! cut at -14 lose at most e^-14 ≈ 8e-7 each. The reciprocal is exact here; the kernel's own
-//! error comes on top. Longer rows want more exp iterations ([`Recipes::exp_iters`]).
+//! error comes on top. These figures are `puma-paper`'s 8 squarings; `puma`'s 10 give
+//! 3.4e-3 for rows of 128. Longer rows want more exp iterations
+//! ([`SoftmaxRecipe::MaxExp`]'s `exp_iters`).
 //!
 //! Cost for a `[rows, n]` input: one `max_axis` (n - 1 comparisons per row in ⌈log2 n⌉
-//! levels), rows·n comparisons (one round set), rows·n exp_taylor (8 squarings each),
-//! rows·n selects, rows reciprocals, rows·n secret multiplications and truncations.
+//! levels), rows·n comparisons (one round set), rows·n exp_taylor (`exp_iters` squarings
+//! each: 10 under `puma`), rows·n selects, rows reciprocals, rows·n secret multiplications
+//! and truncations.
+//!
+//! **Per head.** When overrides give the heads of an attention softmax (a rank-4
+//! `[batch, heads, seq, seq]` input over axis 3, [`crate::ctx::head_axis`]) different
+//! recipes, each run of consecutive heads with one recipe is sliced out along the head axis
+//! (`slice`, local and free), lowered with its recipe, and the results are concatenated back
+//! (`concat`, local). With one recipe for all heads the softmax is lowered whole, as above.
 
-use crate::recipes::Recipes;
+use crate::ctx::head_axis;
+use crate::recipes::SoftmaxRecipe;
 use crate::rewrite::{rebuild, Emitter, Rewrite};
-use crate::{PassError, Policy};
-use mpcc_ir::{Graph, Op, ValueId};
+use crate::{PassCtx, PassError};
+use mpcc_ir::{Graph, Node, Op, ValueId};
 
-/// Replaces each `softmax` by the policy's max-subtracted Taylor-exp recipe.
-pub fn lower_softmax(graph: &mut Graph, policy: Policy) -> Result<(), PassError> {
-    let r = policy.recipes();
+/// Replaces each `softmax` by its recipe, per group of heads where the recipes differ.
+pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     let old = &*graph;
     let new = rebuild(old, |e, node| {
         let Op::Softmax { axis } = node.op else {
             return Ok(Rewrite::Keep);
         };
-        let y = softmax(e, axis, r)?;
+        let groups = head_groups(ctx, old, node)?;
+        let x = e.arg(0);
+        let y = match groups.as_slice() {
+            [(_, r)] => softmax(e, x, axis, r)?,
+            _ => {
+                let mut parts = Vec::with_capacity(groups.len());
+                for (heads, r) in &groups {
+                    let slice = Op::Slice {
+                        axis: 1,
+                        start: heads.start,
+                        end: heads.end,
+                        step: 1,
+                    };
+                    let xs = e.typed(slice, &[x], None)?;
+                    parts.push(softmax(e, xs, axis, r)?);
+                }
+                e.typed(Op::Concat { axis: 1 }, &parts, None)?
+            }
+        };
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
     })?;
     *graph = new;
     Ok(())
 }
 
-/// Emits the recipe for the operand of the node being rewritten.
-fn softmax(e: &mut Emitter<'_>, axis: usize, r: &Recipes) -> Result<ValueId, PassError> {
-    let x = e.arg(0);
+/// The runs of consecutive heads that share a softmax recipe; one run of everything for a
+/// softmax that is not per head.
+fn head_groups(
+    ctx: &PassCtx<'_>,
+    graph: &Graph,
+    node: &Node,
+) -> Result<Vec<(std::ops::Range<usize>, SoftmaxRecipe)>, PassError> {
+    let Some((_, heads)) = head_axis(graph, node) else {
+        return Ok(vec![(0..1, ctx.recipes_for(graph, node)?.softmax)]);
+    };
+    let mut groups: Vec<(std::ops::Range<usize>, SoftmaxRecipe)> = Vec::new();
+    for (h, r) in ctx.recipes_per_head(graph, node, heads)?.into_iter().enumerate() {
+        match groups.last_mut() {
+            Some((run, last)) if *last == r.softmax => run.end = h + 1,
+            Some(_) | None => groups.push((h..h + 1, r.softmax)),
+        }
+    }
+    Ok(groups)
+}
+
+/// Emits the recipe for `x`, the operand of the node being rewritten (or a slice of it).
+fn softmax(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    axis: usize,
+    r: &SoftmaxRecipe,
+) -> Result<ValueId, PassError> {
+    let SoftmaxRecipe::MaxExp {
+        exp_iters,
+        cutoff,
+        reciprocal_iters,
+    } = *r;
     e.axis_len(x, axis)?;
     let shape = e.ty(x).shape.clone();
     let m = e.reduce(Op::MaxAxis { axis }, x, axis);
     let d = e.binary(Op::Sub, x, m)?;
-    let keep = e.ge(d, vec![-r.softmax_cutoff]);
+    let keep = e.ge(d, vec![-cutoff]);
     let keep = e.reshape(keep, shape);
-    let ex = e.same(Op::ExpTaylor { iters: r.exp_iters }, d);
+    let ex = e.same(Op::ExpTaylor { iters: exp_iters }, d);
     let ex = e.binary(Op::Select, ex, keep)?;
     let sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, ex, axis);
     let inv = e.same(
         Op::Reciprocal {
-            iters: r.reciprocal_iters,
+            iters: reciprocal_iters,
         },
         sum,
     );

@@ -2,11 +2,11 @@
 //! pass with the pass name in the error.
 
 use crate::{dead_code, fuse_trunc, lower_activations, lower_arith, lower_rms_norm, lower_softmax};
-use crate::{PassError, PassOptions, Policy};
+use crate::{CostModel, PassCtx, PassError, PassOptions};
 use mpcc_ir::Graph;
 
-/// A pass: rewrites the graph in place under a policy.
-pub type PassFn = fn(&mut Graph, Policy) -> Result<(), PassError>;
+/// A pass: rewrites the graph in place, reading its recipes from the context.
+pub type PassFn = fn(&PassCtx<'_>, &mut Graph) -> Result<(), PassError>;
 
 /// One entry of the pass list.
 #[derive(Clone, Copy, Debug)]
@@ -23,12 +23,12 @@ pub struct PassInfo {
 pub const PASSES: &[PassInfo] = &[
     PassInfo {
         name: "lower_activations",
-        description: "GeLU, erf, tanh, sigmoid, SiLU → one piecewise_poly each (policy tables)",
+        description: "GeLU, erf, tanh, sigmoid, SiLU → one piecewise_poly each (recipe tables)",
         run: lower_activations::lower_activations,
     },
     PassInfo {
         name: "lower_softmax",
-        description: "softmax → max, subtract, cut-off select, Taylor exp, row sum, one reciprocal per row, multiply",
+        description: "softmax → max, subtract, cut-off select, Taylor exp, row sum, one reciprocal per row, multiply (per group of heads when overrides differ by head)",
         run: lower_softmax::lower_softmax,
     },
     PassInfo {
@@ -72,28 +72,52 @@ fn verify(graph: &Graph, pass: &'static str, kernels_only: bool) -> Result<(), P
         .map_err(|source| PassError::Verify { pass, source })
 }
 
-/// Runs the passes named in `names`, in that order, verifying after each.
-pub fn run_passes(mut graph: Graph, names: &[&str], policy: Policy) -> Result<Graph, PassError> {
+/// Runs the passes named in `names`, in that order, verifying after each. Overrides in `ctx`
+/// that select no node are not checked here (see [`PassCtx::check_overrides_used`]).
+pub fn run_passes(mut graph: Graph, names: &[&str], ctx: &PassCtx<'_>) -> Result<Graph, PassError> {
     verify(&graph, "input", false)?;
     for name in names {
         let pass = find_pass(name)?;
-        (pass.run)(&mut graph, policy)?;
+        (pass.run)(ctx, &mut graph)?;
         verify(&graph, pass.name, false)?;
     }
     Ok(graph)
 }
 
 /// Runs [`PASSES`] in order (the first `stop_after` of them, if set), verifying the IR after
-/// each. After the whole list the graph must hold kernel ops only.
-pub fn run_pipeline(mut graph: Graph, opts: &PassOptions) -> Result<Graph, PassError> {
+/// each. After the whole list the graph must hold kernel ops only, and every override must
+/// have selected a node.
+pub fn run_pipeline(graph: Graph, opts: &PassOptions) -> Result<Graph, PassError> {
+    let ctx = PassCtx::new(opts.policy).with_overrides(&opts.overrides);
+    pipeline(&ctx, graph, opts.stop_after)
+}
+
+/// [`run_pipeline`] with a cost model in the passes' context.
+pub fn run_pipeline_with_cost(
+    graph: Graph,
+    opts: &PassOptions,
+    cost: &dyn CostModel,
+) -> Result<Graph, PassError> {
+    let ctx = PassCtx::new(opts.policy)
+        .with_overrides(&opts.overrides)
+        .with_cost_model(cost);
+    pipeline(&ctx, graph, opts.stop_after)
+}
+
+fn pipeline(
+    ctx: &PassCtx<'_>,
+    mut graph: Graph,
+    stop_after: Option<usize>,
+) -> Result<Graph, PassError> {
     verify(&graph, "input", false)?;
-    let n = opts.stop_after.unwrap_or(PASSES.len()).min(PASSES.len());
+    let n = stop_after.unwrap_or(PASSES.len()).min(PASSES.len());
     for pass in &PASSES[..n] {
-        (pass.run)(&mut graph, opts.policy)?;
+        (pass.run)(ctx, &mut graph)?;
         verify(&graph, pass.name, false)?;
     }
     if n == PASSES.len() {
         verify(&graph, "pipeline end (kernels only)", true)?;
+        ctx.check_overrides_used()?;
     }
     Ok(graph)
 }

@@ -1,271 +1,320 @@
-//! Approximation recipes of each policy: piecewise-polynomial tables and iteration counts.
+//! Approximation recipes as data: one enum per kind of op ([`SoftmaxRecipe`],
+//! [`ActivationRecipe`], [`NormRecipe`], [`ExpRecipe`], [`ReciprocalRecipe`],
+//! [`SqrtRecipe`]) whose variants are the ways to lower it, the tables and iteration counts
+//! they carry, and [`Recipes`], one recipe per kind (a policy's, or one node's). A new
+//! recipe is a new variant plus its lowering, and a name in [`crate::policy::RECIPES`].
 //!
-//! PUMA's tables (GeLU, SiLU) are copied from MPC-REFERENCE §2.1 (puma_benchmarks
-//! `bench_bert.py`, `bench_llama7b.py` `hack_silu`). PUMA/SPU evaluate tanh, erf and sigmoid
-//! with other machinery (a degree-17 Chebyshev series, Abramowitz–Stegun with a reciprocal,
-//! `1/(1+exp(-x))`); our kernels run piecewise polynomials, so those three use our own
-//! tables in PUMA's style: clamp to ±1 (or 0/1) outside, an odd polynomial in the middle and
-//! a degree-4 polynomial on each side, its mirror image on the other. They were fitted by
-//! Chebyshev interpolation (mpmath `chebyfit`; the odd middle piece as a polynomial in x²
-//! of f(x)/x). Rounding the coefficients to 18 fraction bits moves the tables by a few
-//! 1e-4 (docs/PASSES.md gives the figures; `tests/bounds.rs` checks them).
+//! The piecewise tables are in [`crate::tables`].
 
-use mpcc_ir::{Op, Piece};
+pub use crate::tables::*;
+use mpcc_ir::Op;
 
-/// One piece of a [`Piecewise`] table.
+/// How to lower a softmax.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum PieceSpec {
-    /// 0.
-    Zero,
-    /// x.
-    Identity,
-    /// `sum c[i] x^i`.
-    Poly(&'static [f64]),
+pub enum SoftmaxRecipe {
+    /// PUMA's `hack_softmax`: subtract the row maximum, zero the entries below
+    /// `max - cutoff`, Taylor exp `(1 + x/2^t)^(2^t)` with `exp_iters` squarings, one
+    /// reciprocal per row (`reciprocal_iters` iterations), a broadcast multiply.
+    MaxExp {
+        /// Squarings of the Taylor exp.
+        exp_iters: u32,
+        /// Inputs below `max - cutoff` give 0.
+        cutoff: f64,
+        /// Iterations of the reciprocal kernel.
+        reciprocal_iters: u32,
+    },
 }
 
-/// A piecewise polynomial: `pieces[i]` on `[breaks[i-1], breaks[i])`.
+/// How to lower one elementwise activation (GeLU, erf, tanh, sigmoid or SiLU).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Piecewise {
-    /// Breakpoints, increasing.
-    pub breaks: &'static [f64],
-    /// One more piece than breaks.
-    pub pieces: &'static [PieceSpec],
+pub enum ActivationRecipe {
+    /// One `piecewise_poly` kernel with this table.
+    Piecewise(Piecewise),
 }
 
-impl Piecewise {
-    /// The `piecewise_poly` kernel op of this table.
-    pub fn op(&self) -> Op {
-        let pieces = self.pieces.iter().map(|p| match p {
-            PieceSpec::Zero => Piece::Zero,
-            PieceSpec::Identity => Piece::Identity,
-            PieceSpec::Poly(c) => Piece::Poly(c.to_vec()),
-        });
-        Op::PiecewisePoly {
-            breaks: self.breaks.to_vec(),
-            pieces: pieces.collect(),
+/// How to lower an RMS norm (`x / sqrt(mean(x²) + eps)`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NormRecipe {
+    /// `x · rsqrt(sum(x²)·(1/n) + eps)`: one rsqrt kernel (`iters` iterations) per row.
+    Rsqrt {
+        /// Iterations of the rsqrt kernel.
+        iters: u32,
+    },
+}
+
+/// How to lower a bare `exp`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ExpRecipe {
+    /// `(1 + x/2^iters)^(2^iters)`: the `exp_taylor` kernel.
+    Taylor {
+        /// Squarings.
+        iters: u32,
+    },
+}
+
+/// How to lower a division by a secret (a public constant divisor needs no recipe).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReciprocalRecipe {
+    /// `a · reciprocal(b)` with the runtime's reciprocal kernel.
+    Kernel {
+        /// Iterations of the reciprocal kernel.
+        iters: u32,
+    },
+}
+
+/// How to lower a `sqrt`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SqrtRecipe {
+    /// `x · rsqrt(x)` (SPU's recipe).
+    TimesRsqrt {
+        /// Iterations of the rsqrt kernel.
+        iters: u32,
+    },
+}
+
+/// The high-level ops a recipe lowers, one kind per recipe slot of [`Recipes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecipeKind {
+    /// `softmax`.
+    Softmax,
+    /// `gelu`.
+    Gelu,
+    /// `erf`.
+    Erf,
+    /// `tanh`.
+    Tanh,
+    /// `sigmoid`.
+    Sigmoid,
+    /// `silu`.
+    Silu,
+    /// `rms_norm`.
+    RmsNorm,
+    /// `exp`.
+    Exp,
+    /// `div`.
+    Div,
+    /// `sqrt`.
+    Sqrt,
+}
+
+impl RecipeKind {
+    /// The kind of recipe that lowers `op`; `None` for ops that no recipe lowers. Every op
+    /// is listed, so a new high-level op must say which recipe lowers it.
+    pub fn of(op: &Op) -> Option<RecipeKind> {
+        Some(match op {
+            Op::Softmax { .. } => RecipeKind::Softmax,
+            Op::Gelu => RecipeKind::Gelu,
+            Op::Erf => RecipeKind::Erf,
+            Op::Tanh => RecipeKind::Tanh,
+            Op::Sigmoid => RecipeKind::Sigmoid,
+            Op::Silu => RecipeKind::Silu,
+            Op::RmsNorm { .. } => RecipeKind::RmsNorm,
+            Op::Exp => RecipeKind::Exp,
+            Op::Div => RecipeKind::Div,
+            Op::Sqrt => RecipeKind::Sqrt,
+            Op::Input { .. }
+            | Op::Weight { .. }
+            | Op::Const { .. }
+            | Op::Add
+            | Op::Sub
+            | Op::Neg
+            | Op::Mul
+            | Op::MatMul
+            | Op::Trunc { .. }
+            | Op::Shl { .. }
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::Concat { .. }
+            | Op::Broadcast
+            | Op::Gather { .. }
+            | Op::Pad { .. }
+            | Op::ReduceSum { .. }
+            | Op::Ge { .. }
+            | Op::Select
+            | Op::Relu
+            | Op::MaxAxis { .. }
+            | Op::ExpTaylor { .. }
+            | Op::Reciprocal { .. }
+            | Op::Rsqrt { .. }
+            | Op::Poly { .. }
+            | Op::PiecewisePoly { .. }
+            | Op::Output { .. } => return None,
+        })
+    }
+
+    /// The IR name of the op this kind lowers (`softmax`, `gelu`, …).
+    pub fn op_name(self) -> &'static str {
+        match self {
+            RecipeKind::Softmax => "softmax",
+            RecipeKind::Gelu => "gelu",
+            RecipeKind::Erf => "erf",
+            RecipeKind::Tanh => "tanh",
+            RecipeKind::Sigmoid => "sigmoid",
+            RecipeKind::Silu => "silu",
+            RecipeKind::RmsNorm => "rms_norm",
+            RecipeKind::Exp => "exp",
+            RecipeKind::Div => "div",
+            RecipeKind::Sqrt => "sqrt",
         }
     }
 }
 
-/// The recipes of one policy.
+/// One recipe for one kind of op: what a name in [`crate::policy::RECIPES`] stands for.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Recipes {
-    /// Squarings of the Taylor/limit exp `(1 + x/2^t)^(2^t)`.
-    pub exp_iters: u32,
-    /// Iterations of the reciprocal kernel (softmax denominator, division).
-    pub reciprocal_iters: u32,
-    /// Iterations of the rsqrt kernel (RMS norm, sqrt).
-    pub rsqrt_iters: u32,
-    /// Softmax inputs below `max - softmax_cutoff` give 0.
-    pub softmax_cutoff: f64,
-    /// GeLU.
-    pub gelu: Piecewise,
-    /// erf.
-    pub erf: Piecewise,
-    /// tanh.
-    pub tanh: Piecewise,
-    /// The logistic sigmoid.
-    pub sigmoid: Piecewise,
-    /// SiLU, x·sigmoid(x).
-    pub silu: Piecewise,
+pub enum Recipe {
+    /// For `softmax`.
+    Softmax(SoftmaxRecipe),
+    /// For `gelu`.
+    Gelu(ActivationRecipe),
+    /// For `erf`.
+    Erf(ActivationRecipe),
+    /// For `tanh`.
+    Tanh(ActivationRecipe),
+    /// For `sigmoid`.
+    Sigmoid(ActivationRecipe),
+    /// For `silu`.
+    Silu(ActivationRecipe),
+    /// For `rms_norm`.
+    RmsNorm(NormRecipe),
+    /// For `exp`.
+    Exp(ExpRecipe),
+    /// For `div` by a secret.
+    Div(ReciprocalRecipe),
+    /// For `sqrt`.
+    Sqrt(SqrtRecipe),
 }
 
-/// PUMA's GeLU: 0 below -4, F0 on [-4, -1.95), F1 on [-1.95, 3), x above.
-pub const PUMA_GELU: Piecewise = Piecewise {
-    breaks: &[-4.0, -1.95, 3.0],
-    pieces: &[
-        PieceSpec::Zero,
-        PieceSpec::Poly(&[
-            -0.5054031199708174,
-            -0.42226581151983866,
-            -0.11807612951181953,
-            -0.011034134030615728,
-        ]),
-        PieceSpec::Poly(&[
-            0.008526321541038084,
-            0.5,
-            0.3603292692789629,
-            0.0,
-            -0.037688200365904236,
-            0.0,
-            0.0018067462606141187,
-        ]),
-        PieceSpec::Identity,
-    ],
-};
+impl Recipe {
+    /// The kind of op this recipe lowers.
+    pub fn kind(&self) -> RecipeKind {
+        match self {
+            Recipe::Softmax(_) => RecipeKind::Softmax,
+            Recipe::Gelu(_) => RecipeKind::Gelu,
+            Recipe::Erf(_) => RecipeKind::Erf,
+            Recipe::Tanh(_) => RecipeKind::Tanh,
+            Recipe::Sigmoid(_) => RecipeKind::Sigmoid,
+            Recipe::Silu(_) => RecipeKind::Silu,
+            Recipe::RmsNorm(_) => RecipeKind::RmsNorm,
+            Recipe::Exp(_) => RecipeKind::Exp,
+            Recipe::Div(_) => RecipeKind::Div,
+            Recipe::Sqrt(_) => RecipeKind::Sqrt,
+        }
+    }
+}
 
-/// mpcc's refit of PUMA's GeLU: the same pieces and breaks (0 below -4, a cubic on
-/// [-4, -1.95), 0.5x plus an even polynomial on [-1.95, 3), x above), coefficients fitted by
-/// mpcc (minimax by iteratively reweighted least squares), with the middle piece taken to
-/// degree 8: x⁸ = (x⁴)² is computed in the same round as x⁶ = (x³)², so it costs one more
-/// product per element and no round. |err| ≤ 4.05e-3 on ℝ (at x = 3, where GeLU meets x),
-/// 1.9e-3 at 0, and a mean error under N(0, 1) inputs of 1.2e-3 against PUMA's 5.2e-3.
-/// PUMA's verbatim table (policy `puma-paper`) costs all-MiniLM-L6-v2 its 0.9995 cosine.
-pub const MPCC_GELU: Piecewise = Piecewise {
-    breaks: &[-4.0, -1.95, 3.0],
-    pieces: &[
-        PieceSpec::Zero,
-        PieceSpec::Poly(&[
-            -0.49782581704094125,
-            -0.4133998355367484,
-            -0.11491589756227673,
-            -0.010673950107344399,
-        ]),
-        PieceSpec::Poly(&[
-            0.0018684796724158746,
-            0.5,
-            0.38682641487461716,
-            0.0,
-            -0.05365291655887876,
-            0.0,
-            0.004843063127211077,
-            0.0,
-            -0.0001789252364725047,
-        ]),
-        PieceSpec::Identity,
-    ],
-};
+/// One recipe per kind of op: a policy's recipes, or the recipes chosen for one node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recipes {
+    /// Softmax.
+    pub softmax: SoftmaxRecipe,
+    /// GeLU.
+    pub gelu: ActivationRecipe,
+    /// erf.
+    pub erf: ActivationRecipe,
+    /// tanh.
+    pub tanh: ActivationRecipe,
+    /// The logistic sigmoid.
+    pub sigmoid: ActivationRecipe,
+    /// SiLU, x·sigmoid(x).
+    pub silu: ActivationRecipe,
+    /// RMS norm (and LayerNorm after centering).
+    pub rms_norm: NormRecipe,
+    /// A bare exp.
+    pub exp: ExpRecipe,
+    /// Division by a secret.
+    pub div: ReciprocalRecipe,
+    /// Square root.
+    pub sqrt: SqrtRecipe,
+}
 
-/// PUMA's `hack_silu`: 0 below -8, a quadratic on [-8, -4), degree 6 on [-4, 4), x above.
-pub const PUMA_SILU: Piecewise = Piecewise {
-    breaks: &[-8.0, -4.0, 4.0],
-    pieces: &[
-        PieceSpec::Zero,
-        PieceSpec::Poly(&[
-            -0.3067541139982155,
-            -0.0819767021525476,
-            -0.0055465625580307,
-        ]),
-        PieceSpec::Poly(&[
-            0.0085064025895951,
-            0.5,
-            0.228143084172827,
-            0.0,
-            -0.011113046708173,
-            0.0,
-            0.0002743776353465,
-        ]),
-        PieceSpec::Identity,
-    ],
-};
+impl Recipes {
+    /// The recipe for `kind`.
+    pub fn get(&self, kind: RecipeKind) -> Recipe {
+        match kind {
+            RecipeKind::Softmax => Recipe::Softmax(self.softmax),
+            RecipeKind::Gelu => Recipe::Gelu(self.gelu),
+            RecipeKind::Erf => Recipe::Erf(self.erf),
+            RecipeKind::Tanh => Recipe::Tanh(self.tanh),
+            RecipeKind::Sigmoid => Recipe::Sigmoid(self.sigmoid),
+            RecipeKind::Silu => Recipe::Silu(self.silu),
+            RecipeKind::RmsNorm => Recipe::RmsNorm(self.rms_norm),
+            RecipeKind::Exp => Recipe::Exp(self.exp),
+            RecipeKind::Div => Recipe::Div(self.div),
+            RecipeKind::Sqrt => Recipe::Sqrt(self.sqrt),
+        }
+    }
 
-/// tanh: ±1 beyond ±4, degree 4 on [1.5, 4) and its mirror, odd degree 7 on [-1.5, 1.5).
-pub const TANH: Piecewise = Piecewise {
-    breaks: &[-4.0, -1.5, 1.5, 4.0],
-    pieces: &[
-        PieceSpec::Poly(&[-1.0]),
-        PieceSpec::Poly(&[
-            -0.17922761247484123,
-            0.94197805304627,
-            0.4145174028101303,
-            0.08215405484097323,
-            0.006147204752517011,
-        ]),
-        PieceSpec::Poly(&[
-            0.0,
-            0.9989209430407929,
-            0.0,
-            -0.31754944229851356,
-            0.0,
-            0.0928331505689275,
-            0.0,
-            -0.013303464016444012,
-        ]),
-        PieceSpec::Poly(&[
-            0.17922761247484123,
-            0.94197805304627,
-            -0.4145174028101303,
-            0.08215405484097323,
-            -0.006147204752517011,
-        ]),
-        PieceSpec::Poly(&[1.0]),
-    ],
-};
+    /// Replaces the recipe of `recipe`'s kind.
+    pub fn set(&mut self, recipe: Recipe) {
+        match recipe {
+            Recipe::Softmax(r) => self.softmax = r,
+            Recipe::Gelu(r) => self.gelu = r,
+            Recipe::Erf(r) => self.erf = r,
+            Recipe::Tanh(r) => self.tanh = r,
+            Recipe::Sigmoid(r) => self.sigmoid = r,
+            Recipe::Silu(r) => self.silu = r,
+            Recipe::RmsNorm(r) => self.rms_norm = r,
+            Recipe::Exp(r) => self.exp = r,
+            Recipe::Div(r) => self.div = r,
+            Recipe::Sqrt(r) => self.sqrt = r,
+        }
+    }
+}
 
-/// erf: ±1 beyond ±2.5, degree 4 on [1, 2.5) and its mirror, odd degree 5 on [-1, 1).
-pub const ERF: Piecewise = Piecewise {
-    breaks: &[-2.5, -1.0, 1.0, 2.5],
-    pieces: &[
-        PieceSpec::Poly(&[-1.0]),
-        PieceSpec::Poly(&[
-            0.27730494318067433,
-            2.1215002072471965,
-            1.3437836452571121,
-            0.3837795933510995,
-            0.041596544671600746,
-        ]),
-        PieceSpec::Poly(&[
-            0.0,
-            1.127745162723235,
-            0.0,
-            -0.364585497002861,
-            0.0,
-            0.080065297792251,
-        ]),
-        PieceSpec::Poly(&[
-            -0.27730494318067433,
-            2.1215002072471965,
-            -1.3437836452571121,
-            0.3837795933510995,
-            -0.041596544671600746,
-        ]),
-        PieceSpec::Poly(&[1.0]),
-    ],
-};
-
-/// sigmoid: 0 below -7, 1 above 7, degree 4 on [2, 7) and its mirror about (0, 1/2),
-/// 1/2 + odd degree 5 on [-2, 2).
-pub const SIGMOID: Piecewise = Piecewise {
-    breaks: &[-7.0, -2.0, 2.0, 7.0],
-    pieces: &[
-        PieceSpec::Zero,
-        PieceSpec::Poly(&[
-            0.5272138437274047,
-            0.3374962431378916,
-            0.08411675780542664,
-            0.009542608361272801,
-            0.00041143004879694024,
-        ]),
-        PieceSpec::Poly(&[
-            0.5,
-            0.2497523111232137,
-            0.0,
-            -0.01969364278335804,
-            0.0,
-            0.0012248168346598238,
-        ]),
-        PieceSpec::Poly(&[
-            0.47278615627259535,
-            0.3374962431378916,
-            -0.08411675780542664,
-            0.009542608361272801,
-            -0.00041143004879694024,
-        ]),
-        PieceSpec::Poly(&[1.0]),
-    ],
-};
-
-/// PUMA's policy. exp: 10 squarings (SPU's default `fxp_exp_iters` is 8; with 8,
-/// all-MiniLM-L6-v2's sentence embedding misses a 0.9995 cosine, with 10 it reaches 0.99998); softmax cut-off -14 (PUMA
-/// `hack_softmax`); reciprocal and rsqrt: 3 iterations (SPU uses 2 Goldschmidt steps,
-/// "about 14 bits"; one more is cheap since both run once per row).
-/// GeLU is mpcc's refit of PUMA's 4-piece table ([`MPCC_GELU`]); `puma-paper` has PUMA's own.
-pub const PUMA: Recipes = Recipes {
+/// PUMA's softmax with 10 exp squarings (SPU's default `fxp_exp_iters` is 8; with 8,
+/// all-MiniLM-L6-v2's sentence embedding misses a 0.9995 cosine, with 10 it reaches 0.99998),
+/// cut-off 14 (PUMA `hack_softmax`) and 3 reciprocal iterations (SPU uses 2 Goldschmidt
+/// steps, "about 14 bits"; one more is cheap since it runs once per row).
+pub const PUMA_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxExp {
     exp_iters: 10,
+    cutoff: 14.0,
     reciprocal_iters: 3,
-    rsqrt_iters: 3,
-    softmax_cutoff: 14.0,
-    gelu: MPCC_GELU,
-    erf: ERF,
-    tanh: TANH,
-    sigmoid: SIGMOID,
-    silu: PUMA_SILU,
+};
+
+/// PUMA's softmax as SPU runs it: SPU's default 8 exp squarings.
+pub const PUMA_PAPER_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxExp {
+    exp_iters: 8,
+    cutoff: 14.0,
+    reciprocal_iters: 3,
+};
+
+/// A bare exp with 10 squarings (as [`PUMA_SOFTMAX`]).
+pub const PUMA_EXP: ExpRecipe = ExpRecipe::Taylor { iters: 10 };
+
+/// A bare exp with SPU's default 8 squarings.
+pub const PUMA_PAPER_EXP: ExpRecipe = ExpRecipe::Taylor { iters: 8 };
+
+/// RMS norm with 3 rsqrt iterations (once per row).
+pub const PUMA_RMS_NORM: NormRecipe = NormRecipe::Rsqrt { iters: 3 };
+
+/// Division with 3 reciprocal iterations.
+pub const PUMA_DIV: ReciprocalRecipe = ReciprocalRecipe::Kernel { iters: 3 };
+
+/// Square root with 3 rsqrt iterations.
+pub const PUMA_SQRT: SqrtRecipe = SqrtRecipe::TimesRsqrt { iters: 3 };
+
+/// PUMA's policy, with mpcc's refit GeLU ([`MPCC_GELU`]) and 10 exp squarings
+/// ([`PUMA_SOFTMAX`], [`PUMA_EXP`]); reciprocal and rsqrt: 3 iterations. `puma-paper` has
+/// PUMA's own GeLU and SPU's 8 squarings.
+pub const PUMA: Recipes = Recipes {
+    softmax: PUMA_SOFTMAX,
+    gelu: ActivationRecipe::Piecewise(MPCC_GELU),
+    erf: ActivationRecipe::Piecewise(ERF),
+    tanh: ActivationRecipe::Piecewise(TANH),
+    sigmoid: ActivationRecipe::Piecewise(SIGMOID),
+    silu: ActivationRecipe::Piecewise(PUMA_SILU),
+    rms_norm: PUMA_RMS_NORM,
+    exp: PUMA_EXP,
+    div: PUMA_DIV,
+    sqrt: PUMA_SQRT,
 };
 
 /// PUMA's recipes as SPU runs them: PUMA's published GeLU coefficients verbatim
-/// ([`PUMA_GELU`]) and SPU's default 8 exp squarings.
+/// ([`PUMA_GELU`]) and SPU's default 8 exp squarings (softmax and bare exp).
 pub const PUMA_PAPER: Recipes = Recipes {
-    gelu: PUMA_GELU,
-    exp_iters: 8,
+    softmax: PUMA_PAPER_SOFTMAX,
+    gelu: ActivationRecipe::Piecewise(PUMA_GELU),
+    exp: PUMA_PAPER_EXP,
     ..PUMA
 };

@@ -37,7 +37,7 @@ fn lowered(g: &Graph) -> Graph {
 /// document; `puma`'s 10 squarings are checked in `puma_exp_bounds`.
 fn lowered_paper(g: &Graph) -> Graph {
     let opts = PassOptions {
-        policy: Policy::PumaPaper,
+        policy: Policy::PUMA_PAPER,
         ..PassOptions::default()
     };
     run_pipeline(g.clone(), &opts).unwrap()
@@ -67,7 +67,7 @@ fn gelu_paper_bound_on_grid() {
     let xs = grid(-50.0, 50.0, 200_001);
     let g = unary_graph(Op::Gelu, &[xs.len()]);
     let opts = PassOptions {
-        policy: Policy::PumaPaper,
+        policy: Policy::PUMA_PAPER,
         ..PassOptions::default()
     };
     let l = run_pipeline(g.clone(), &opts).unwrap();
@@ -217,7 +217,7 @@ proptest! {
         let d = input(&mut g, "b", &[4, 1]);
         let t = g.ty(x).clone();
         let q = g.add(Op::Div, &[x, d], t.clone(), "div");
-        let r = g.add(Op::Mul, &[q, q], ty(&[4, 8], 36, Vis::Client), "sq");
+        let r = g.add(Op::Mul, &[q, q], ValueType::z64(&[4, 8], 36, Vis::Client), "sq");
         let r = g.add(Op::Trunc { bits: 18 }, &[r], t.clone(), "sq");
         let s = g.add(Op::Sqrt, &[r], t, "sqrt");
         output(&mut g, s);
@@ -267,16 +267,16 @@ fn rounding_shift(table: &recipes::Piecewise, frac: i32) -> f64 {
 /// sigmoid 7.9e-4, the GeLU 1.3e-3, PUMA's SiLU 1.35e-3 (on top of the bounds above).
 #[test]
 fn coefficient_rounding_at_18_bits() {
-    let r = Policy::Puma.recipes();
+    let r = Policy::PUMA.recipes();
     let cases = [
-        (&r.tanh, 4.2e-4),
-        (&r.erf, 7.5e-5),
-        (&r.sigmoid, 7.9e-4),
-        (&r.gelu, 1.3e-3),
-        (&r.silu, 1.35e-3),
+        (r.tanh, 4.2e-4),
+        (r.erf, 7.5e-5),
+        (r.sigmoid, 7.9e-4),
+        (r.gelu, 1.3e-3),
+        (r.silu, 1.35e-3),
     ];
-    for (table, bound) in cases {
-        let shift = rounding_shift(table, 18);
+    for (recipes::ActivationRecipe::Piecewise(table), bound) in cases {
+        let shift = rounding_shift(&table, 18);
         assert!(
             shift <= bound && shift >= 0.9 * bound,
             "{table:?}: {shift:e}"

@@ -3,7 +3,7 @@
 //! line of the doc holds `…`, any text may stand in its place).
 
 use mpcc_ir::text::parse;
-use mpcc_passes::{find_pass, Policy, PASSES};
+use mpcc_passes::{find_pass, PassCtx, PASSES};
 
 const SOURCES: &[(&str, &str)] = &[
     (
@@ -73,7 +73,7 @@ fn doc_examples_hold() {
         );
         let mut g = parse(&blocks[0]).unwrap_or_else(|e| panic!("{name}: before: {e}"));
         g.verify(false).unwrap();
-        (find_pass(name).unwrap().run)(&mut g, Policy::Puma).unwrap();
+        (find_pass(name).unwrap().run)(&PassCtx::default(), &mut g).unwrap();
         let got = g.to_string();
         let (want, have): (Vec<&str>, Vec<&str>) =
             (blocks[1].lines().collect(), got.lines().collect());

@@ -1,5 +1,6 @@
-//! Golden tests of the printed IR before and after each pass, on a small hand-built block
-//! (matmul, RMS norm, GeLU, attention softmax, division, sqrt and the other activations).
+//! Golden tests of the printed IR before and after each pass, on a small block (matmul, RMS
+//! norm, GeLU, attention softmax, division, sqrt and the other activations; the fixture
+//! `tests/fixtures/ir/passes-block.ir`), and of recipe overrides by layer and by head.
 //!
 //! The expected texts live in `tests/snapshots/` (insta). After an intended change, bless
 //! them with `INSTA_UPDATE=always cargo test --release -p mpcc-passes --test golden` (or
@@ -10,77 +11,14 @@ use common::*;
 use mpcc_ir::*;
 use mpcc_passes::*;
 
-fn secret(g: &Graph, v: ValueId, scale: u32) -> ValueType {
-    let mut t = g.ty(v).clone();
-    t.scale = scale;
-    t.vis = Vis::Secret;
-    t
-}
-
-/// A small transformer-like block with one of each high-level op.
-fn block() -> Graph {
-    let mut g = Graph::new(18);
-    let x = input(&mut g, "x", &[2, 4]);
-    let w = g.add(
-        Op::Weight { name: "w".into() },
-        &[],
-        ty(&[4, 4], 18, Vis::Owner),
-        "fc",
-    );
-    let h = g.add(Op::MatMul, &[x, w], ty(&[2, 4], 36, Vis::Secret), "fc");
-    let h = g.add(
-        Op::Trunc { bits: 18 },
-        &[h],
-        ty(&[2, 4], 18, Vis::Secret),
-        "fc",
-    );
-    let n = g.add(
-        Op::RmsNorm { axis: 1, eps: 1e-5 },
-        &[h],
-        secret(&g, h, 18),
-        "ln",
-    );
-    let a = g.add(Op::Gelu, &[n], secret(&g, n, 18), "gelu");
-    let at = g.add(
-        Op::Transpose { perm: vec![1, 0] },
-        &[a],
-        ty(&[4, 2], 18, Vis::Secret),
-        "kt",
-    );
-    let s = g.add(Op::MatMul, &[a, at], ty(&[2, 2], 36, Vis::Secret), "qk");
-    let s = g.add(
-        Op::Trunc { bits: 18 },
-        &[s],
-        ty(&[2, 2], 18, Vis::Secret),
-        "qk",
-    );
-    let c = g.add(
-        Op::Const { values: vec![2.0] },
-        &[],
-        ty(&[], 18, Vis::Public),
-        "scale",
-    );
-    let s = g.add(Op::Div, &[s, c], secret(&g, s, 18), "qk/scale");
-    let p = g.add(Op::Softmax { axis: 1 }, &[s], secret(&g, s, 18), "softmax");
-    let q = g.add(Op::Div, &[p, s], secret(&g, p, 18), "div");
-    let r = g.add(Op::Sqrt, &[q], secret(&g, q, 18), "sqrt");
-    let e = g.add(Op::Exp, &[r], secret(&g, r, 18), "exp");
-    let t = g.add(Op::Tanh, &[e], secret(&g, e, 18), "tanh");
-    let t = g.add(Op::Sigmoid, &[t], secret(&g, t, 18), "sigmoid");
-    let t = g.add(Op::Erf, &[t], secret(&g, t, 18), "erf");
-    let t = g.add(Op::Silu, &[t], secret(&g, t, 18), "silu");
-    output(&mut g, t);
-    g
-}
-
 /// Snapshots the block before and after each pass of the pipeline, in order.
 #[test]
 fn block_through_each_pass() {
-    let mut g = block();
-    g.verify(false).unwrap();
+    let mut g = fixture("passes-block");
+    let ctx = PassCtx::default();
     for pass in PASSES {
         let before = g.to_string();
-        g = run_passes(g, &[pass.name], Policy::Puma).unwrap();
+        g = run_passes(g, &[pass.name], &ctx).unwrap();
         let text = format!("{before}\n--- after {} ---\n\n{g}", pass.name);
         insta::assert_snapshot!(pass.name, text);
     }
@@ -90,100 +28,81 @@ fn block_through_each_pass() {
 /// A chain that every truncation rule touches, before and after `fuse_trunc`.
 #[test]
 fn trunc_rules() {
-    let mut g = Graph::new(18);
-    let x = input(&mut g, "x", &[3]);
-    let c = g.add(
-        Op::Const {
-            values: vec![0.5, -2.0, 0.25],
-        },
-        &[],
-        ty(&[3], 18, Vis::Public),
-        "half",
-    );
-    let m = g.add(Op::Mul, &[c, x], ty(&[3], 36, Vis::Client), "scale");
-    let t = g.add(
-        Op::Trunc { bits: 18 },
-        &[m],
-        ty(&[3], 18, Vis::Client),
-        "scale",
-    );
-    let k = g.add(
-        Op::Const { values: vec![0.1] },
-        &[],
-        ty(&[], 18, Vis::Public),
-        "inexact",
-    );
-    let m2 = g.add(Op::Mul, &[t, k], ty(&[3], 36, Vis::Client), "scale2");
-    let t2 = g.add(
-        Op::Trunc { bits: 18 },
-        &[m2],
-        ty(&[3], 18, Vis::Client),
-        "scale2",
-    );
-    let sh = g.add(
-        Op::Const { values: vec![1.5] },
-        &[],
-        ty(&[], 20, Vis::Public),
-        "pub",
-    );
-    let st = g.add(
-        Op::Trunc { bits: 2 },
-        &[sh],
-        ty(&[], 18, Vis::Public),
-        "pub",
-    );
-    let a = g.add(Op::Add, &[t2, st], ty(&[3], 18, Vis::Client), "add");
-    let sq = g.add(Op::Mul, &[a, a], ty(&[3], 36, Vis::Client), "sq");
-    let t3 = g.add(
-        Op::Trunc { bits: 9 },
-        &[sq],
-        ty(&[3], 27, Vis::Client),
-        "sq",
-    );
-    let t4 = g.add(
-        Op::Trunc { bits: 9 },
-        &[t3],
-        ty(&[3], 18, Vis::Client),
-        "sq",
-    );
-    let shared = g.add(
-        Op::Trunc { bits: 9 },
-        &[sq],
-        ty(&[3], 27, Vis::Client),
-        "shared",
-    );
-    let u1 = g.add(
-        Op::Trunc { bits: 4 },
-        &[shared],
-        ty(&[3], 23, Vis::Client),
-        "u1",
-    );
-    let u2 = g.add(
-        Op::Trunc { bits: 5 },
-        &[shared],
-        ty(&[3], 22, Vis::Client),
-        "u2",
-    );
-    let u1 = g.add(
-        Op::Trunc { bits: 5 },
-        &[u1],
-        ty(&[3], 18, Vis::Client),
-        "u1",
-    );
-    let u2 = g.add(
-        Op::Trunc { bits: 4 },
-        &[u2],
-        ty(&[3], 18, Vis::Client),
-        "u2",
-    );
-    let s = g.add(Op::Add, &[t4, u1], ty(&[3], 18, Vis::Client), "sum");
-    let s = g.add(Op::Add, &[s, u2], ty(&[3], 18, Vis::Client), "sum");
-    output(&mut g, s);
+    let g = fixture("passes-trunc-rules");
     g.verify(true).unwrap();
     let before = g.to_string();
-    let after = run_passes(g, &["fuse_trunc"], Policy::Puma).unwrap();
+    let after = run_passes(g, &["fuse_trunc"], &PassCtx::default()).unwrap();
     insta::assert_snapshot!(
         "fuse_trunc_rules",
         format!("{before}\n--- after fuse_trunc ---\n\n{after}")
     );
+}
+
+/// Each node's ops and types by origin, without value ids: what two lowerings of one graph
+/// can be compared by.
+fn by_origin(g: &Graph) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut m = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for n in &g.nodes {
+        let line = format!("{:?} : {}", n.op, g.ty(n.output));
+        m.entry(n.origin.clone()).or_default().push(line);
+    }
+    m
+}
+
+/// The origins whose lowering differs between `a` and `b`.
+fn changed_origins(a: &Graph, b: &Graph) -> Vec<String> {
+    let (a, b) = (by_origin(a), by_origin(b));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>()
+    );
+    a.keys().filter(|k| a[*k] != b[*k]).cloned().collect()
+}
+
+/// Lowers the overrides fixture with `overrides` over `puma`.
+fn lower_with(overrides: &[&str]) -> Graph {
+    let opts = PassOptions {
+        overrides: overrides.iter().map(|o| o.parse().unwrap()).collect(),
+        ..PassOptions::default()
+    };
+    run_pipeline(fixture("passes-overrides"), &opts).unwrap()
+}
+
+/// An override by layer changes that layer's softmax only; one by head splits that softmax
+/// into per-head slices (head 0 with `puma`, head 1 with `puma-paper`) and changes nothing
+/// else. The snapshots show the lowered IR.
+#[test]
+fn overrides_by_layer_and_head() {
+    let plain = lower_with(&[]);
+    let layer = lower_with(&["op:Softmax,layer:1=puma-paper"]);
+    assert_eq!(
+        changed_origins(&plain, &layer),
+        ["/encoder/layer.1/attention/self/Softmax"]
+    );
+    let head = lower_with(&["op:Softmax,layer:0,head:1=puma-paper"]);
+    assert_eq!(
+        changed_origins(&plain, &head),
+        ["/encoder/layer.0/attention/self/Softmax"]
+    );
+    let gelu = lower_with(&["layer:1=puma-paper-gelu"]);
+    assert_eq!(
+        changed_origins(&plain, &gelu),
+        ["/encoder/layer.1/intermediate/Gelu"]
+    );
+    insta::assert_snapshot!("override_by_layer", layer.to_string());
+    insta::assert_snapshot!("override_by_head", head.to_string());
+}
+
+/// Splitting a softmax by head computes the same function as lowering it whole when both
+/// groups use one recipe (`puma-softmax` named for head 1 over the `puma` policy leaves the
+/// softmax whole), and per head otherwise.
+#[test]
+fn per_head_lowering_computes_the_softmax() {
+    let same = lower_with(&["op:softmax,layer:0,head:1=puma-softmax"]);
+    assert_eq!(same, lower_with(&[]));
+    let xs = grid(-4.0, 4.0, 12);
+    let high = fixture("passes-overrides");
+    let split = lower_with(&["op:Softmax,head:0=puma-paper"]);
+    let err = max_abs_diff(&run(&high, &[("s", &xs)]), &run(&split, &[("s", &xs)]));
+    assert!(err < 1e-2, "{err:e}");
 }

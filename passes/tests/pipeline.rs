@@ -9,35 +9,9 @@ use mpcc_passes::*;
 use proptest::prelude::*;
 use std::collections::HashSet;
 
-fn same(g: &Graph, v: ValueId, op: Op, origin: &str, g2: &mut Graph) -> ValueId {
-    let t = g.ty(v).clone();
-    g2.add(op, &[v], t, origin)
-}
-
 /// Input → every high-level op in a chain → output.
 fn chain() -> Graph {
-    let mut g = Graph::new(18);
-    let x = input(&mut g, "x", &[2, 3]);
-    let mut v = x;
-    let ops = [
-        Op::Gelu,
-        Op::Softmax { axis: 1 },
-        Op::RmsNorm { axis: 0, eps: 1e-5 },
-        Op::Sqrt,
-        Op::Exp,
-        Op::Tanh,
-        Op::Sigmoid,
-        Op::Erf,
-        Op::Silu,
-    ];
-    for op in ops {
-        let name = op.name().to_string();
-        let snapshot = g.clone();
-        v = same(&snapshot, v, op, &name, &mut g);
-    }
-    let d = g.add(Op::Div, &[v, x], g.ty(v).clone(), "div");
-    output(&mut g, d);
-    g
+    fixture("passes-chain")
 }
 
 /// The whole pipeline leaves kernel ops only; the result verifies with `kernels_only`.
@@ -76,22 +50,22 @@ fn stop_after_runs_a_prefix() {
     let g = chain();
     for k in 0..=PASSES.len() + 1 {
         let opts = PassOptions {
-            policy: Policy::Puma,
             stop_after: Some(k),
+            ..PassOptions::default()
         };
         let got = run_pipeline(g.clone(), &opts).unwrap();
         let names: Vec<&str> = PASSES.iter().take(k).map(|p| p.name).collect();
-        let want = run_passes(g.clone(), &names, Policy::Puma).unwrap();
+        let want = run_passes(g.clone(), &names, &PassCtx::default()).unwrap();
         assert_eq!(got, want, "stop_after {k}");
     }
     let none = PassOptions {
-        policy: Policy::Puma,
         stop_after: Some(0),
+        ..PassOptions::default()
     };
     assert_eq!(run_pipeline(g.clone(), &none).unwrap(), g);
     let one = PassOptions {
-        policy: Policy::Puma,
         stop_after: Some(1),
+        ..PassOptions::default()
     };
     let after_one = run_pipeline(g, &one).unwrap();
     assert!(after_one
@@ -108,17 +82,17 @@ fn pass_table() {
     assert_eq!(names.len(), PASSES.len());
     assert!(PASSES.iter().all(|p| !p.description.is_empty()));
     assert_eq!(find_pass("fuse_trunc").unwrap().name, "fuse_trunc");
-    let e = run_passes(chain(), &["nope"], Policy::Puma).unwrap_err();
+    let e = run_passes(chain(), &["nope"], &PassCtx::default()).unwrap_err();
     assert!(
         e.to_string()
             .starts_with("unknown pass 'nope' (known: lower_activations, "),
         "{e}"
     );
-    assert_eq!("puma".parse::<Policy>(), Ok(Policy::Puma));
-    assert!("fast"
-        .parse::<Policy>()
-        .unwrap_err()
-        .contains("known: puma"));
+    assert_eq!("puma".parse::<Policy>(), Ok(Policy::PUMA));
+    assert_eq!(
+        "fast".parse::<Policy>().unwrap_err(),
+        "unknown approximation policy 'fast' (known: puma, puma-paper)"
+    );
 }
 
 /// An invalid input graph is reported against the pseudo-pass "input"; an unlowerable node
@@ -142,10 +116,15 @@ fn errors_name_pass_and_node() {
     let z = g.add(
         Op::Const { values: vec![0.0] },
         &[],
-        ty(&[], 18, Vis::Public),
+        ValueType::z64(&[], 18, Vis::Public),
         "zero",
     );
-    let d = g.add(Op::Div, &[x, z], ty(&[2], 18, Vis::Client), "div");
+    let d = g.add(
+        Op::Div,
+        &[x, z],
+        ValueType::z64(&[2], 18, Vis::Client),
+        "div",
+    );
     output(&mut g, d);
     let e = run_pipeline(g, &PassOptions::default()).unwrap_err();
     assert!(e.to_string().contains("division by the constant 0"), "{e}");
@@ -185,50 +164,7 @@ fn ring_eval(g: &Graph, x: &[i64]) -> Vec<i64> {
 
 /// x·c with exact and inexact constants, truncation chains and a truncated constant.
 fn trunc_graph() -> Graph {
-    let mut g = Graph::new(18);
-    let x = input(&mut g, "x", &[3]);
-    let c = g.add(
-        Op::Const {
-            values: vec![0.5, -3.0, 0.375],
-        },
-        &[],
-        ty(&[3], 18, Vis::Public),
-        "c",
-    );
-    let m = g.add(Op::Mul, &[x, c], ty(&[3], 36, Vis::Client), "m");
-    let t = g.add(Op::Trunc { bits: 18 }, &[m], ty(&[3], 18, Vis::Client), "m");
-    let k = g.add(
-        Op::Const { values: vec![0.3] },
-        &[],
-        ty(&[], 18, Vis::Public),
-        "k",
-    );
-    let m2 = g.add(Op::Mul, &[k, t], ty(&[3], 36, Vis::Client), "m2");
-    let t2 = g.add(
-        Op::Trunc { bits: 7 },
-        &[m2],
-        ty(&[3], 29, Vis::Client),
-        "m2",
-    );
-    let t3 = g.add(
-        Op::Trunc { bits: 11 },
-        &[t2],
-        ty(&[3], 18, Vis::Client),
-        "m2",
-    );
-    let p = g.add(
-        Op::Const {
-            values: vec![-1.25],
-        },
-        &[],
-        ty(&[], 20, Vis::Public),
-        "p",
-    );
-    let pt = g.add(Op::Trunc { bits: 2 }, &[p], ty(&[], 18, Vis::Public), "p");
-    let s = g.add(Op::Add, &[t3, pt], ty(&[3], 18, Vis::Client), "s");
-    let z = g.add(Op::Trunc { bits: 0 }, &[s], ty(&[3], 18, Vis::Client), "z");
-    output(&mut g, z);
-    g
+    fixture("passes-trunc-chain")
 }
 
 /// `fuse_trunc` removes truncations from the test graph.
@@ -241,7 +177,7 @@ fn fuse_trunc_removes_truncations() {
             .filter(|n| matches!(n.op, Op::Trunc { .. }))
             .count()
     };
-    let f = run_passes(g.clone(), &["fuse_trunc"], Policy::Puma).unwrap();
+    let f = run_passes(g.clone(), &["fuse_trunc"], &PassCtx::default()).unwrap();
     assert_eq!((count(&g), count(&f)), (5, 2), "{f}");
 }
 
@@ -250,7 +186,7 @@ proptest! {
     #[test]
     fn fuse_trunc_is_exact_in_the_ring(x in prop::collection::vec(-(1i64 << 40)..(1i64 << 40), 3)) {
         let g = trunc_graph();
-        let f = run_passes(g.clone(), &["fuse_trunc"], Policy::Puma).unwrap();
+        let f = run_passes(g.clone(), &["fuse_trunc"], &PassCtx::default()).unwrap();
         prop_assert_eq!(ring_eval(&g, &x), ring_eval(&f, &x));
     }
 }

@@ -1,18 +1,18 @@
-//! Helpers shared by the pass tests: small graph builders and the interpreter harness.
+//! Helpers shared by the pass tests: small graph builders, the IR fixtures and the
+//! interpreter harness.
 #![allow(dead_code)]
 
 use mpcc_ir::interp::eval;
 use mpcc_ir::*;
 use std::collections::HashMap;
 
-/// A value type in Z_2^64.
-pub fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
+/// The IR fixture `tests/fixtures/ir/NAME.ir` of the workspace, parsed and verified.
+pub fn fixture(name: &str) -> Graph {
+    let path = format!("{}/../tests/fixtures/ir/{name}.ir", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let g = mpcc_ir::text::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    g.verify(false).unwrap_or_else(|e| panic!("{path}: {e}"));
+    g
 }
 
 /// A client input `name` of `shape` at scale 18.
@@ -22,7 +22,7 @@ pub fn input(g: &mut Graph, name: &str, shape: &[usize]) -> ValueId {
         owner: CLIENT,
         encoding: InputEncoding::Fixed,
     };
-    g.add(op, &[], ty(shape, 18, Vis::Client), name)
+    g.add(op, &[], ValueType::z64(shape, 18, Vis::Client), name)
 }
 
 /// An output `y` of `v`.

@@ -1,0 +1,212 @@
+//! The one registry of named recipes ([`RECIPES`]) and the table of policies ([`POLICIES`]),
+//! each a name, a description and its recipes. `--approx POLICY` picks a policy;
+//! `--approx-override SELECTOR=RECIPE` names a recipe or a policy from these tables.
+
+use crate::recipes::{self, ActivationRecipe, Recipe, RecipeKind, Recipes};
+use std::fmt;
+
+/// One named recipe.
+#[derive(Clone, Copy, Debug)]
+pub struct RecipeInfo {
+    /// Name (`puma-softmax`), unique in [`RECIPES`].
+    pub name: &'static str,
+    /// One line saying what it computes.
+    pub description: &'static str,
+    /// The recipe.
+    pub recipe: Recipe,
+}
+
+/// Every named recipe. Each policy's recipes are among them (tested).
+pub const RECIPES: &[RecipeInfo] = &[
+    RecipeInfo {
+        name: "puma-softmax",
+        description: "max-subtracted Taylor exp (10 squarings), cut-off 14, one reciprocal (3 iterations) per row",
+        recipe: Recipe::Softmax(recipes::PUMA_SOFTMAX),
+    },
+    RecipeInfo {
+        name: "puma-paper-softmax",
+        description: "PUMA's softmax with SPU's 8 exp squarings",
+        recipe: Recipe::Softmax(recipes::PUMA_PAPER_SOFTMAX),
+    },
+    RecipeInfo {
+        name: "puma-gelu",
+        description: "PUMA's 4 GeLU pieces with mpcc's refit coefficients (degree 8), |err| <= 4.05e-3",
+        recipe: Recipe::Gelu(ActivationRecipe::Piecewise(recipes::MPCC_GELU)),
+    },
+    RecipeInfo {
+        name: "puma-paper-gelu",
+        description: "PUMA's published 4-piece GeLU table verbatim, |err| <= 2.0e-2",
+        recipe: Recipe::Gelu(ActivationRecipe::Piecewise(recipes::PUMA_GELU)),
+    },
+    RecipeInfo {
+        name: "puma-erf",
+        description: "erf as 5 pieces (odd degree 5 in the middle), |err| <= 5.3e-4",
+        recipe: Recipe::Erf(ActivationRecipe::Piecewise(recipes::ERF)),
+    },
+    RecipeInfo {
+        name: "puma-tanh",
+        description: "tanh as 5 pieces (odd degree 7 in the middle), |err| <= 8.5e-4",
+        recipe: Recipe::Tanh(ActivationRecipe::Piecewise(recipes::TANH)),
+    },
+    RecipeInfo {
+        name: "puma-sigmoid",
+        description: "sigmoid as 5 pieces (1/2 + odd degree 5 in the middle), |err| <= 9.2e-4",
+        recipe: Recipe::Sigmoid(ActivationRecipe::Piecewise(recipes::SIGMOID)),
+    },
+    RecipeInfo {
+        name: "puma-silu",
+        description: "PUMA's hack_silu table (4 pieces), |err| <= 7.2e-2",
+        recipe: Recipe::Silu(ActivationRecipe::Piecewise(recipes::PUMA_SILU)),
+    },
+    RecipeInfo {
+        name: "puma-rms-norm",
+        description: "x * rsqrt(mean(x^2) + eps), one rsqrt (3 iterations) per row",
+        recipe: Recipe::RmsNorm(recipes::PUMA_RMS_NORM),
+    },
+    RecipeInfo {
+        name: "puma-exp",
+        description: "Taylor exp (1 + x/2^10)^(2^10)",
+        recipe: Recipe::Exp(recipes::PUMA_EXP),
+    },
+    RecipeInfo {
+        name: "puma-paper-exp",
+        description: "Taylor exp (1 + x/2^8)^(2^8), SPU's default",
+        recipe: Recipe::Exp(recipes::PUMA_PAPER_EXP),
+    },
+    RecipeInfo {
+        name: "puma-div",
+        description: "a * reciprocal(b), 3 iterations",
+        recipe: Recipe::Div(recipes::PUMA_DIV),
+    },
+    RecipeInfo {
+        name: "puma-sqrt",
+        description: "x * rsqrt(x), 3 iterations",
+        recipe: Recipe::Sqrt(recipes::PUMA_SQRT),
+    },
+];
+
+impl PartialEq for RecipeInfo {
+    fn eq(&self, other: &RecipeInfo) -> bool {
+        self.name == other.name
+    }
+}
+
+/// One approximation policy: a recipe for every kind of op.
+#[derive(Debug)]
+pub struct PolicyInfo {
+    /// Name (`--approx NAME`), unique in [`POLICIES`].
+    pub name: &'static str,
+    /// What it is, for `mpcc compile --help`.
+    pub description: &'static str,
+    /// Its recipes.
+    pub recipes: Recipes,
+}
+
+/// The policies, the default first.
+pub const POLICIES: &[PolicyInfo] = &[
+    PolicyInfo {
+        name: "puma",
+        description: "PUMA's recipes (MPC-REFERENCE §2.1) with mpcc's refit GeLU and 10 exp \
+                      squarings: 4-piece GeLU, max-subtracted Taylor-exp softmax with one \
+                      reciprocal per row, LayerNorm via rsqrt (the default)",
+        recipes: recipes::PUMA,
+    },
+    PolicyInfo {
+        name: "puma-paper",
+        description: "PUMA as SPU runs it: PUMA's published GeLU coefficients verbatim and \
+                      SPU's default 8 exp squarings",
+        recipes: recipes::PUMA_PAPER,
+    },
+];
+
+/// A policy of [`POLICIES`]: which base recipes the lowering passes use.
+#[derive(Clone, Copy)]
+pub struct Policy(&'static PolicyInfo);
+
+impl Policy {
+    /// `puma`, the default.
+    pub const PUMA: Policy = Policy(&POLICIES[0]);
+    /// `puma-paper`.
+    pub const PUMA_PAPER: Policy = Policy(&POLICIES[1]);
+
+    /// Its entry of [`POLICIES`].
+    pub fn info(self) -> &'static PolicyInfo {
+        self.0
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    /// The recipes (coefficients, iteration counts) of this policy.
+    pub fn recipes(self) -> &'static Recipes {
+        &self.0.recipes
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy(&POLICIES[0])
+    }
+}
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Policy) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Policy {}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Policy({})", self.name())
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Policy, String> {
+        POLICIES
+            .iter()
+            .find(|p| p.name == s)
+            .map(Policy)
+            .ok_or_else(|| {
+                format!(
+                    "unknown approximation policy '{s}' (known: {})",
+                    policy_names().join(", ")
+                )
+            })
+    }
+}
+
+/// The names of [`POLICIES`], in order.
+pub fn policy_names() -> Vec<&'static str> {
+    POLICIES.iter().map(|p| p.name).collect()
+}
+
+/// The names of [`RECIPES`], in order.
+pub fn recipe_names() -> Vec<&'static str> {
+    RECIPES.iter().map(|r| r.name).collect()
+}
+
+/// Looks a recipe up by name.
+pub fn find_recipe(name: &str) -> Option<&'static RecipeInfo> {
+    RECIPES.iter().find(|r| r.name == name)
+}
+
+/// The names of the recipes in [`RECIPES`] that lower `kind`.
+pub fn recipes_for_kind(kind: RecipeKind) -> Vec<&'static str> {
+    RECIPES
+        .iter()
+        .filter(|r| r.recipe.kind() == kind)
+        .map(|r| r.name)
+        .collect()
+}
