@@ -32,9 +32,22 @@ pub fn compile(model: &Path, opts: &CompileOptions) -> Result<(Plan, Weights), C
 /// with the owner's weights.
 pub fn lower(model: &Path, opts: &CompileOptions) -> Result<(Graph, Weights), CompileError> {
     let (graph, weights) = load_onnx(model, &opts.frontend)?;
-    let graph = mpcc_passes::run_pipeline(graph, &opts.passes)
+    let graph = mpcc_passes::run_pipeline_with_cost(graph, &opts.passes, &RuntimeCost)
         .map_err(|e| CompileError::Other(e.to_string()))?;
     Ok((graph, weights))
+}
+
+/// The passes' cost model: the runtime's cost of each instruction.
+struct RuntimeCost;
+
+impl mpcc_passes::CostModel for RuntimeCost {
+    fn cost(&self, graph: &Graph, node: &mpcc_ir::Node) -> mpcc_passes::NodeCost {
+        let c = mpcc_runtime::node_cost(graph, node);
+        mpcc_passes::NodeCost {
+            rounds: c.rounds,
+            bytes: c.total_bytes(),
+        }
+    }
 }
 
 /// Turns a fully lowered graph into a plan and binds the weights to it: keeps only the

@@ -110,7 +110,11 @@ impl<'a> PassCtx<'a> {
     ) -> Result<Vec<Recipes>, PassError> {
         for o in self.selecting(graph, node) {
             if let Some(h) = o.select.head.filter(|&h| h >= heads) {
-                return Err(self.refuse(o, node, format!("head {h} is out of range: it has {heads} heads (0..{heads})")));
+                return Err(self.refuse(
+                    o,
+                    node,
+                    format!("head {h} is out of range: it has {heads} heads (0..{heads})"),
+                ));
             }
         }
         (0..heads)
@@ -120,7 +124,11 @@ impl<'a> PassCtx<'a> {
 
     /// Fails on the first override that gave no node a recipe (call after the passes ran).
     pub fn check_overrides_used(&self) -> Result<(), PassError> {
-        let unused = self.overrides.iter().zip(&self.hits).find(|(_, n)| n.get() == 0);
+        let unused = self
+            .overrides
+            .iter()
+            .zip(&self.hits)
+            .find(|(_, n)| n.get() == 0);
         let Some((o, _)) = unused else {
             return Ok(());
         };
@@ -151,7 +159,12 @@ impl<'a> PassCtx<'a> {
         })
     }
 
-    fn resolve(&self, graph: &Graph, node: &Node, head: Option<usize>) -> Result<Recipes, PassError> {
+    fn resolve(
+        &self,
+        graph: &Graph,
+        node: &Node,
+        head: Option<usize>,
+    ) -> Result<Recipes, PassError> {
         let mut r = *self.base_recipes();
         let Some(kind) = RecipeKind::of(&node.op) else {
             return Ok(r);

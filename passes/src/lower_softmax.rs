@@ -95,7 +95,11 @@ fn head_groups(
         return Ok(vec![(0..1, ctx.recipes_for(graph, node)?.softmax)]);
     };
     let mut groups: Vec<(std::ops::Range<usize>, SoftmaxRecipe)> = Vec::new();
-    for (h, r) in ctx.recipes_per_head(graph, node, heads)?.into_iter().enumerate() {
+    for (h, r) in ctx
+        .recipes_per_head(graph, node, heads)?
+        .into_iter()
+        .enumerate()
+    {
         match groups.last_mut() {
             Some((run, last)) if *last == r.softmax => run.end = h + 1,
             Some(_) | None => groups.push((h..h + 1, r.softmax)),

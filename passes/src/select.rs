@@ -130,12 +130,7 @@ impl Selector {
                     .map_err(|_| format!("head '{value}' is not a head index (0, 1, …)"))?;
                 self.head.replace(h).is_some()
             }
-            other => {
-                return Err(format!(
-                    "unknown key '{other}' (keys: {})",
-                    KEYS.join(", ")
-                ))
-            }
+            other => return Err(format!("unknown key '{other}' (keys: {})", KEYS.join(", "))),
         };
         if dup {
             return Err(format!("key '{key}' is given twice"));
@@ -275,7 +270,11 @@ fn json_entry(entry: &serde_json::Value) -> Result<Override, String> {
         let value = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            other => return Err(format!("key '{k}' has the value {other}; expected a string or a number")),
+            other => {
+                return Err(format!(
+                    "key '{k}' has the value {other}; expected a string or a number"
+                ))
+            }
         };
         select.set(k, &value)?;
     }

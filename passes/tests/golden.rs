@@ -52,10 +52,7 @@ fn by_origin(g: &Graph) -> std::collections::BTreeMap<String, Vec<String>> {
 /// The origins whose lowering differs between `a` and `b`.
 fn changed_origins(a: &Graph, b: &Graph) -> Vec<String> {
     let (a, b) = (by_origin(a), by_origin(b));
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     a.keys().filter(|k| a[*k] != b[*k]).cloned().collect()
 }
 

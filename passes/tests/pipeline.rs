@@ -138,24 +138,26 @@ fn ring_eval(g: &Graph, x: &[i64]) -> Vec<i64> {
     for n in &g.nodes {
         let ins: Vec<&Vec<i64>> = n.inputs.iter().map(|v| &vals[v.index()]).collect();
         let len = g.ty(n.output).len();
-        let y: Vec<i64> = match &n.op {
-            Op::Input { .. } => x.to_vec(),
-            Op::Const { values } => {
-                let s = 2f64.powi(g.ty(n.output).scale as i32);
-                values.iter().map(|v| (v * s).round() as i64).collect()
-            }
-            Op::Mul => (0..len)
-                .map(|i| at(ins[0], i).wrapping_mul(at(ins[1], i)))
-                .collect(),
-            Op::Add => (0..len)
-                .map(|i| at(ins[0], i).wrapping_add(at(ins[1], i)))
-                .collect(),
-            Op::Trunc { bits } => ins[0].iter().map(|v| v >> bits).collect(),
-            Op::Output { .. } => {
-                out = ins[0].clone();
-                out.clone()
-            }
-            other => panic!("ring_eval has no rule for {}", other.name()),
+        // An if-let chain, not a match: the ops without a rule fall to the panic.
+        let y: Vec<i64> = if let Op::Const { values } = &n.op {
+            let s = 2f64.powi(g.ty(n.output).scale as i32);
+            values.iter().map(|v| (v * s).round() as i64).collect()
+        } else if let Op::Trunc { bits } = n.op {
+            ins[0].iter().map(|v| v >> bits).collect()
+        } else if matches!(n.op, Op::Mul | Op::Add) {
+            let f = if matches!(n.op, Op::Mul) {
+                i64::wrapping_mul
+            } else {
+                i64::wrapping_add
+            };
+            (0..len).map(|i| f(at(ins[0], i), at(ins[1], i))).collect()
+        } else if matches!(n.op, Op::Input { .. }) {
+            x.to_vec()
+        } else if matches!(n.op, Op::Output { .. }) {
+            out = ins[0].clone();
+            out.clone()
+        } else {
+            panic!("ring_eval has no rule for {}", n.op.name())
         };
         vals[n.output.index()] = y;
     }

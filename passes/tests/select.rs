@@ -88,7 +88,10 @@ fn registry_and_policies() {
 /// be written as a number or as the facts print them.
 #[test]
 fn selectors_parse() {
-    check("op:Softmax,layer:3=puma-paper", "op:Softmax,layer:3=puma-paper");
+    check(
+        "op:Softmax,layer:3=puma-paper",
+        "op:Softmax,layer:3=puma-paper",
+    );
     check(
         "layer:0, op:Softmax ,head:1=puma-paper-softmax",
         "op:Softmax,layer:0,head:1=puma-paper-softmax",
@@ -145,7 +148,10 @@ fn selectors_refuse_bad_input() {
         "bad recipe override '=puma': the selector is empty; write KEY:VALUE pairs joined by \
          commas (keys: op, node, layer, head)",
     );
-    let e = "op:Softmax=fast".parse::<Override>().unwrap_err().to_string();
+    let e = "op:Softmax=fast"
+        .parse::<Override>()
+        .unwrap_err()
+        .to_string();
     assert!(
         e.starts_with(
             "bad recipe override 'op:Softmax=fast': unknown recipe 'fast' (recipes: \
@@ -191,8 +197,7 @@ fn json_overrides() {
     assert!(e.message.starts_with("expected a list"), "{e}");
     let e = parse_overrides_json("[").unwrap_err();
     assert!(e.message.starts_with("not JSON"), "{e}");
-    let e = parse_overrides_json(r#"[{"select": {"layer": [1]}, "recipe": "puma"}]"#)
-        .unwrap_err();
+    let e = parse_overrides_json(r#"[{"select": {"layer": [1]}, "recipe": "puma"}]"#).unwrap_err();
     assert_eq!(
         e.message,
         "key 'layer' has the value [1]; expected a string or a number"
@@ -202,7 +207,10 @@ fn json_overrides() {
 /// `*` matches any text (also none), `?` one character.
 #[test]
 fn globs() {
-    assert!(glob("/encoder/layer.*/attention/self/Softmax", "/encoder/layer.11/attention/self/Softmax"));
+    assert!(glob(
+        "/encoder/layer.*/attention/self/Softmax",
+        "/encoder/layer.11/attention/self/Softmax"
+    ));
     assert!(glob("*", ""));
     assert!(glob("a*b*c", "aXXbYbc"));
     assert!(glob("layer.?", "layer.3"));
@@ -229,7 +237,10 @@ fn selectors_match() {
         matching("layer:0=puma"),
         [sm0, "/encoder/layer.0/intermediate/Gelu"]
     );
-    assert_eq!(matching("node:*/intermediate/*,layer:1=puma"), ["/encoder/layer.1/intermediate/Gelu"]);
+    assert_eq!(
+        matching("node:*/intermediate/*,layer:1=puma"),
+        ["/encoder/layer.1/intermediate/Gelu"]
+    );
     assert_eq!(matching("layer:embeddings=puma"), ["s"]);
     assert!(matching("op:MatMul=puma").is_empty());
     // Without facts, `op:` still matches the IR op; `layer:` matches nothing.
@@ -260,7 +271,10 @@ fn unmatched_overrides_are_errors() {
          --emit-ir FILE --stop-after 0` shows each node's origin and facts (op_type, layer)"
     );
     assert_eq!(
-        pipeline_err(g.clone(), &["op:Softmax=puma", "op:Softmax=puma-paper-gelu"]),
+        pipeline_err(
+            g.clone(),
+            &["op:Softmax=puma", "op:Softmax=puma-paper-gelu"]
+        ),
         "recipe override 'op:Softmax=puma-paper-gelu' matched no node; recipe \
          'puma-paper-gelu' applies to gelu nodes only; `mpcc compile --emit-ir FILE \
          --stop-after 0` shows each node's origin and facts (op_type, layer)"
@@ -305,10 +319,14 @@ fn head_errors() {
 #[test]
 fn later_overrides_win() {
     let g = fixture("passes-overrides");
-    let ctx_overrides: Vec<Override> = ["op:Softmax=puma-paper", "layer:1=puma", "layer:1=puma-paper-gelu"]
-        .iter()
-        .map(|o| o.parse().unwrap())
-        .collect();
+    let ctx_overrides: Vec<Override> = [
+        "op:Softmax=puma-paper",
+        "layer:1=puma",
+        "layer:1=puma-paper-gelu",
+    ]
+    .iter()
+    .map(|o| o.parse().unwrap())
+    .collect();
     let ctx = PassCtx::new(Policy::PUMA).with_overrides(&ctx_overrides);
     let softmax: Vec<&Node> = g
         .nodes
@@ -319,9 +337,15 @@ fn later_overrides_win() {
     let r1 = ctx.recipes_for(&g, softmax[1]).unwrap();
     assert_eq!(r0.softmax, recipes::PUMA_PAPER_SOFTMAX);
     assert_eq!(r1.softmax, recipes::PUMA_SOFTMAX);
-    let gelu1 = g.nodes.iter().find(|n| n.origin.ends_with("layer.1/intermediate/Gelu"));
+    let gelu1 = g
+        .nodes
+        .iter()
+        .find(|n| n.origin.ends_with("layer.1/intermediate/Gelu"));
     let r = ctx.recipes_for(&g, gelu1.unwrap()).unwrap();
-    assert_eq!(r.gelu, recipes::ActivationRecipe::Piecewise(recipes::PUMA_GELU));
+    assert_eq!(
+        r.gelu,
+        recipes::ActivationRecipe::Piecewise(recipes::PUMA_GELU)
+    );
     assert!(ctx.check_overrides_used().is_ok());
 }
 

@@ -8,7 +8,10 @@ use std::collections::HashMap;
 
 /// The IR fixture `tests/fixtures/ir/NAME.ir` of the workspace, parsed and verified.
 pub fn fixture(name: &str) -> Graph {
-    let path = format!("{}/../tests/fixtures/ir/{name}.ir", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../tests/fixtures/ir/{name}.ir",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let g = mpcc_ir::text::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
     g.verify(false).unwrap_or_else(|e| panic!("{path}: {e}"));
