@@ -187,11 +187,7 @@ fn backticked(s: &str) -> Vec<&str> {
 
 /// For each table whose header's first cell satisfies `header`, the 1-based line and the
 /// cell in column `col` of each body row.
-fn table_column<'a>(
-    md: &'a str,
-    header: impl Fn(&str) -> bool,
-    col: usize,
-) -> Vec<(usize, &'a str)> {
+fn table_column(md: &str, header: impl Fn(&str) -> bool, col: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     // None outside tables; inside one, whether its header matched.
     let mut table: Option<bool> = None;
