@@ -123,4 +123,3 @@ impl Instr for Trunc {
         elementwise::trunc_cost(out.len(), secret(tys, 0), out.ring)
     }
 }
-
