@@ -6,7 +6,8 @@
 #   SKIP_SPU=1 scripts/bench_minilm.sh # mpcc only
 #
 # Environment: MPCC_MINILM_DIR (model dir, default ../shared/models/all-minilm-l6-v2),
-# SPU_DIR (default ../shared/bench/spu), OUT (default /tmp/mpcc-bench).
+# SPU_DIR (default ../shared/bench/spu), OUT (default target/bench-minilm), VENV (SPU's
+# virtual environment, default under TMPDIR as run_spu_bench.sh makes it).
 # Prints wall time, bytes sent by all parties, rounds, peak memory (RSS of the whole
 # process, /usr/bin/time), and accuracy against onnxruntime, for both systems.
 set -euo pipefail
@@ -14,7 +15,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODEL_DIR="${MPCC_MINILM_DIR:-$ROOT/../shared/models/all-minilm-l6-v2}"
 SPU_DIR="${SPU_DIR:-$ROOT/../shared/bench/spu}"
 IN="$SPU_DIR/inputs-minilm-s128"
-OUT="${OUT:-/tmp/mpcc-bench}"
+OUT="${OUT:-$ROOT/target/bench-minilm}"
+export VENV="${VENV:-${TMPDIR:-/tmp}/venv-spu}"
 mkdir -p "$OUT"
 cd "$ROOT"
 cargo build --release -p mpcc-compiler --bin mpcc >/dev/null
@@ -34,7 +36,7 @@ if [ -f "$OUT/mpcc.time.txt" ]; then
   grep -E "Maximum resident|Elapsed" "$OUT/mpcc.time.txt"
 fi
 # Accuracy against onnxruntime (numpy from SPU's venv, or any python3 with numpy).
-PY=/tmp/venv-spu/bin/python; [ -x "$PY" ] || PY=python3
+PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
 "$PY" - "$OUT/mpcc-out/last_hidden_state.npy" "$IN" <<'PYEOF' || echo "(accuracy: numpy not available)"
 import sys, numpy as np
 a = np.load(sys.argv[1])[0]; d = sys.argv[2]
@@ -47,7 +49,7 @@ PYEOF
 
 if [ -z "${SKIP_SPU:-}" ]; then
   echo "== SPU 0.9.5, PUMA recipe (same input)"
-  [ -x /tmp/venv-spu/bin/python ] || bash "$SPU_DIR/run_spu_bench.sh" setup
+  [ -x "$VENV/bin/python" ] || bash "$SPU_DIR/run_spu_bench.sh" setup
   OUT="$OUT/spu" bash "$SPU_DIR/run_spu_bench.sh" minilm-once
   python3 "$SPU_DIR/summarize.py" "$OUT/spu" 2>/dev/null || cat "$OUT"/spu/*.json
 fi

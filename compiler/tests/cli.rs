@@ -7,15 +7,13 @@ use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::HostTensor;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{ir_fixture, mpcc, one_tensor, text};
 
 fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
+    ValueType::z64(shape, scale, vis)
 }
 
 const XS: [f64; 6] = [1.5, -2.0, 0.25, 3.0, 0.5, -1.0];
@@ -23,48 +21,8 @@ const WS: [f32; 6] = [0.5, -1.0, 2.0, 0.125, -0.75, 1.0];
 
 /// y = x · w (x: client float32 [2,3], w: owner weights [3,2]), revealed to the client.
 fn matmul_plan() -> (Plan, Weights) {
-    let mut g = Graph::new(18);
-    let x = g.add(
-        Op::Input {
-            name: "x".into(),
-            owner: CLIENT,
-            encoding: InputEncoding::Fixed,
-        },
-        &[],
-        ty(&[2, 3], 18, Vis::Client),
-        "x",
-    );
-    let w = g.add(
-        Op::Weight { name: "w".into() },
-        &[],
-        ty(&[3, 2], 18, Vis::Owner),
-        "w",
-    );
-    let p = g.add(Op::MatMul, &[x, w], ty(&[2, 2], 36, Vis::Secret), "mm");
-    let t = g.add(
-        Op::Trunc { bits: 18 },
-        &[p],
-        ty(&[2, 2], 18, Vis::Secret),
-        "mm",
-    );
-    g.add(
-        Op::Output {
-            name: "y/out:0".into(),
-            to: vec![CLIENT],
-        },
-        &[t],
-        ty(&[2, 2], 18, Vis::Secret),
-        "y",
-    );
-    let weights = Weights {
-        plan_digest: [0; 32],
-        tensors: vec![WeightTensor {
-            name: "w".into(),
-            shape: vec![3, 2],
-            data: WS.to_vec(),
-        }],
-    };
-    backend::build_plan(g, weights).unwrap()
+    let weights = one_tensor("w", &[3, 2], &WS);
+    backend::build_plan(ir_fixture("matmul.ir"), weights).unwrap()
 }
 
 /// Echoes the three integer text inputs of shape `[batch, seq]` back to the client.
@@ -176,17 +134,6 @@ fn write_npy(path: &Path, shape: Vec<usize>, data: Vec<f64>, code: &str) {
     }
     .unwrap();
     std::fs::write(path, buf).unwrap();
-}
-
-fn mpcc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mpcc"))
-        .args(args)
-        .output()
-        .expect("mpcc binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Asserts a clean failure: exit code 1 (not a panic's 101), no panic message, no party

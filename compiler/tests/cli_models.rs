@@ -3,18 +3,10 @@
 
 use mpcc_compiler::io::{self, Reference};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn mpcc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mpcc"))
-        .args(args)
-        .output()
-        .expect("mpcc binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{mpcc, text};
 
 fn bert_tiny() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny")

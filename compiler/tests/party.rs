@@ -15,14 +15,8 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
-}
+mod common;
+use common::{ir_fixture, mpcc, one_tensor};
 
 const XS: [f64; 6] = [0.5, -0.75, 0.25, 0.5, 0.5, -0.25];
 const WS: [f32; 6] = [0.5, -1.0, 0.75, 0.125, -0.75, 1.0];
@@ -30,58 +24,19 @@ const WS: [f32; 6] = [0.5, -1.0, 0.75, 0.125, -0.75, 1.0];
 /// x (client) · w (owner), truncated, then `squares` times squared and truncated; the
 /// result "y/out:0" goes to the client.
 fn chain_plan(squares: usize) -> (Plan, Weights) {
-    let mut g = Graph::new(18);
-    let x = g.add(
-        Op::Input {
-            name: "x".into(),
-            owner: CLIENT,
-            encoding: InputEncoding::Fixed,
-        },
-        &[],
-        ty(&[2, 3], 18, Vis::Client),
-        "x",
-    );
-    let w = g.add(
-        Op::Weight { name: "w".into() },
-        &[],
-        ty(&[3, 2], 18, Vis::Owner),
-        "w",
-    );
-    let p = g.add(Op::MatMul, &[x, w], ty(&[2, 2], 36, Vis::Secret), "mm");
-    let mut t = g.add(
-        Op::Trunc { bits: 18 },
-        &[p],
-        ty(&[2, 2], 18, Vis::Secret),
-        "mm",
-    );
+    let mut g = ir_fixture("matmul.ir");
+    let out = g.nodes.pop().expect("matmul.ir ends with its output");
+    g.values.pop();
+    let mut t = out.inputs[0];
     for i in 0..squares {
         let name = format!("sq{i}");
-        let sq = g.add(Op::Mul, &[t, t], ty(&[2, 2], 36, Vis::Secret), &name);
-        t = g.add(
-            Op::Trunc { bits: 18 },
-            &[sq],
-            ty(&[2, 2], 18, Vis::Secret),
-            &name,
-        );
+        let sq = g.add_typed(Op::Mul, &[t, t], None, &name).unwrap();
+        t = g
+            .add_typed(Op::Trunc { bits: 18 }, &[sq], None, &name)
+            .unwrap();
     }
-    g.add(
-        Op::Output {
-            name: "y/out:0".into(),
-            to: vec![CLIENT],
-        },
-        &[t],
-        ty(&[2, 2], 18, Vis::Secret),
-        "y",
-    );
-    let weights = Weights {
-        plan_digest: [0; 32],
-        tensors: vec![WeightTensor {
-            name: "w".into(),
-            shape: vec![3, 2],
-            data: WS.to_vec(),
-        }],
-    };
-    backend::build_plan(g, weights).unwrap()
+    g.add_typed(out.op, &[t], None, &out.origin).unwrap();
+    backend::build_plan(g, one_tensor("w", &[3, 2], &WS)).unwrap()
 }
 
 /// A scratch directory with a plan, its weights, the client's input files and all three
@@ -233,13 +188,6 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn mpcc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mpcc"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// Three free loopback ports as the --peers value.

@@ -11,99 +11,18 @@ use mpcc_ir::*;
 use mpcc_runtime::{node_cost, party_data, run_local, Cost, HostTensor, RunOptions};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
+mod common;
+use common::ir_fixture;
+
 fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
+    ValueType::z64(shape, scale, vis)
 }
 
-/// A two-layer toy model named like an ONNX export: input, two secret weights, matmuls with
-/// truncations, a public bias, a ReLU, a square, a reshape and an output.
+/// A two-layer toy model named like an ONNX export (`tests/fixtures/ir/report_toy.ir`).
 fn toy_plan() -> Plan {
-    let mut g = Graph::new(18);
-    let x = g.add(
-        Op::Input {
-            name: "x".into(),
-            owner: CLIENT,
-            encoding: InputEncoding::Fixed,
-        },
-        &[],
-        ty(&[2, 3], 18, Vis::Client),
-        "x",
-    );
-    let w0 = g.add(
-        Op::Weight { name: "w0".into() },
-        &[],
-        ty(&[3, 2], 18, Vis::Owner),
-        "encoder.layer.0.dense.weight",
-    );
-    let mm = "/encoder/layer.0/dense/MatMul";
-    let p = g.add(Op::MatMul, &[x, w0], ty(&[2, 2], 36, Vis::Secret), mm);
-    let t = g.add(
-        Op::Trunc { bits: 18 },
-        &[p],
-        ty(&[2, 2], 18, Vis::Secret),
-        mm,
-    );
-    let b = g.add(
-        Op::Const {
-            values: vec![0.5, -0.25],
-        },
-        &[],
-        ty(&[2], 18, Vis::Public),
-        "/encoder/layer.0/dense/Add.fix-rank",
-    );
-    let a = g.add(
-        Op::Add,
-        &[t, b],
-        ty(&[2, 2], 18, Vis::Secret),
-        "/encoder/layer.0/dense/Add",
-    );
-    let a = g.add(
-        Op::Relu,
-        &[a],
-        ty(&[2, 2], 18, Vis::Secret),
-        "/encoder/layer.0/act/Relu",
-    );
-    let sq = "/encoder/layer.0/act/Mul";
-    let s = g.add(Op::Mul, &[a, a], ty(&[2, 2], 36, Vis::Secret), sq);
-    let s = g.add(
-        Op::Trunc { bits: 18 },
-        &[s],
-        ty(&[2, 2], 18, Vis::Secret),
-        sq,
-    );
-    let w1 = g.add(
-        Op::Weight { name: "w1".into() },
-        &[],
-        ty(&[2, 2], 18, Vis::Owner),
-        "onnx::MatMul_12.0",
-    );
-    let mm1 = "/encoder/layer.1/dense/MatMul_1";
-    let q = g.add(Op::MatMul, &[s, w1], ty(&[2, 2], 36, Vis::Secret), mm1);
-    let q = g.add(
-        Op::Trunc { bits: 18 },
-        &[q],
-        ty(&[2, 2], 18, Vis::Secret),
-        mm1,
-    );
-    let r = g.add(Op::Reshape, &[q], ty(&[4], 18, Vis::Secret), "/Reshape");
-    g.add(
-        Op::Output {
-            name: "y".into(),
-            to: vec![CLIENT],
-        },
-        &[r],
-        ty(&[4], 18, Vis::Secret),
-        "y",
-    );
-    Plan::from_graph(g).expect("toy plan verifies")
+    Plan::from_graph(ir_fixture("report_toy.ir")).expect("toy plan verifies")
 }
 
 /// The plan of the formula test: an input and a weight, their secret product, and an
@@ -375,10 +294,7 @@ fn svg_picture() {
 }
 
 fn mpcc(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mpcc"))
-        .args(args)
-        .output()
-        .expect("mpcc runs");
+    let out = common::mpcc(args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

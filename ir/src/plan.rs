@@ -148,40 +148,40 @@ impl Plan {
         let mut outputs = Vec::new();
         for node in &graph.nodes {
             let ty = graph.ty(node.output);
-            match &node.op {
-                Op::Input {
-                    name,
-                    owner,
-                    encoding,
-                } => {
-                    let (shape, dtype) = match encoding {
-                        InputEncoding::Fixed => (ty.shape.clone(), "float32"),
-                        InputEncoding::Int => (ty.shape.clone(), "int64"),
-                        InputEncoding::OneHot { .. } => {
-                            (ty.shape[..ty.shape.len() - 1].to_vec(), "int64")
-                        }
-                    };
-                    inputs.push(InputDecl {
-                        name: name.clone(),
-                        owner: *owner,
-                        shape,
-                        dtype: dtype.into(),
-                        slot: node.output,
-                    });
-                }
-                Op::Weight { name } => weights.push(WeightDecl {
+            if let Op::Input {
+                name,
+                owner,
+                encoding,
+            } = &node.op
+            {
+                let (shape, dtype) = match encoding {
+                    InputEncoding::Fixed => (ty.shape.clone(), "float32"),
+                    InputEncoding::Int => (ty.shape.clone(), "int64"),
+                    InputEncoding::OneHot { .. } => {
+                        (ty.shape[..ty.shape.len() - 1].to_vec(), "int64")
+                    }
+                };
+                inputs.push(InputDecl {
+                    name: name.clone(),
+                    owner: *owner,
+                    shape,
+                    dtype: dtype.into(),
+                    slot: node.output,
+                });
+            } else if let Op::Weight { name } = &node.op {
+                weights.push(WeightDecl {
                     name: name.clone(),
                     shape: ty.shape.clone(),
                     slot: node.output,
                     public: ty.vis == Vis::Public,
-                }),
-                Op::Output { name, to } => outputs.push(OutputDecl {
+                });
+            } else if let Op::Output { name, to } = &node.op {
+                outputs.push(OutputDecl {
                     name: name.clone(),
                     to: to.clone(),
                     shape: ty.shape.clone(),
                     slot: node.output,
-                }),
-                _ => {}
+                });
             }
         }
         let frees = last_uses(&graph);

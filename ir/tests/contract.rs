@@ -173,12 +173,15 @@ fn every_op_types_prints_and_evaluates() {
     }
 }
 
+/// An op, its operand types, its declared shape and the words its typing error must hold.
+type Refusal = (Op, Vec<ValueType>, Option<Vec<usize>>, &'static str);
+
 /// The typing rule refuses what a kernel could not run: a bad axis, an out-of-range index,
 /// mismatched rings or scales, a reshape that changes the size.
 #[test]
 fn typing_refuses_bad_operands() {
     let x = sec(&[2, 3], 18);
-    let cases: Vec<(Op, Vec<ValueType>, Option<Vec<usize>>, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             Op::MaxAxis { axis: 2 },
             vec![x.clone()],

@@ -4,7 +4,8 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mpcc_ir::{Op, Piece, Ring};
 use mpcc_runtime::ctx::Ctx;
-use mpcc_runtime::kernels::{approx, arith, boolean};
+use mpcc_runtime::kernels::{arith, boolean};
+use mpcc_runtime::ops;
 use mpcc_runtime::ring::encode;
 use mpcc_runtime::share::AShare;
 use mpcc_runtime::transport::LocalTransport;
@@ -212,7 +213,7 @@ fn bench_secure(c: &mut Criterion) {
     ];
     for (name, op, lo, hi) in kernels {
         bench_protocol(c, name, 1 << 16, lo, hi, move |ctx, x| {
-            approx::exec_secret(ctx, &op, x, 18, z).unwrap();
+            ops::exec_secret(ctx, &op, x, 18, z).unwrap();
         });
     }
 }

@@ -1,10 +1,8 @@
 //! Cost of one plan instruction: rounds, bytes sent per party and local multiply-adds.
 //!
-//! **Architecture Invariant:** each kernel defines its cost next to its protocol code; this
-//! file only dispatches to those definitions. The VM's measured traffic must equal them.
-
-use crate::kernels;
-use mpcc_ir::{Graph, Node};
+//! This file holds only the [`Cost`] type and its arithmetic. Each kernel defines its cost
+//! next to its protocol code, and the op table ([`crate::ops`]) gives every instruction's
+//! cost from those definitions; the VM's measured traffic must equal them.
 
 /// Predicted cost of an instruction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -53,9 +51,4 @@ impl Cost {
     pub fn total_bytes(&self) -> u64 {
         self.bytes.iter().sum()
     }
-}
-
-/// Predicted cost of `node` in `graph`, from the kernel's own cost definition.
-pub fn node_cost(graph: &Graph, node: &Node) -> Cost {
-    kernels::cost(graph, node)
 }

@@ -16,6 +16,9 @@ pub struct Stats {
     pub rounds: u64,
 }
 
+/// What one round delivers: the messages from the previous and from the next party.
+pub type Received = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// One party's view of a running session.
 pub struct Ctx {
     /// This party's id.
@@ -86,7 +89,7 @@ impl Ctx {
         to_prev: Option<&[u8]>,
         from_prev: bool,
         from_next: bool,
-    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), TransportError> {
+    ) -> Result<Received, TransportError> {
         self.stats.rounds += 1;
         if let Some(m) = to_next {
             self.stats.bytes_sent += m.len() as u64;

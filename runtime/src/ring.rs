@@ -47,7 +47,7 @@ pub fn pack(xs: &[u64], ring: Ring) -> Vec<u8> {
 /// Inverse of [`pack`]; `None` when the length is not a whole number of elements.
 pub fn unpack(bytes: &[u8], ring: Ring) -> Option<Vec<u64>> {
     let w = ring.bytes() as usize;
-    if bytes.len() % w != 0 {
+    if !bytes.len().is_multiple_of(w) {
         return None;
     }
     Some(

@@ -1,9 +1,9 @@
 //! Runs a plan with three parties in one process (three threads, in-process links).
 
 use crate::ctx::{Ctx, Stats};
+use crate::error::RtError;
 use crate::transport::{LocalTransport, Transport};
 use crate::vm::{run_party, HostTensor, PartyData, PartyResult, Progress};
-use crate::RtError;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::{Weights, MODEL_OWNER};
 use std::collections::{BTreeMap, HashMap};

@@ -1,15 +1,17 @@
-//! The VM: runs a plan's instructions in order for one party, over its session.
+//! The VM: runs a plan's instructions in order for one party, over its session, through the
+//! protocol the plan header names ([`protocol_for`]); frees slots after their last use.
 //!
 //! **Architecture Invariant:** the VM reconstructs a secret only at an `output` instruction,
 //! and only at the parties that instruction names.
 
 use crate::ctx::{Ctx, Stats};
-use crate::kernels::{self, arith, Args};
+use crate::error::RtError;
+use crate::ops;
+use crate::protocol::{Args, Host, Protocol};
 use crate::ring::{decode, encode};
 use crate::share::Val;
-use crate::RtError;
-use mpcc_ir::plan::Plan;
-use mpcc_ir::{InputEncoding, Op, PartyId, Vis, Weights, MODEL_OWNER};
+use mpcc_ir::plan::{self, Plan};
+use mpcc_ir::{InputEncoding, PartyId, ValueType, Weights, MODEL_OWNER};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,7 +103,66 @@ pub fn check_party_data(plan: &Plan, id: PartyId, data: &PartyData) -> Result<()
     Ok(())
 }
 
-/// Runs the whole plan as party `ctx.id`.
+/// The protocol implementation for a plan header's protocol id.
+pub fn protocol_for(id: plan::Protocol) -> &'static dyn Protocol {
+    match id {
+        plan::Protocol::Aby3 => &ops::Aby3,
+    }
+}
+
+/// A party's data and the outputs revealed to it, as the protocol's [`Host`].
+struct PartyHost<'d> {
+    data: &'d PartyData,
+    outputs: BTreeMap<String, HostTensor>,
+}
+
+impl Host for PartyHost<'_> {
+    fn input(
+        &self,
+        name: &str,
+        encoding: &InputEncoding,
+        ty: &ValueType,
+    ) -> Result<Vec<u64>, RtError> {
+        let t = self
+            .data
+            .inputs
+            .get(name)
+            .ok_or_else(|| RtError::Input(format!("no data for input '{name}'")))?;
+        encode_input(t, encoding, ty.scale, ty.ring)
+    }
+    fn weight(&self, name: &str, ty: &ValueType) -> Result<Vec<u64>, RtError> {
+        let ws = self
+            .data
+            .weights
+            .as_ref()
+            .ok_or_else(|| RtError::Input("this party needs the weights file".into()))?;
+        Ok(ws
+            .get(name)
+            .map(|t| {
+                t.data
+                    .iter()
+                    .map(|v| encode(*v as f64, ty.scale, ty.ring))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+    fn output(&mut self, name: &str, ty: &ValueType, values: &[u64]) -> Result<(), RtError> {
+        let data = values
+            .iter()
+            .map(|x| decode(*x, ty.scale, ty.ring))
+            .collect();
+        self.outputs.insert(
+            name.to_string(),
+            HostTensor {
+                shape: ty.shape.clone(),
+                data,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Runs the whole plan as party `ctx.id`, with the protocol its header names.
 pub fn run_party(
     plan: &Plan,
     ctx: &mut Ctx,
@@ -110,102 +171,33 @@ pub fn run_party(
 ) -> Result<PartyResult, RtError> {
     check_party_data(plan, ctx.id, data)?;
     let g = plan.graph();
+    let protocol = protocol_for(plan.header.protocol);
+    let mut host = PartyHost {
+        data,
+        outputs: BTreeMap::new(),
+    };
     let mut slots: Vec<Option<Val>> = vec![None; g.values.len()];
     let mut res = PartyResult::default();
     let mut live = 0u64;
     let total = g.nodes.len();
-    let zero = kernels::zero_components(g);
+    let zero = protocol.zero_components(g);
     ctx.take_stats();
     for (index, node) in g.nodes.iter().enumerate() {
         let t0 = Instant::now();
-        let out_ty = g.ty(node.output);
-        let ring = out_ty.ring;
-        let val = match &node.op {
-            Op::Input {
-                name,
-                owner,
-                encoding,
-            } => {
-                let encoded = if ctx.id == *owner {
-                    let t = &data.inputs[name];
-                    Some(
-                        encode_input(t, encoding, out_ty.scale, ring)
-                            .map_err(|e| at(plan, index, e))?,
-                    )
-                } else {
-                    None
-                };
-                let s = arith::share_input(ctx, *owner, encoded.as_deref(), out_ty.len(), ring)
-                    .map_err(|e| at(plan, index, e.into()))?;
-                Val::Sec(s)
-            }
-            Op::Weight { name } => {
-                let enc = |ws: &Weights| -> Vec<u64> {
-                    ws.get(name)
-                        .map(|t| {
-                            t.data
-                                .iter()
-                                .map(|v| encode(*v as f64, out_ty.scale, ring))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                if out_ty.vis == Vis::Public {
-                    Val::Pub(enc(data.weights.as_ref().expect("checked")))
-                } else {
-                    let encoded = (ctx.id == MODEL_OWNER)
-                        .then(|| enc(data.weights.as_ref().expect("checked")));
-                    Val::Sec(
-                        arith::share_input(
-                            ctx,
-                            MODEL_OWNER,
-                            encoded.as_deref(),
-                            out_ty.len(),
-                            ring,
-                        )
-                        .map_err(|e| at(plan, index, e.into()))?,
-                    )
-                }
-            }
-            Op::Output { name, to } => {
-                let x = slots[node.inputs[0].index()]
-                    .as_ref()
-                    .expect("operand live");
-                let revealed = match x {
-                    Val::Pub(v) => to.contains(&ctx.id).then(|| v.clone()),
-                    Val::Sec(s) => {
-                        arith::reveal(ctx, s, to, ring).map_err(|e| at(plan, index, e.into()))?
-                    }
-                };
-                if let Some(v) = revealed {
-                    let data = v.iter().map(|x| decode(*x, out_ty.scale, ring)).collect();
-                    res.outputs.insert(
-                        name.clone(),
-                        HostTensor {
-                            shape: out_ty.shape.clone(),
-                            data,
-                        },
-                    );
-                }
-                Val::Pub(Vec::new())
-            }
-            _ => {
-                let vals: Vec<&Val> = node
-                    .inputs
-                    .iter()
-                    .map(|v| slots[v.index()].as_ref().expect("operand live"))
-                    .collect();
-                let tys = node.inputs.iter().map(|v| g.ty(*v)).collect();
-                let zero = node.inputs.iter().map(|v| zero[v.index()]).collect();
-                let args = Args {
-                    vals,
-                    tys,
-                    out: out_ty,
-                    zero,
-                };
-                kernels::exec(ctx, g, node, &args).map_err(|e| at(plan, index, e))?
-            }
+        let vals: Vec<&Val> = node
+            .inputs
+            .iter()
+            .map(|v| slots[v.index()].as_ref().expect("operand live"))
+            .collect();
+        let args = Args {
+            vals,
+            tys: node.inputs.iter().map(|v| g.ty(*v)).collect(),
+            out: g.ty(node.output),
+            zero: node.inputs.iter().map(|v| zero[v.index()]).collect(),
         };
+        let val = protocol
+            .exec(ctx, &mut host, node, &args)
+            .map_err(|e| at(plan, index, e))?;
         live += val.mem_bytes();
         slots[node.output.index()] = Some(val);
         res.peak_slot_bytes = res.peak_slot_bytes.max(live);
@@ -222,6 +214,7 @@ pub fn run_party(
             p(index + 1, total);
         }
     }
+    res.outputs = host.outputs;
     Ok(res)
 }
 

@@ -1,10 +1,14 @@
 //! Approximation kernels through the VM: share, run, reveal, and compare with the f64
-//! references of `kernels::approx::plain` within each kernel's documented error bound; and
+//! references of `kernels::approx::plain` (through `ops::plain_eval`) within each kernel's documented error bound; and
 //! every instruction's measured rounds and bytes equal to its cost function.
+mod common;
+
+use common::assert_costs;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
-use mpcc_runtime::kernels::approx::{op_cost, plain};
+use mpcc_runtime::kernels::approx::plain;
 use mpcc_runtime::kernels::invert::norm_shift;
+use mpcc_runtime::ops::{plain_eval, secret_op_cost};
 use mpcc_runtime::ring::{decode, encode};
 use mpcc_runtime::*;
 use proptest::prelude::*;
@@ -15,11 +19,11 @@ const N: usize = 256;
 /// Proptest cases per property: `CASES * N >= 1000` random inputs.
 const CASES: u32 = 4;
 
-/// PUMA's GeLU (MPC-REFERENCE.md §2.1).
-fn gelu_op() -> Op {
-    Op::PiecewisePoly {
-        breaks: vec![-4.0, -1.95, 3.0],
-        pieces: vec![
+/// PUMA's GeLU (MPC-REFERENCE.md §2.1) as its breaks and pieces.
+fn gelu_parts() -> (Vec<f64>, Vec<Piece>) {
+    (
+        vec![-4.0, -1.95, 3.0],
+        vec![
             Piece::Zero,
             Piece::Poly(vec![
                 -0.5054031199708174,
@@ -38,29 +42,12 @@ fn gelu_op() -> Op {
             ]),
             Piece::Identity,
         ],
-    }
+    )
 }
 
-fn ty(shape: &[usize], ring: Ring, scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring,
-        scale,
-        vis,
-    }
-}
-
-/// Asserts that every instruction's measured rounds and bytes equal its cost function.
-fn assert_costs(plan: &Plan, r: &RunResult) {
-    for (i, node) in plan.graph().nodes.iter().enumerate() {
-        let c = node_cost(plan.graph(), node);
-        assert_eq!(
-            (c.rounds, c.bytes),
-            (r.profile[i].rounds, r.profile[i].bytes),
-            "instruction {i} ({}): cost vs measured",
-            node.op.name()
-        );
-    }
+fn gelu_op() -> Op {
+    let (breaks, pieces) = gelu_parts();
+    Op::PiecewisePoly { breaks, pieces }
 }
 
 /// Shares `xs` (the client's input, shape `shape`), runs `op`, reveals the result to the
@@ -72,13 +59,23 @@ fn run_secret(op: &Op, xs: &[f64], shape: &[usize], f: u32, ring: Ring) -> (Vec<
         owner: CLIENT,
         encoding: InputEncoding::Fixed,
     };
-    let x = g.add(input, &[], ty(shape, ring, f, Vis::Client), "x");
-    let y = g.add(op.clone(), &[x], ty(shape, ring, f, Vis::Client), "y");
+    let x = g.add(input, &[], ValueType::new(shape, ring, f, Vis::Client), "x");
+    let y = g.add(
+        op.clone(),
+        &[x],
+        ValueType::new(shape, ring, f, Vis::Client),
+        "y",
+    );
     let out = Op::Output {
         name: "y".into(),
         to: vec![CLIENT],
     };
-    g.add(out, &[y], ty(shape, ring, f, Vis::Client), "out");
+    g.add(
+        out,
+        &[y],
+        ValueType::new(shape, ring, f, Vis::Client),
+        "out",
+    );
     let plan = Plan::from_graph(g).unwrap();
     let mut inputs = HashMap::new();
     let t = HostTensor {
@@ -89,7 +86,7 @@ fn run_secret(op: &Op, xs: &[f64], shape: &[usize], f: u32, ring: Ring) -> (Vec<
     let data = party_data(&plan, &inputs, None);
     let r = run_local(&plan, data, &RunOptions::default()).unwrap();
     assert_costs(&plan, &r);
-    let c = op_cost(op, xs.len(), f, ring);
+    let c = secret_op_cost(op, xs.len(), f, ring);
     assert_eq!(
         (c.rounds, c.bytes),
         (r.profile[1].rounds, r.profile[1].bytes)
@@ -123,18 +120,6 @@ fn check(
     Ok(())
 }
 
-/// The named tolerance of each kernel: its documented error bound at x.
-fn bound(op: &Op, x: f64, f: u32, ring: Ring) -> f64 {
-    match op {
-        Op::Poly { coeffs } => plain::poly_bound(coeffs, x, f),
-        Op::ExpTaylor { iters } => plain::exp_taylor_bound(x, *iters, f, ring),
-        Op::PiecewisePoly { breaks, pieces } => plain::piecewise_bound(breaks, pieces, x, f),
-        Op::Reciprocal { iters } => plain::reciprocal_bound(x, *iters, f),
-        Op::Rsqrt { iters } => plain::rsqrt_bound(x, *iters, f),
-        other => panic!("no tolerance for {}", other.name()),
-    }
-}
-
 /// Log-uniform positive inputs in `[2^lo, 2^hi)` for reciprocal and rsqrt.
 fn log_uniform(lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec(lo..hi, N).prop_map(|v| v.into_iter().map(f64::exp2).collect())
@@ -165,14 +150,12 @@ fn piece() -> impl Strategy<Value = Piece> {
     ]
 }
 
-fn piecewise_op() -> impl Strategy<Value = Op> {
+/// Random piecewise functions as (breaks, pieces).
+fn piecewise_parts() -> impl Strategy<Value = (Vec<f64>, Vec<Piece>)> {
     prop::collection::btree_set(-16i32..16, 1..=4).prop_flat_map(|b| {
         let breaks: Vec<f64> = b.into_iter().map(|v| v as f64 / 4.0).collect();
         let t = breaks.len();
-        prop::collection::vec(piece(), t + 1).prop_map(move |pieces| Op::PiecewisePoly {
-            breaks: breaks.clone(),
-            pieces,
-        })
+        prop::collection::vec(piece(), t + 1).prop_map(move |pieces| (breaks.clone(), pieces))
     })
 }
 
@@ -242,24 +225,24 @@ proptest! {
         }
         xs.extend([0.0, -8.0, 8.0, 100.0, -100.0]);
         let op = gelu_op();
-        let Op::PiecewisePoly { breaks, pieces } = &op else { unreachable!() };
+        let (breaks, pieces) = gelu_parts();
         check(
             &op, &xs, 18, Ring::Z64,
-            |x| plain::eval(&op, x, 18, Ring::Z64).unwrap(),
-            |x| plain::piecewise_bound(breaks, pieces, x, 18),
+            |x| plain_eval(&op, x, 18, Ring::Z64).unwrap(),
+            |x| plain::piecewise_bound(&breaks, &pieces, x, 18),
         )?;
     }
 
     /// Random piecewise functions (1 to 4 breaks; zero, identity and polynomial pieces) stay
     /// within `plain::piecewise_bound` (Z64, f = 16).
     #[test]
-    fn piecewise_within_bound(op in piecewise_op(), mut xs in prop::collection::vec(-6.0..6.0f64, N)) {
-        let Op::PiecewisePoly { breaks, pieces } = &op else { unreachable!() };
+    fn piecewise_within_bound((breaks, pieces) in piecewise_parts(), mut xs in prop::collection::vec(-6.0..6.0f64, N)) {
+        let op = Op::PiecewisePoly { breaks: breaks.clone(), pieces: pieces.clone() };
         xs.extend(breaks.iter().copied());
         check(
             &op, &xs, 16, Ring::Z64,
-            |x| plain::eval(&op, x, 16, Ring::Z64).unwrap(),
-            |x| plain::piecewise_bound(breaks, pieces, x, 16),
+            |x| plain_eval(&op, x, 16, Ring::Z64).unwrap(),
+            |x| plain::piecewise_bound(&breaks, &pieces, x, 16),
         )?;
     }
 
@@ -311,27 +294,48 @@ proptest! {
     }
 }
 
+/// A kernel's named tolerance at x.
+type Tolerance<'a> = Box<dyn Fn(f64) -> f64 + 'a>;
+
 /// Odd shapes (a rank-3 tensor with a unit dim, a single element) run every kernel with
 /// costs equal to the measured traffic and results within bounds.
 #[test]
 fn odd_shapes() {
-    let ops = [
-        Op::Poly {
-            coeffs: vec![0.5, -1.0, 0.25],
-        },
-        Op::ExpTaylor { iters: 5 },
-        gelu_op(),
-        Op::Reciprocal { iters: 2 },
-        Op::Rsqrt { iters: 2 },
+    let coeffs = vec![0.5, -1.0, 0.25];
+    let (breaks, pieces) = gelu_parts();
+    // Each kernel with its named tolerance: its documented error bound at x.
+    let cases: [(Op, Tolerance); 5] = [
+        (
+            Op::Poly {
+                coeffs: coeffs.clone(),
+            },
+            Box::new(|x| plain::poly_bound(&coeffs, x, 18)),
+        ),
+        (
+            Op::ExpTaylor { iters: 5 },
+            Box::new(|x| plain::exp_taylor_bound(x, 5, 18, Ring::Z64)),
+        ),
+        (
+            gelu_op(),
+            Box::new(|x| plain::piecewise_bound(&breaks, &pieces, x, 18)),
+        ),
+        (
+            Op::Reciprocal { iters: 2 },
+            Box::new(|x| plain::reciprocal_bound(x, 2, 18)),
+        ),
+        (
+            Op::Rsqrt { iters: 2 },
+            Box::new(|x| plain::rsqrt_bound(x, 2, 18)),
+        ),
     ];
     for shape in [vec![3, 1, 5], vec![1]] {
         let n: usize = shape.iter().product();
         let xs: Vec<f64> = (0..n).map(|i| 0.1 + 0.37 * i as f64).collect();
-        for op in &ops {
+        for (op, bound) in &cases {
             let (got, enc) = run_secret(op, &xs, &shape, 18, Ring::Z64);
             for (x, y) in enc.iter().zip(&got) {
-                let want = plain::eval(op, *x, 18, Ring::Z64).unwrap();
-                let tol = bound(op, *x, 18, Ring::Z64);
+                let want = plain_eval(op, *x, 18, Ring::Z64).unwrap();
+                let tol = bound(*x);
                 assert!(
                     (y - want).abs() <= tol,
                     "{} at {x}: {y} vs {want}",
@@ -361,15 +365,20 @@ fn public_operand_uses_reference() {
         let x = g.add(
             Op::Const { values: xs.clone() },
             &[],
-            ty(&[5], ring, f, Vis::Public),
+            ValueType::new(&[5], ring, f, Vis::Public),
             "c",
         );
-        let y = g.add(op.clone(), &[x], ty(&[5], ring, f, Vis::Public), "y");
+        let y = g.add(
+            op.clone(),
+            &[x],
+            ValueType::new(&[5], ring, f, Vis::Public),
+            "y",
+        );
         let out = Op::Output {
             name: "y".into(),
             to: vec![CLIENT],
         };
-        g.add(out, &[y], ty(&[5], ring, f, Vis::Public), "out");
+        g.add(out, &[y], ValueType::new(&[5], ring, f, Vis::Public), "out");
         let plan = Plan::from_graph(g).unwrap();
         let data = party_data(&plan, &HashMap::new(), None);
         let r = run_local(&plan, data, &RunOptions::default()).unwrap();
@@ -378,7 +387,7 @@ fn public_operand_uses_reference() {
         for (x, y) in xs.iter().zip(&r.outputs["y"].data) {
             let xd = decode(encode(*x, f, ring), f, ring);
             let want = decode(
-                encode(plain::eval(&op, xd, f, ring).unwrap(), f, ring),
+                encode(plain_eval(&op, xd, f, ring).unwrap(), f, ring),
                 f,
                 ring,
             );
@@ -393,16 +402,16 @@ fn public_operand_uses_reference() {
 #[test]
 fn cost_formulas() {
     let n = 1000;
-    let c = op_cost(&Op::ExpTaylor { iters: 5 }, n, 18, Ring::Z64);
+    let c = secret_op_cost(&Op::ExpTaylor { iters: 5 }, n, 18, Ring::Z64);
     assert_eq!(c.rounds, 15);
     assert_eq!(
         c.bytes,
         [10 * 8 * n as u64, 15 * 8 * n as u64, 10 * 8 * n as u64]
     );
-    let c12 = op_cost(&Op::ExpTaylor { iters: 12 }, n, 18, Ring::Z64);
+    let c12 = secret_op_cost(&Op::ExpTaylor { iters: 12 }, n, 18, Ring::Z64);
     assert_eq!(c12.rounds, 3 * 12 + 2);
     let cmp = mpcc_runtime::kernels::boolean::ge_const_cost(n, 3, Ring::Z64);
-    let g = op_cost(&gelu_op(), n, 18, Ring::Z64);
+    let g = secret_op_cost(&gelu_op(), n, 18, Ring::Z64);
     assert_eq!(g.rounds, cmp.rounds + 9 + 1 + 2);
     // Tree: powers 2 | 3, 4 | 6 (4 products), selection of 3 pieces, final truncation.
     let w = 8 * n as u64;
@@ -415,7 +424,7 @@ fn cost_formulas() {
         assert_eq!(g.bytes[p], cmp.bytes[p] + r, "party {p}");
     }
     assert_eq!(
-        op_cost(&Op::Poly { coeffs: vec![3.0] }, n, 18, Ring::Z64),
+        secret_op_cost(&Op::Poly { coeffs: vec![3.0] }, n, 18, Ring::Z64),
         Cost::ZERO
     );
 }
@@ -440,7 +449,7 @@ fn three_parties<R: Send>(body: impl Fn(&mut ctx::Ctx) -> R + Sync) -> Vec<R> {
 /// below 0.05 units (8 standard errors), where the raw truncation's is about -1.
 #[test]
 fn trunc1_is_unbiased_within_one_unit() {
-    use mpcc_runtime::kernels::{arith, poly::trunc1};
+    use mpcc_runtime::kernels::arith::{self, trunc1};
     let (n, d, ring) = (4096usize, 18u32, Ring::Z64);
     let vs: Vec<i64> = (0..n as i64)
         .map(|i| (i * 0x9E37_79B9_7F4A_7C15u64 as i64) >> 24)

@@ -1,5 +1,8 @@
 //! Boolean protocols and comparison kernels: share → run → reveal against the plaintext
 //! reference, exactly, with the measured traffic equal to each kernel's cost function.
+mod common;
+
+use common::assert_costs;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::ctx::{Ctx, Stats};
@@ -350,12 +353,7 @@ fn kernel_plan(
     out_scale: u32,
     ring: Ring,
 ) -> Plan {
-    let ty = |s: &[usize], sc: u32| ValueType {
-        shape: s.to_vec(),
-        ring,
-        scale: sc,
-        vis: Vis::Client,
-    };
+    let ty = |s: &[usize], sc: u32| ValueType::new(s, ring, sc, Vis::Client);
     let mut g = Graph::new(scale);
     let enc = InputEncoding::Fixed;
     let x = g.add(
@@ -395,15 +393,7 @@ fn run_plan(plan: &Plan, shape: &[usize], xs: &[f64], out_scale: u32, ring: Ring
     );
     let data = party_data(plan, &inputs, None);
     let r = run_local(plan, data, &RunOptions::default()).unwrap();
-    for (i, node) in plan.graph().nodes.iter().enumerate() {
-        let c = node_cost(plan.graph(), node);
-        assert_eq!(
-            (c.rounds, c.bytes),
-            (r.profile[i].rounds, r.profile[i].bytes),
-            "instr {i} {}",
-            node.op.name()
-        );
-    }
+    assert_costs(plan, &r);
     r.outputs["y"]
         .data
         .iter()

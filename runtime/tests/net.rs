@@ -9,15 +9,6 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
-}
-
 /// x (client, 2x3) · w (owner, 3x2), truncated, then `squares` times squared and truncated;
 /// revealed to the client as "y".
 fn chain_plan(squares: usize) -> Plan {
@@ -29,33 +20,38 @@ fn chain_plan(squares: usize) -> Plan {
             encoding: InputEncoding::Fixed,
         },
         &[],
-        ty(&[2, 3], 18, Vis::Client),
+        ValueType::z64(&[2, 3], 18, Vis::Client),
         "x",
     );
     let w = g.add(
         Op::Weight { name: "w".into() },
         &[],
-        ty(&[3, 2], 18, Vis::Owner),
+        ValueType::z64(&[3, 2], 18, Vis::Owner),
         "w",
     );
-    let p = g.add(Op::MatMul, &[x, w], ty(&[2, 2], 36, Vis::Secret), "mm");
+    let p = g.add(
+        Op::MatMul,
+        &[x, w],
+        ValueType::z64(&[2, 2], 36, Vis::Secret),
+        "mm",
+    );
     let mut t = g.add(
         Op::Trunc { bits: 18 },
         &[p],
-        ty(&[2, 2], 18, Vis::Secret),
+        ValueType::z64(&[2, 2], 18, Vis::Secret),
         "mm",
     );
     for i in 0..squares {
         let sq = g.add(
             Op::Mul,
             &[t, t],
-            ty(&[2, 2], 36, Vis::Secret),
+            ValueType::z64(&[2, 2], 36, Vis::Secret),
             &format!("sq{i}"),
         );
         t = g.add(
             Op::Trunc { bits: 18 },
             &[sq],
-            ty(&[2, 2], 18, Vis::Secret),
+            ValueType::z64(&[2, 2], 18, Vis::Secret),
             &format!("sq{i}"),
         );
     }
@@ -65,7 +61,7 @@ fn chain_plan(squares: usize) -> Plan {
             to: vec![CLIENT],
         },
         &[t],
-        ty(&[2, 2], 18, Vis::Secret),
+        ValueType::z64(&[2, 2], 18, Vis::Secret),
         "y",
     );
     Plan::from_graph(g).unwrap()

@@ -4,7 +4,8 @@
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::ctx::Ctx;
-use mpcc_runtime::kernels::{approx, arith, boolean};
+use mpcc_runtime::kernels::{arith, boolean};
+use mpcc_runtime::ops;
 use mpcc_runtime::ring::encode;
 use mpcc_runtime::share::AShare;
 use mpcc_runtime::transport::{LocalTransport, Transport, TransportError};
@@ -99,15 +100,6 @@ fn contains_word(m: &[u8], w: u64) -> bool {
     m.windows(8).any(|s| s == pat)
 }
 
-fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
-}
-
 /// Distinctive random reals: every one has a full set of fraction bits.
 fn secrets(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f64> {
     let mut s = seed;
@@ -133,18 +125,30 @@ fn kernel_plan(n: usize) -> Plan {
             encoding: InputEncoding::Fixed,
         },
         &[],
-        ty(&[n], f, Vis::Client),
+        ValueType::z64(&[n], f, Vis::Client),
         "x",
     );
     let w = g.add(
         Op::Weight { name: "w".into() },
         &[],
-        ty(&[n], f, Vis::Owner),
+        ValueType::z64(&[n], f, Vis::Owner),
         "w",
     );
-    let p = g.add(Op::Mul, &[x, w], ty(&[n], 2 * f, Vis::Secret), "p");
-    let t = g.add(Op::Trunc { bits: f }, &[p], ty(&[n], f, Vis::Secret), "t");
-    let sec = |g: &mut Graph, op: Op, a: ValueId| g.add(op, &[a], ty(&[n], f, Vis::Secret), "k");
+    let p = g.add(
+        Op::Mul,
+        &[x, w],
+        ValueType::z64(&[n], 2 * f, Vis::Secret),
+        "p",
+    );
+    let t = g.add(
+        Op::Trunc { bits: f },
+        &[p],
+        ValueType::z64(&[n], f, Vis::Secret),
+        "t",
+    );
+    let sec = |g: &mut Graph, op: Op, a: ValueId| {
+        g.add(op, &[a], ValueType::z64(&[n], f, Vis::Secret), "k")
+    };
     let e = sec(&mut g, Op::ExpTaylor { iters: 5 }, t);
     let r = sec(&mut g, Op::Reciprocal { iters: 2 }, e);
     let q = sec(&mut g, Op::Rsqrt { iters: 2 }, r);
@@ -161,7 +165,7 @@ fn kernel_plan(n: usize) -> Plan {
         name: "y".into(),
         to: vec![CLIENT],
     };
-    g.add(out, &[re], ty(&[n], f, Vis::Secret), "y");
+    g.add(out, &[re], ValueType::z64(&[n], f, Vis::Secret), "y");
     Plan::from_graph(g).unwrap()
 }
 
@@ -232,9 +236,9 @@ fn share_samples(secret: f64, sessions: usize, n: usize) -> Vec<[Vec<u64>; 8]> {
             let x = arith::share_input(ctx, CLIENT, mine, n, ring).unwrap();
             let sq = arith::mul(ctx, &x, &x, ring).unwrap();
             let op = Op::ExpTaylor { iters: 3 };
-            let e = approx::exec_secret(ctx, &op, &x, f, ring).unwrap();
+            let e = ops::exec_secret(ctx, &op, &x, f, ring).unwrap();
             let op = Op::Reciprocal { iters: 1 };
-            let r = approx::exec_secret(ctx, &op, &e, f, ring).unwrap();
+            let r = ops::exec_secret(ctx, &op, &e, f, ring).unwrap();
             [x.a, x.b, sq.a, sq.b, e.a, e.b, r.a, r.b]
         });
         for (p, (comps, _)) in out.into_iter().enumerate() {
@@ -367,7 +371,7 @@ fn kernels_never_send_the_missing_share() {
             let mine = (ctx.id == CLIENT).then_some(xs.as_slice());
             let x = arith::share_input(ctx, CLIENT, mine, n, ring).unwrap();
             log.lock().unwrap().clear();
-            let y = approx::exec_secret(ctx, op, &x, f, ring).unwrap();
+            let y = ops::exec_secret(ctx, op, &x, f, ring).unwrap();
             let bits = boolean::ge_const(ctx, &y, &[encode(1.0, f, ring)], ring).unwrap();
             (x, y, bits)
         });
@@ -558,7 +562,7 @@ fn every_instruction_costs_what_it_sends() {
             );
             seen.insert(node.op.name());
         }
-        // Every kernel kind except cast_ring, which this VM does not run.
+        // Every kernel kind but pad (tested in smoke.rs).
         assert_eq!(seen.len(), 27, "kinds covered: {seen:?}");
     }
 }

@@ -1,66 +1,24 @@
 //! Smoke test: share, multiply, truncate, matmul and reveal through the VM.
+mod common;
+
+use common::{assert_costs, fixture};
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-fn ty(shape: &[usize], scale: u32, vis: Vis) -> ValueType {
-    ValueType {
-        shape: shape.to_vec(),
-        ring: Ring::Z64,
-        scale,
-        vis,
-    }
-}
-
 /// x*w then truncation and a matmul give the plaintext result within 2 ulp.
 #[test]
 fn mul_trunc_matmul() {
-    let mut g = Graph::new(18);
-    let x = g.add(
-        Op::Input {
-            name: "x".into(),
-            owner: CLIENT,
-            encoding: InputEncoding::Fixed,
-        },
-        &[],
-        ty(&[2, 3], 18, Vis::Client),
-        "x",
-    );
-    let w = g.add(
-        Op::Weight { name: "w".into() },
-        &[],
-        ty(&[3, 2], 18, Vis::Owner),
-        "w",
-    );
-    let p = g.add(Op::MatMul, &[x, w], ty(&[2, 2], 36, Vis::Secret), "mm");
-    let t = g.add(
-        Op::Trunc { bits: 18 },
-        &[p],
-        ty(&[2, 2], 18, Vis::Secret),
-        "mm",
-    );
-    let sq = g.add(Op::Mul, &[t, t], ty(&[2, 2], 36, Vis::Secret), "sq");
-    let t2 = g.add(
-        Op::Trunc { bits: 18 },
-        &[sq],
-        ty(&[2, 2], 18, Vis::Secret),
-        "sq",
-    );
-    g.add(
-        Op::Output {
-            name: "y".into(),
-            to: vec![CLIENT],
-        },
-        &[t2],
-        ty(&[2, 2], 18, Vis::Secret),
-        "y",
-    );
+    let g = fixture(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/ir/mul-trunc-matmul.ir"
+    )));
     let plan = Plan::from_graph(g).unwrap();
     let plan = Plan::from_bytes(&plan.to_bytes()).unwrap();
     let xs = vec![1.5, -2.0, 0.25, 3.0, 0.5, -1.0];
-    let ws = vec![0.5, -1.0, 2.0, 0.125, -0.75, 1.0];
+    let ws = [0.5, -1.0, 2.0, 0.125, -0.75, 1.0];
     let mut inputs = HashMap::new();
     inputs.insert(
         "x".to_string(),
@@ -94,81 +52,17 @@ fn mul_trunc_matmul() {
             );
         }
     }
-    for (i, node) in plan.graph().nodes.iter().enumerate() {
-        let c = node_cost(plan.graph(), node);
-        assert_eq!(
-            (c.rounds, c.bytes),
-            (r.profile[i].rounds, r.profile[i].bytes),
-            "instr {i} {}",
-            node.op.name()
-        );
-    }
+    assert_costs(&plan, &r);
 }
 
 /// Secret matmuls take the right product whichever operand has a statically zero share
 /// component (input-shared by its owner) and when neither has one.
 #[test]
 fn matmul_zero_component_paths() {
-    let mut g = Graph::new(18);
-    let a = g.add(
-        Op::Input {
-            name: "a".into(),
-            owner: CLIENT,
-            encoding: InputEncoding::Fixed,
-        },
-        &[],
-        ty(&[3, 4], 18, Vis::Client),
-        "a",
-    );
-    let w = g.add(
-        Op::Weight { name: "w".into() },
-        &[],
-        ty(&[4, 3], 18, Vis::Owner),
-        "w",
-    );
-    // fresh: a product result, no zero component.
-    let one = g.add(
-        Op::Input {
-            name: "one".into(),
-            owner: HELPER,
-            encoding: InputEncoding::Fixed,
-        },
-        &[],
-        ty(&[1], 18, Vis::Secret),
-        "one",
-    );
-    let wp = g.add(Op::Mul, &[w, one], ty(&[4, 3], 36, Vis::Secret), "wp");
-    let wf = g.add(
-        Op::Trunc { bits: 18 },
-        &[wp],
-        ty(&[4, 3], 18, Vis::Secret),
-        "wf",
-    );
-    let ap = g.add(Op::Mul, &[a, one], ty(&[3, 4], 36, Vis::Secret), "ap");
-    let af = g.add(
-        Op::Trunc { bits: 18 },
-        &[ap],
-        ty(&[3, 4], 18, Vis::Secret),
-        "af",
-    );
-    for (i, (x, y)) in [(a, wf), (af, w), (af, wf), (a, w)].into_iter().enumerate() {
-        let p = g.add(Op::MatMul, &[x, y], ty(&[3, 3], 36, Vis::Secret), "mm");
-        let t = g.add(
-            Op::Trunc { bits: 18 },
-            &[p],
-            ty(&[3, 3], 18, Vis::Secret),
-            "mm",
-        );
-        g.add(
-            Op::Output {
-                name: format!("y{i}"),
-                to: vec![CLIENT],
-            },
-            &[t],
-            ty(&[3, 3], 18, Vis::Secret),
-            "y",
-        );
-    }
+    let g = fixture(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/ir/matmul-zero-paths.ir"
+    )));
     let plan = Plan::from_graph(g).unwrap();
     let av: Vec<f64> = (0..12).map(|i| i as f64 * 0.25 - 1.5).collect();
     let wv: Vec<f64> = (0..12).map(|i| 2.0 - i as f64 * 0.375).collect();
@@ -228,7 +122,7 @@ fn pad_secret_is_local() {
             encoding: InputEncoding::Fixed,
         },
         &[],
-        ty(&[2, 2], 18, Vis::Client),
+        ValueType::z64(&[2, 2], 18, Vis::Client),
         "x",
     );
     let p = g.add(
@@ -236,7 +130,7 @@ fn pad_secret_is_local() {
             pads: vec![(1, 0), (0, 2)],
         },
         &[x],
-        ty(&[3, 4], 18, Vis::Client),
+        ValueType::z64(&[3, 4], 18, Vis::Client),
         "pad",
     );
     g.add(
@@ -245,7 +139,7 @@ fn pad_secret_is_local() {
             to: vec![CLIENT],
         },
         &[p],
-        ty(&[3, 4], 18, Vis::Client),
+        ValueType::z64(&[3, 4], 18, Vis::Client),
         "y",
     );
     assert_eq!(mpcc_ir::text::parse(&g.to_string()).unwrap(), g);

@@ -86,8 +86,8 @@ fn check_exact(vals: &[i64], d: u32, ring: Ring) {
         );
     }
     let c: Cost = arith::trunc_exact_cost(xs.len(), ring);
-    for p in 0..3 {
-        assert_eq!(st[p], (c.bytes[p], c.rounds), "party {p}");
+    for (p, sp) in st.iter().enumerate() {
+        assert_eq!(*sp, (c.bytes[p], c.rounds), "party {p}");
     }
 }
 
@@ -136,7 +136,7 @@ fn probabilistic_trunc_small_values() {
         assert!(got == v >> 18 || got == (v >> 18) + 1, "x={v}: {got}");
     }
     let c = arith::trunc_prob_cost(xs.len(), Ring::Z64);
-    for p in 0..3 {
-        assert_eq!(st[p], (c.bytes[p], c.rounds));
+    for (p, sp) in st.iter().enumerate() {
+        assert_eq!(*sp, (c.bytes[p], c.rounds));
     }
 }

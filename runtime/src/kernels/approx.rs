@@ -1,85 +1,10 @@
-//! Arithmetic approximation kernels: dispatch of `poly`, `piecewise_poly`, `exp_taylor`,
-//! `reciprocal` and `rsqrt` to their protocols ([`super::poly`], [`super::invert`]), their
-//! costs, and the plaintext references ([`plain`]) that public operands and tests use.
+//! The approximation kernels' plaintext references and error bounds ([`plain`]): exactly
+//! what the protocols of `poly`, `piecewise_poly`, `exp_taylor` ([`super::poly`]),
+//! `reciprocal` and `rsqrt` ([`super::invert`]) approximate, in f64. The op table computes
+//! public operands with them; tests check the protocols against them.
 //!
 //! Every kernel keeps the input's ring and scale f. Each protocol's doc comment states its
 //! rounds, bytes, valid input range and error bound against its [`plain`] reference.
-
-use super::{invert, poly, Args};
-use crate::cost::Cost;
-use crate::ctx::Ctx;
-use crate::ring::{decode, encode};
-use crate::share::{AShare, Val};
-use crate::RtError;
-use mpcc_ir::{Graph, Node, Op, Ring};
-
-/// Runs `poly`, `piecewise_poly`, `exp_taylor`, `reciprocal` or `rsqrt`. A public operand is
-/// computed in the clear by the [`plain`] reference (decode, evaluate, encode).
-pub fn exec(ctx: &mut Ctx, _graph: &Graph, node: &Node, args: &Args) -> Result<Val, RtError> {
-    let (f, ring) = (args.tys[0].scale, args.out.ring);
-    if args.out.scale != f {
-        return Err(RtError::Internal(format!(
-            "{} keeps its operand's scale {f}, but the output has scale {}",
-            node.op.name(),
-            args.out.scale
-        )));
-    }
-    match args.vals[0] {
-        Val::Pub(x) => {
-            let out = x
-                .iter()
-                .map(|v| {
-                    plain::eval(&node.op, decode(*v, f, ring), f, ring).map(|y| encode(y, f, ring))
-                })
-                .collect::<Option<Vec<u64>>>()
-                .ok_or_else(|| RtError::Unsupported(node.op.name().into()))?;
-            Ok(Val::Pub(out))
-        }
-        Val::Sec(x) => Ok(Val::Sec(exec_secret(ctx, &node.op, x, f, ring)?)),
-    }
-}
-
-/// Runs the protocol of `op` on a secret operand at scale f (an empty operand is free).
-pub fn exec_secret(
-    ctx: &mut Ctx,
-    op: &Op,
-    x: &AShare,
-    f: u32,
-    ring: Ring,
-) -> Result<AShare, RtError> {
-    if x.is_empty() {
-        return Ok(x.clone());
-    }
-    Ok(match op {
-        Op::Poly { coeffs } => poly::poly(ctx, x, coeffs, f, ring)?,
-        Op::ExpTaylor { iters } => poly::exp_taylor(ctx, x, *iters, f, ring)?,
-        Op::PiecewisePoly { breaks, pieces } => poly::piecewise(ctx, x, breaks, pieces, f, ring)?,
-        Op::Reciprocal { iters } => invert::reciprocal(ctx, x, *iters, f, ring)?,
-        Op::Rsqrt { iters } => invert::rsqrt(ctx, x, *iters, f, ring)?,
-        other => return Err(RtError::Unsupported(other.name().into())),
-    })
-}
-
-/// Cost of those kernels on a secret operand.
-pub fn cost(graph: &Graph, node: &Node) -> Cost {
-    let x = graph.ty(node.inputs[0]);
-    op_cost(&node.op, x.len(), x.scale, x.ring)
-}
-
-/// Cost of `op` on `n` secret elements at scale f.
-pub fn op_cost(op: &Op, n: usize, f: u32, ring: Ring) -> Cost {
-    if n == 0 {
-        return Cost::ZERO;
-    }
-    match op {
-        Op::Poly { coeffs } => poly::poly_cost(n, coeffs, f, ring),
-        Op::ExpTaylor { iters } => poly::exp_taylor_cost(n, *iters, f, ring),
-        Op::PiecewisePoly { breaks, pieces } => poly::piecewise_cost(n, breaks, pieces, f, ring),
-        Op::Reciprocal { iters } => invert::reciprocal_cost(n, *iters, ring),
-        Op::Rsqrt { iters } => invert::rsqrt_cost(n, *iters, ring),
-        _ => Cost::ZERO,
-    }
-}
 
 /// Plaintext references of the kernels (exactly what each protocol approximates, in f64),
 /// used for public operands and by tests, and the kernels' documented error bounds.
@@ -87,8 +12,7 @@ pub mod plain {
     use crate::kernels::invert::RSQRT_GUESS_ERR;
     use crate::kernels::invert::{RECIP_GUESS, RECIP_GUESS_ERR, RSQRT_A, RSQRT_B};
     use crate::kernels::poly::{domain_shift, exp_base_exact};
-    use crate::ring::{decode, encode};
-    use mpcc_ir::{Op, Piece, Ring};
+    use mpcc_ir::{Piece, Ring};
 
     /// `sum coeffs[i] x^i`.
     pub fn poly(coeffs: &[f64], x: f64) -> f64 {
@@ -183,25 +107,6 @@ pub mod plain {
     /// `d_{j+1} = 1.5 d_j^2 + 0.5 d_j^3`.
     pub fn rsqrt_rel_error(iters: u32) -> f64 {
         (0..iters).fold(RSQRT_GUESS_ERR, |d, _| 1.5 * d * d + 0.5 * d * d * d)
-    }
-
-    /// The reference of a kernel op at x (scale f in `ring`: piecewise breaks are taken as
-    /// their encodings, as the protocol compares with those). `None` for other ops.
-    pub fn eval(op: &Op, x: f64, f: u32, ring: Ring) -> Option<f64> {
-        Some(match op {
-            Op::Poly { coeffs } => poly(coeffs, x),
-            Op::ExpTaylor { iters } => exp_taylor(x, *iters),
-            Op::PiecewisePoly { breaks, pieces } => {
-                let b: Vec<f64> = breaks
-                    .iter()
-                    .map(|b| decode(encode(*b, f, ring), f, ring))
-                    .collect();
-                piecewise(&b, pieces, x)
-            }
-            Op::Reciprocal { iters } => reciprocal(x, *iters),
-            Op::Rsqrt { iters } => rsqrt(x, *iters),
-            _ => return None,
-        })
     }
 
     /// Error bound of the `poly` kernel at x against [`poly`]: [`poly_bound_shifted`] with

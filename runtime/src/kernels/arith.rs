@@ -1,6 +1,7 @@
 //! Arithmetic protocols on replicated shares: input sharing, reveal, secret products and
 //! matmuls, truncation. Each protocol's cost function sits beside it.
 
+use super::common::{concat, const_plus, split};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::ring::{pack, unpack};
@@ -239,7 +240,7 @@ pub fn matmul_local_cross(a: ShareRef, b: ShareRef, m: usize, k: usize, n: usize
 }
 
 /// Secret × secret matmul when one operand has a share component `x_z` that is statically
-/// zero (input-shared values, see `kernels::zero_components`); one local product per party.
+/// zero (input-shared values, see `ops::zero_components`); one local product per party.
 ///
 /// With B's component z zero: party z+1 computes `(A_{z+1}+A_{z+2})(B_{z+1}+B_{z+2})`, party
 /// z computes `A_z B_{z+1}`, party z+2 computes `A_z B_{z+2}`; the nine cross terms of A·B
@@ -462,74 +463,31 @@ pub fn trunc_exact_cost(n: usize, ring: Ring) -> Cost {
     Cost::round([0, 2 * w, w]).then(Cost::round([w, 0, 0]))
 }
 
-/// Adds a public value to a sharing: only x_0 changes (held by party 0 as `a`, party 2 as `b`).
-pub fn add_public(id: PartyId, x: &AShare, c: &[u64], ring: Ring) -> AShare {
-    let m = ring.mask();
-    let mut y = x.clone();
-    match id {
-        0 => {
-            y.a.iter_mut()
-                .zip(c)
-                .for_each(|(v, c)| *v = v.wrapping_add(*c) & m)
-        }
-        2 => {
-            y.b.iter_mut()
-                .zip(c)
-                .for_each(|(v, c)| *v = v.wrapping_add(*c) & m)
-        }
-        _ => {}
-    }
-    y
+/// Truncation by d bits rounded to nearest on average: [`trunc`] (floor(x/2^d) or one
+/// less, mean `x/2^d - 1`) plus one unit, so the result is `floor(x/2^d)` or one more: error
+/// below one unit either way and no bias (and exact, with overwhelming probability, when
+/// `2^d` divides x). Same cost as [`trunc`].
+pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+    let t = trunc(ctx, x, d, ring)?;
+    Ok(const_plus(ctx.id, 1, &t, ring))
 }
 
-/// A public value as a (trivial) sharing: x_0 = c, x_1 = x_2 = 0.
-pub fn public_as_share(id: PartyId, c: &[u64]) -> AShare {
-    let zero = vec![0; c.len()];
-    match id {
-        0 => AShare {
-            a: c.to_vec(),
-            b: zero,
-        },
-        2 => AShare {
-            a: zero,
-            b: c.to_vec(),
-        },
-        _ => AShare {
-            a: zero.clone(),
-            b: zero,
-        },
-    }
+/// Fixed-point products of pairs in one step: `trunc1(l_j * r_j, d)` for every pair, with
+/// one [`mul`] and one [`trunc1`] over the concatenation.
+pub fn mul_trunc_many(
+    ctx: &mut Ctx,
+    pairs: &[(&AShare, &AShare)],
+    d: u32,
+    ring: Ring,
+) -> Result<Vec<AShare>, TransportError> {
+    let n = pairs.first().map_or(0, |p| p.0.len());
+    let l: Vec<&AShare> = pairs.iter().map(|p| p.0).collect();
+    let r: Vec<&AShare> = pairs.iter().map(|p| p.1).collect();
+    let z = mul(ctx, &concat(&l), &concat(&r), ring)?;
+    Ok(split(&trunc1(ctx, &z, d, ring)?, n))
 }
 
-/// Elementwise map of both components.
-pub fn local(x: &AShare, f: impl Fn(u64) -> u64) -> AShare {
-    AShare {
-        a: x.a.iter().map(|v| f(*v)).collect(),
-        b: x.b.iter().map(|v| f(*v)).collect(),
-    }
-}
-
-/// Elementwise combination of two sharings, component by component.
-pub fn local2(x: &AShare, y: &AShare, f: impl Fn(u64, u64) -> u64) -> AShare {
-    AShare {
-        a: x.a.iter().zip(&y.a).map(|(p, q)| f(*p, *q)).collect(),
-        b: x.b.iter().zip(&y.b).map(|(p, q)| f(*p, *q)).collect(),
-    }
-}
-
-/// Multiplies a sharing by public values elementwise (local).
-pub fn mul_public(x: &AShare, c: &[u64], ring: Ring) -> AShare {
-    let m = ring.mask();
-    AShare {
-        a: x.a
-            .iter()
-            .zip(c)
-            .map(|(v, c)| v.wrapping_mul(*c) & m)
-            .collect(),
-        b: x.b
-            .iter()
-            .zip(c)
-            .map(|(v, c)| v.wrapping_mul(*c) & m)
-            .collect(),
-    }
+/// Cost of [`mul_trunc_many`] with `pairs` pairs of `n` elements.
+pub fn mul_trunc_many_cost(n: usize, pairs: usize, ring: Ring) -> Cost {
+    mul_cost(n * pairs, ring).then(trunc_cost(n * pairs, ring))
 }

@@ -1,7 +1,7 @@
 //! Boolean-share protocols and the comparison kernels built on them: MSB extraction
 //! ([`msb`]), comparisons with public thresholds ([`ge_const`]), bit injection
 //! ([`bit_inject`]), MSB-position table lookups for normalisation ([`msb_weights`]), and
-//! the IR kernels `ge`, `relu` and `max_axis`.
+//! the protocols of the IR kernels `ge` ([`ge_const`]), `relu` and `max_axis`.
 //!
 //! The protocols live in [`super::compare`] (the adder's first two rounds), [`super::carry`]
 //! (the carry tree), [`super::inject`] (boolean to arithmetic, multiplexer),
@@ -12,16 +12,14 @@
 
 use super::bits::{bytes_of, reader, BitWriter, Roles};
 use super::carry::{self, Finish, Split};
+use super::common;
 use super::compare;
 use super::inject::{inject, inject_cost, inject_dot, inject_dot_cost, mux1_send, Mux1};
-use super::{arith, Args};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
-use crate::ring::encode;
-use crate::share::{AShare, BShare, Val};
+use crate::share::{AShare, BShare};
 use crate::transport::TransportError;
-use crate::RtError;
-use mpcc_ir::{Graph, Node, Op, Ring};
+use mpcc_ir::Ring;
 
 /// Cost of the comparison core for `t` thresholds over `n` elements.
 fn core_cost(n: usize, t: usize, ring: Ring, finish: Finish) -> Cost {
@@ -177,7 +175,7 @@ pub fn msb_weights(
     Ok(sums
         .iter()
         .zip(tables)
-        .map(|(acc, tab)| arith::add_public(ctx.id, acc, &vec![at(tab, 0); n], ring))
+        .map(|(acc, tab)| common::add_public(ctx.id, acc, &vec![at(tab, 0); n], ring))
         .collect())
 }
 
@@ -436,47 +434,5 @@ pub mod plain {
             len = len.div_ceil(2);
         }
         cur
-    }
-}
-
-/// Runs `ge`, `relu` or `max_axis`; a public operand is computed in the clear.
-pub fn exec(ctx: &mut Ctx, _graph: &Graph, node: &Node, args: &Args) -> Result<Val, RtError> {
-    let ty = args.tys[0];
-    let ring = ty.ring;
-    let x = args.vals[0];
-    Ok(match (&node.op, x) {
-        (Op::Ge { thresholds }, _) => {
-            let th: Vec<u64> = thresholds
-                .iter()
-                .map(|t| encode(*t, ty.scale, ring))
-                .collect();
-            match x {
-                Val::Pub(v) => Val::Pub(
-                    th.iter()
-                        .flat_map(|t| v.iter().map(move |e| plain::ge(*e, *t, ring)))
-                        .collect(),
-                ),
-                Val::Sec(s) => Val::Sec(ge_const(ctx, s, &th, ring)?),
-            }
-        }
-        (Op::Relu, Val::Pub(v)) => Val::Pub(v.iter().map(|e| plain::relu(*e, ring)).collect()),
-        (Op::Relu, Val::Sec(s)) => Val::Sec(relu(ctx, s, ring)?),
-        (Op::MaxAxis { axis }, Val::Pub(v)) => Val::Pub(plain::max_axis(v, &ty.shape, *axis, ring)),
-        (Op::MaxAxis { axis }, Val::Sec(s)) => Val::Sec(max_axis(ctx, s, &ty.shape, *axis, ring)?),
-        _ => return Err(RtError::Unsupported(node.op.name().into())),
-    })
-}
-
-/// Cost of `ge`, `relu` or `max_axis` on a secret operand.
-pub fn cost(graph: &Graph, node: &Node) -> Cost {
-    let ty = graph.ty(node.inputs[0]);
-    if !ty.vis.is_secret() {
-        return Cost::ZERO;
-    }
-    match &node.op {
-        Op::Ge { thresholds } => ge_const_cost(ty.len(), thresholds.len(), ty.ring),
-        Op::Relu => relu_cost(ty.len(), ty.ring),
-        Op::MaxAxis { axis } => max_axis_cost(&ty.shape, *axis, ty.ring),
-        _ => Cost::ZERO,
     }
 }

@@ -138,7 +138,7 @@ pub fn share_y_send(
         b: vec![0; n],
     };
     let mut mono: [Vec<[u64; 16]>; 3] = Default::default();
-    for r in 0..3 {
+    for (r, mono_r) in mono.iter_mut().enumerate() {
         let range = roles.range(r);
         match Roles::rel(ctx.id, r) {
             0 => {
@@ -160,7 +160,7 @@ pub fn share_y_send(
                 for (t, e) in range.enumerate() {
                     let (mv, mm) = masks(dv[t], &dm[11 * t..11 * t + 11], g);
                     y.b[e] = mv;
-                    mono[r].push(mm);
+                    mono_r.push(mm);
                 }
             }
             _ => {}

@@ -13,9 +13,9 @@
 //! round with m elements from every party, a trunc of m elements 2 rounds with `m, 2m, m`
 //! elements from parties 0, 1, 2.
 
-use super::poly::{add, concat, const_minus, const_plus, mul_trunc_many, mul_trunc_many_cost};
-use super::poly::{scale_by, split, trunc1};
-use super::{arith, boolean};
+use super::arith::{mul_trunc_many, mul_trunc_many_cost, trunc1};
+use super::common::{add, concat, const_minus, const_plus, scale_by, split};
+use super::{arith, boolean, common};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::ring::encode;
@@ -257,7 +257,7 @@ fn newton_rsqrt(
     let m = ring.mask();
     let v = mul_trunc_many(ctx, &[(u, y), (y, y)], f, ring)?;
     let p = arith::mul(ctx, &v[0], &v[1], ring)?;
-    let q = arith::local2(&scale_by(y, 3u64 << f, ring), &p, |a, b| {
+    let q = common::local2(&scale_by(y, 3u64 << f, ring), &p, |a, b| {
         a.wrapping_sub(b) & m
     });
     trunc1(ctx, &q, f + 1, ring)

@@ -10,6 +10,8 @@
 //! one element per party), a fixed-point product (mul + trunc) of m elements takes 3 rounds
 //! and parties 0, 1, 2 send `2m, 3m, 2m` elements (8 bytes each in Z64, 4 in Z32).
 
+use super::arith::{mul_trunc_many_cost, trunc1};
+use super::common::{self, add, concat, const_minus, const_plus, scale_by, split};
 use super::{arith, boolean};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -17,81 +19,6 @@ use crate::ring::encode;
 use crate::share::AShare;
 use crate::transport::TransportError;
 use mpcc_ir::{PartyId, Piece, Ring};
-
-/// Concatenates sharings into one vector (so that one protocol call serves them all).
-pub fn concat(parts: &[&AShare]) -> AShare {
-    AShare {
-        a: parts.iter().flat_map(|p| p.a.iter().copied()).collect(),
-        b: parts.iter().flat_map(|p| p.b.iter().copied()).collect(),
-    }
-}
-
-/// Splits a concatenation back into consecutive parts of `n` elements.
-pub fn split(x: &AShare, n: usize) -> Vec<AShare> {
-    if n == 0 {
-        return Vec::new();
-    }
-    x.a.chunks(n)
-        .zip(x.b.chunks(n))
-        .map(|(a, b)| AShare {
-            a: a.to_vec(),
-            b: b.to_vec(),
-        })
-        .collect()
-}
-
-/// Elementwise sum of two sharings in the ring.
-pub fn add(x: &AShare, y: &AShare, ring: Ring) -> AShare {
-    let m = ring.mask();
-    arith::local2(x, y, |p, q| p.wrapping_add(q) & m)
-}
-
-/// `c - x` for a public scalar `c` (already encoded).
-pub fn const_minus(id: PartyId, c: u64, x: &AShare, ring: Ring) -> AShare {
-    let m = ring.mask();
-    let neg = arith::local(x, |v| v.wrapping_neg() & m);
-    arith::add_public(id, &neg, &vec![c; x.len()], ring)
-}
-
-/// `c + x` for a public scalar `c` (already encoded).
-pub fn const_plus(id: PartyId, c: u64, x: &AShare, ring: Ring) -> AShare {
-    arith::add_public(id, x, &vec![c; x.len()], ring)
-}
-
-/// Multiplies a sharing by a public scalar (local).
-pub fn scale_by(x: &AShare, c: u64, ring: Ring) -> AShare {
-    let m = ring.mask();
-    arith::local(x, |v| v.wrapping_mul(c) & m)
-}
-
-/// Truncation by d bits rounded to nearest on average: [`arith::trunc`] (floor(x/2^d) or one
-/// less, mean `x/2^d - 1`) plus one unit, so the result is `floor(x/2^d)` or one more: error
-/// below one unit either way and no bias (and exact, with overwhelming probability, when
-/// `2^d` divides x). Same cost as [`arith::trunc`].
-pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
-    let t = arith::trunc(ctx, x, d, ring)?;
-    Ok(const_plus(ctx.id, 1, &t, ring))
-}
-
-/// Fixed-point products of pairs in one step: `trunc1(l_j * r_j, d)` for every pair, with
-/// one [`arith::mul`] and one [`trunc1`] over the concatenation.
-pub fn mul_trunc_many(
-    ctx: &mut Ctx,
-    pairs: &[(&AShare, &AShare)],
-    d: u32,
-    ring: Ring,
-) -> Result<Vec<AShare>, TransportError> {
-    let n = pairs.first().map_or(0, |p| p.0.len());
-    let l: Vec<&AShare> = pairs.iter().map(|p| p.0).collect();
-    let r: Vec<&AShare> = pairs.iter().map(|p| p.1).collect();
-    let z = arith::mul(ctx, &concat(&l), &concat(&r), ring)?;
-    Ok(split(&trunc1(ctx, &z, d, ring)?, n))
-}
-
-/// Cost of [`mul_trunc_many`] with `pairs` pairs of `n` elements.
-pub fn mul_trunc_many_cost(n: usize, pairs: usize, ring: Ring) -> Cost {
-    arith::mul_cost(n * pairs, ring).then(arith::trunc_cost(n * pairs, ring))
-}
 
 /// Which products build the powers a polynomial needs: level `L` holds the powers `j` with
 /// `2^(L-1) < j <= 2^L`, each built as `x^p * x^(j-p)` with `p` the largest power of two
@@ -148,7 +75,7 @@ impl PowerTree {
         PowerTree::for_powers(terms.iter().map(|(i, _)| *i), shift)
     }
 
-    /// Cost for `n` elements: one [`mul_trunc_many`] per level.
+    /// Cost for `n` elements: one [`arith::mul_trunc_many`] per level.
     pub fn cost(&self, n: usize, ring: Ring) -> Cost {
         self.levels.iter().fold(Cost::ZERO, |c, l| {
             c.then(mul_trunc_many_cost(n, l.len(), ring))
@@ -220,7 +147,7 @@ fn terms_2f(pw: &[Option<AShare>], terms: &[(usize, u64)], ring: Ring) -> Option
     let n = power(pw, 1).len();
     terms
         .iter()
-        .map(|&(i, c)| arith::mul_public(power(pw, i), &vec![c; n], ring))
+        .map(|&(i, c)| common::mul_public(power(pw, i), &vec![c; n], ring))
         .reduce(|acc, t| add(&acc, &t, ring))
 }
 
@@ -252,7 +179,7 @@ pub fn poly(
     let terms = scaled_terms(coeffs, f, ring, 0);
     let c0 = coeffs.first().copied().unwrap_or(0.0);
     if terms.is_empty() {
-        return Ok(arith::public_as_share(
+        return Ok(common::public_as_share(
             ctx.id,
             &vec![encode(c0, f, ring); n],
         ));
@@ -412,7 +339,7 @@ fn indicators(id: PartyId, bits: &AShare, t: usize, n: usize, ring: Ring) -> Vec
     let mut ind = Vec::with_capacity(t + 1);
     ind.push(const_minus(id, 1, &b[0], ring));
     for i in 1..t {
-        ind.push(arith::local2(&b[i - 1], &b[i], |p, q| {
+        ind.push(common::local2(&b[i - 1], &b[i], |p, q| {
             p.wrapping_sub(q) & m
         }));
     }
@@ -459,14 +386,14 @@ pub fn piecewise(
         return single_piece(ctx, x, pieces.first(), f, ring);
     }
     if sp.is_zero(f, ring) {
-        return Ok(arith::public_as_share(ctx.id, &vec![0; n]));
+        return Ok(common::public_as_share(ctx.id, &vec![0; n]));
     }
     let thr: Vec<u64> = breaks.iter().map(|b| encode(*b, f, ring)).collect();
     let bits = boolean::ge_const(ctx, x, &thr, ring)?;
     let ind = indicators(ctx.id, &bits, t, n, ring);
     let pw = sp.tree.eval(ctx, x, f, ring)?;
     let out_scale = if sp.wide { 2 * f } else { f };
-    let mut acc = arith::public_as_share(ctx.id, &vec![0; n]);
+    let mut acc = common::public_as_share(ctx.id, &vec![0; n]);
     for (j, c) in sp.consts.iter().enumerate() {
         let c = encode(*c, out_scale, ring);
         if c != 0 {
@@ -517,7 +444,7 @@ fn single_piece(
     Ok(match piece {
         Some(Piece::Identity) => x.clone(),
         Some(Piece::Poly(c)) => poly(ctx, x, c, f, ring)?,
-        _ => arith::public_as_share(ctx.id, &vec![0; x.len()]),
+        _ => common::public_as_share(ctx.id, &vec![0; x.len()]),
     })
 }
 

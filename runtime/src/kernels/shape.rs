@@ -1,6 +1,10 @@
 //! Public shape operations on flat row-major buffers. They move elements only, so they apply
 //! to public values and to each share component alike, with no communication.
 
+use super::common;
+use crate::share::{AShare, Val};
+use mpcc_ir::PartyId;
+
 /// Row-major strides of `shape`.
 pub fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];
@@ -110,6 +114,46 @@ pub fn concat(parts: &[(&[u64], &[usize])], axis: usize) -> Vec<u64> {
         }
     }
     out
+}
+
+/// Concatenates VM values (each with its shape) along `axis`. When some part is secret, the
+/// public parts join as trivial sharings ([`common::public_as_share`]).
+pub fn concat_vals(id: PartyId, vals: &[&Val], shapes: &[&[usize]], axis: usize) -> Val {
+    let secret = vals.iter().any(|v| matches!(v, Val::Sec(_)));
+    let comps = |pick: usize| -> Vec<Vec<u64>> {
+        vals.iter()
+            .map(|v| match v {
+                Val::Pub(x) if secret => component(&common::public_as_share(id, x), pick),
+                Val::Pub(x) => x.clone(),
+                Val::Sec(s) => component(s, pick),
+            })
+            .collect()
+    };
+    let cat = |parts: Vec<Vec<u64>>| {
+        let views: Vec<(&[u64], &[usize])> = parts
+            .iter()
+            .zip(shapes)
+            .map(|(p, s)| (p.as_slice(), *s))
+            .collect();
+        concat(&views, axis)
+    };
+    if secret {
+        Val::Sec(AShare {
+            a: cat(comps(0)),
+            b: cat(comps(1)),
+        })
+    } else {
+        Val::Pub(cat(comps(0)))
+    }
+}
+
+/// Share component `pick` (0: `a`, 1: `b`), copied.
+fn component(s: &AShare, pick: usize) -> Vec<u64> {
+    if pick == 0 {
+        s.a.clone()
+    } else {
+        s.b.clone()
+    }
 }
 
 /// Zero padding: `pads[i] = (before, after)` along axis i. Padding each share component with

@@ -39,77 +39,7 @@ pub use session::{run_networked, NetRun};
 pub use setup::{bind, establish, EventFn, NetConfig};
 pub use shape::{LinkShape, Shaped};
 
-use mpcc_ir::PartyId;
-
-/// Why the network links could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum NetError {
-    /// A key or certificate file is missing or malformed.
-    #[error("{path}: {message}")]
-    Keys {
-        /// The file.
-        path: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// Key generation or TLS configuration failed.
-    #[error("TLS set-up: {0}")]
-    Tls(String),
-    /// The listening address could not be bound.
-    #[error("cannot listen on {addr}: {message}")]
-    Bind {
-        /// The address.
-        addr: String,
-        /// The OS error.
-        message: String,
-    },
-    /// A peer could not be reached within the connection time limit.
-    #[error("could not connect to party {peer} at {addr} within {secs} s: {last}")]
-    Unreachable {
-        /// The peer.
-        peer: PartyId,
-        /// Its address.
-        addr: String,
-        /// Seconds tried.
-        secs: u64,
-        /// The last failure.
-        last: String,
-    },
-    /// A peer did not connect within the connection time limit.
-    #[error("party {peer} did not connect within {secs} s{refused}")]
-    NoPeer {
-        /// The peer.
-        peer: PartyId,
-        /// Seconds waited.
-        secs: u64,
-        /// Connections refused meanwhile, already formatted ("; refused: ...").
-        refused: String,
-    },
-    /// The peer's certificate is not the one configured for it, or it refused ours.
-    #[error("party {peer}: {message}")]
-    Auth {
-        /// The peer.
-        peer: PartyId,
-        /// What happened.
-        message: String,
-    },
-    /// The application handshake failed (version, party id or plan digest).
-    #[error("party {peer}: {message}")]
-    Handshake {
-        /// The peer.
-        peer: PartyId,
-        /// What differs.
-        message: String,
-    },
-    /// An I/O failure during set-up.
-    #[error("link to party {peer}: {message}")]
-    Io {
-        /// The peer.
-        peer: PartyId,
-        /// What happened.
-        message: String,
-    },
-}
+pub use crate::error::NetError;
 
 /// Lower-case hex of the first `n` bytes.
 pub(crate) fn short_hex(bytes: &[u8], n: usize) -> String {

@@ -4,8 +4,8 @@
 use super::link::NetStats;
 use super::setup::{establish, NetConfig};
 use crate::ctx::{Ctx, Stats};
+use crate::error::RtError;
 use crate::vm::{check_party_data, run_party, PartyData, PartyResult, Progress};
-use crate::RtError;
 use mpcc_ir::plan::Plan;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

@@ -1,0 +1,259 @@
+//! Nonlinear instructions: the comparison kernels `ge`, `relu` and `max_axis`
+//! ([`kernels::boolean`]), the approximation kernels `poly`, `piecewise_poly`, `exp_taylor`
+//! ([`kernels::poly`]), `reciprocal` and `rsqrt` ([`kernels::invert`]), and the high-level
+//! ops that a plan may not hold.
+//!
+//! A public operand is computed in the clear by the kernel's plaintext reference; a secret
+//! one by its protocol. They cost nothing on a public operand.
+
+use super::{secret, Instr};
+use crate::cost::Cost;
+use crate::ctx::Ctx;
+use crate::error::RtError;
+use crate::kernels::approx::plain;
+use crate::kernels::{boolean, invert, poly};
+use crate::protocol::{Args, Host};
+use crate::ring::{decode, encode};
+use crate::share::{AShare, Val};
+use crate::transport::TransportError;
+use mpcc_ir::{Piece, Ring, ValueType};
+
+/// `ge`: bits `[x >= t]` for every threshold, threshold-major.
+pub(super) struct Ge<'o> {
+    pub thresholds: &'o [f64],
+}
+
+impl Instr for Ge<'_> {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        let ty = args.tys[0];
+        let ring = ty.ring;
+        let th: Vec<u64> = self
+            .thresholds
+            .iter()
+            .map(|t| encode(*t, ty.scale, ring))
+            .collect();
+        Ok(match args.vals[0] {
+            Val::Pub(v) => Val::Pub(
+                th.iter()
+                    .flat_map(|t| v.iter().map(move |e| boolean::plain::ge(*e, *t, ring)))
+                    .collect(),
+            ),
+            Val::Sec(s) => Val::Sec(boolean::ge_const(ctx, s, &th, ring)?),
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        let x = tys[0];
+        if !secret(tys, 0) {
+            return Cost::ZERO;
+        }
+        boolean::ge_const_cost(x.len(), self.thresholds.len(), x.ring)
+    }
+}
+
+/// `relu`: `x * [x >= 0]`.
+pub(super) struct Relu;
+
+impl Instr for Relu {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        let ring = args.tys[0].ring;
+        Ok(match args.vals[0] {
+            Val::Pub(v) => Val::Pub(v.iter().map(|e| boolean::plain::relu(*e, ring)).collect()),
+            Val::Sec(s) => Val::Sec(boolean::relu(ctx, s, ring)?),
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        let x = tys[0];
+        if !secret(tys, 0) {
+            return Cost::ZERO;
+        }
+        boolean::relu_cost(x.len(), x.ring)
+    }
+}
+
+/// `max_axis`: the maximum along `axis` by a comparison tree.
+pub(super) struct MaxAxis {
+    pub axis: usize,
+}
+
+impl Instr for MaxAxis {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        let ty = args.tys[0];
+        Ok(match args.vals[0] {
+            Val::Pub(v) => Val::Pub(boolean::plain::max_axis(v, &ty.shape, self.axis, ty.ring)),
+            Val::Sec(s) => Val::Sec(boolean::max_axis(ctx, s, &ty.shape, self.axis, ty.ring)?),
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        let x = tys[0];
+        if !secret(tys, 0) {
+            return Cost::ZERO;
+        }
+        boolean::max_axis_cost(&x.shape, self.axis, x.ring)
+    }
+}
+
+/// Runs an approximation kernel, which keeps its operand's ring and scale f: `plain` on each
+/// element of a public operand (decode, evaluate, encode), `protocol` on a secret one (an
+/// empty operand is free).
+fn approx_exec(
+    ctx: &mut Ctx,
+    args: &Args,
+    instr: &impl Instr,
+    name: &str,
+    protocol: impl FnOnce(&mut Ctx, &AShare, u32, Ring) -> Result<AShare, TransportError>,
+) -> Result<Val, RtError> {
+    let (f, ring) = (args.tys[0].scale, args.out.ring);
+    if args.out.scale != f {
+        return Err(RtError::Internal(format!(
+            "{name} keeps its operand's scale {f}, but the output has scale {}",
+            args.out.scale
+        )));
+    }
+    match args.vals[0] {
+        Val::Pub(x) => {
+            let out = x
+                .iter()
+                .map(|v| {
+                    let y = instr.plain(decode(*v, f, ring), f, ring);
+                    y.map(|y| encode(y, f, ring))
+                })
+                .collect::<Option<Vec<u64>>>()
+                .ok_or_else(|| RtError::Unsupported(name.into()))?;
+            Ok(Val::Pub(out))
+        }
+        Val::Sec(x) if x.is_empty() => Ok(Val::Sec(x.clone())),
+        Val::Sec(x) => Ok(Val::Sec(protocol(ctx, x, f, ring)?)),
+    }
+}
+
+/// Cost of an approximation kernel: `cost(n, f, ring)` on a nonempty secret operand.
+fn approx_cost(tys: &[&ValueType], cost: impl FnOnce(usize, u32, Ring) -> Cost) -> Cost {
+    let x = tys[0];
+    if !secret(tys, 0) || x.is_empty() {
+        return Cost::ZERO;
+    }
+    cost(x.len(), x.scale, x.ring)
+}
+
+/// `poly`: `sum coeffs[i] x^i` on a power tree, one truncation at the end.
+pub(super) struct Poly<'o> {
+    pub coeffs: &'o [f64],
+}
+
+impl Instr for Poly<'_> {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        approx_exec(ctx, args, self, "poly", |ctx, x, f, ring| {
+            poly::poly(ctx, x, self.coeffs, f, ring)
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        approx_cost(tys, |n, f, ring| poly::poly_cost(n, self.coeffs, f, ring))
+    }
+    fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
+        Some(plain::poly(self.coeffs, x))
+    }
+}
+
+/// `piecewise_poly`: PUMA's piecewise polynomials (GeLU).
+pub(super) struct PiecewisePoly<'o> {
+    pub breaks: &'o [f64],
+    pub pieces: &'o [Piece],
+}
+
+impl Instr for PiecewisePoly<'_> {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        approx_exec(ctx, args, self, "piecewise_poly", |ctx, x, f, ring| {
+            poly::piecewise(ctx, x, self.breaks, self.pieces, f, ring)
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        approx_cost(tys, |n, f, ring| {
+            poly::piecewise_cost(n, self.breaks, self.pieces, f, ring)
+        })
+    }
+    /// The breaks are taken as their encodings at scale f, as the protocol compares with those.
+    fn plain(&self, x: f64, f: u32, ring: Ring) -> Option<f64> {
+        let b: Vec<f64> = self
+            .breaks
+            .iter()
+            .map(|b| decode(encode(*b, f, ring), f, ring))
+            .collect();
+        Some(plain::piecewise(&b, self.pieces, x))
+    }
+}
+
+/// `exp_taylor`: `(1 + x / 2^iters)^(2^iters)`.
+pub(super) struct ExpTaylor {
+    pub iters: u32,
+}
+
+impl Instr for ExpTaylor {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        approx_exec(ctx, args, self, "exp_taylor", |ctx, x, f, ring| {
+            poly::exp_taylor(ctx, x, self.iters, f, ring)
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        approx_cost(tys, |n, f, ring| {
+            poly::exp_taylor_cost(n, self.iters, f, ring)
+        })
+    }
+    fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
+        Some(plain::exp_taylor(x, self.iters))
+    }
+}
+
+/// `reciprocal`: 1/x for x > 0.
+pub(super) struct Reciprocal {
+    pub iters: u32,
+}
+
+impl Instr for Reciprocal {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        approx_exec(ctx, args, self, "reciprocal", |ctx, x, f, ring| {
+            invert::reciprocal(ctx, x, self.iters, f, ring)
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        approx_cost(tys, |n, _, ring| {
+            invert::reciprocal_cost(n, self.iters, ring)
+        })
+    }
+    fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
+        Some(plain::reciprocal(x, self.iters))
+    }
+}
+
+/// `rsqrt`: 1/sqrt(x) for x > 0.
+pub(super) struct Rsqrt {
+    pub iters: u32,
+}
+
+impl Instr for Rsqrt {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        approx_exec(ctx, args, self, "rsqrt", |ctx, x, f, ring| {
+            invert::rsqrt(ctx, x, self.iters, f, ring)
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        approx_cost(tys, |n, _, ring| invert::rsqrt_cost(n, self.iters, ring))
+    }
+    fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
+        Some(plain::rsqrt(x, self.iters))
+    }
+}
+
+/// A high-level op (`gelu`, `softmax`, `div`, …): the passes lower it to kernels, so a plan
+/// that holds one is a compiler bug. Refused; free.
+pub(super) struct HighLevel {
+    pub name: &'static str,
+}
+
+impl Instr for HighLevel {
+    fn exec(&self, _: &mut Ctx, _: &mut dyn Host, _: &Args) -> Result<Val, RtError> {
+        Err(RtError::HighLevelOp(self.name))
+    }
+    fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
+        Cost::ZERO
+    }
+}
