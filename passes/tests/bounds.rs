@@ -72,7 +72,7 @@ fn gelu_paper_bound_on_grid() {
     };
     let l = run_pipeline(g.clone(), &opts).unwrap();
     let err = max_abs_diff(&run(&g, &[("x", &xs)]), &run(&l, &[("x", &xs)]));
-    assert!(err <= GELU_PAPER && err >= 0.9 * GELU_PAPER, "{err:e}");
+    assert!((0.9 * GELU_PAPER..=GELU_PAPER).contains(&err), "{err:e}");
 }
 
 /// Each activation's documented bound holds on a dense grid over [-50, 50] and is tight.
@@ -89,7 +89,7 @@ fn activation_bounds_on_grid() {
         &run(&g, &[("x", &xs)]),
         &run(&lowered_paper(&g), &[("x", &xs)]),
     );
-    assert!(err <= EXP && err >= 0.9 * EXP, "exp: {err:e}");
+    assert!((0.9 * EXP..=EXP).contains(&err), "exp: {err:e}");
 }
 
 /// `puma`'s exp (10 squarings): |err| ≤ 2.7e-4 on [-14, 0], relative ≤ 2.0e-3 on [-2, 2];
@@ -99,7 +99,7 @@ fn puma_exp_bounds() {
     let xs = grid(-14.0, 0.0, 200_001);
     let g = unary_graph(Op::Exp, &[xs.len()]);
     let err = max_abs_diff(&run(&g, &[("x", &xs)]), &run(&lowered(&g), &[("x", &xs)]));
-    assert!(err <= 2.7e-4 && err >= 0.9 * 2.7e-4, "{err:e}");
+    assert!((0.9 * 2.7e-4..=2.7e-4).contains(&err), "{err:e}");
     let xs = grid(-2.0, 2.0, 20_001);
     let g = unary_graph(Op::Exp, &[xs.len()]);
     let (a, b) = (run(&g, &[("x", &xs)]), run(&lowered(&g), &[("x", &xs)]));
@@ -116,7 +116,7 @@ fn puma_exp_bounds() {
         max_abs_diff(&run(&g, &[("x", &xs)]), &run(&lowered(&g), &[("x", &xs)]))
     });
     let worst = worst.fold(0.0, f64::max);
-    assert!(worst <= 3.4e-3 && worst >= 0.9 * 3.4e-3, "{worst:e}");
+    assert!((0.9 * 3.4e-3..=3.4e-3).contains(&worst), "{worst:e}");
 }
 
 /// `puma-paper`'s exp relative error is ≤ 0.8 % on [-2, 2].
