@@ -10,6 +10,11 @@ use std::path::Path;
 mod frontend_support;
 use frontend_support::*;
 
+/// The reports' name parsing, the reference the front end's origin facts are checked against.
+#[path = "../src/report/names.rs"]
+#[allow(dead_code)]
+mod names;
+
 fn histogram(g: &Graph) -> BTreeMap<&'static str, usize> {
     let mut h = BTreeMap::new();
     for n in &g.nodes {
@@ -553,4 +558,50 @@ fn llama_tiny_position_ids_and_padding() {
     ];
     let err = check_against_tract("llama-tiny", inputs);
     assert!(err < 1e-5, "max error {err}");
+}
+
+/// Every node of bert-tiny carries origin facts: the softmax nodes are ONNX `Softmax` in
+/// layers 0 and 1, and each op type and layer equals what the reports derive from the node
+/// names (`report/names.rs`); the proto gives no other answer for this model.
+#[test]
+fn bert_tiny_origin_facts() {
+    let dir = model_dir("bert-tiny");
+    let (g, _) = load_onnx(&dir.join("model.onnx"), &options(&reference(&dir))).expect("load");
+    assert_eq!(g.facts.node.len(), g.nodes.len(), "every node has facts");
+    let facts = |n: &mpcc_ir::Node| g.node_facts(n.output).expect("facts").clone();
+    let softmax: Vec<_> = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Softmax { .. }))
+        .map(|n| (facts(n).op_type, facts(n).layer))
+        .collect();
+    let want = [0, 1].map(|i| ("Softmax".to_string(), mpcc_ir::Layer::Index(i)));
+    assert_eq!(softmax, want);
+    let layers = names::node_layers(&g);
+    for n in &g.nodes {
+        let f = facts(n);
+        assert_eq!(
+            f.op_type,
+            names::op_type_of(&n.origin, n.op.name()),
+            "{}",
+            n.origin
+        );
+        assert_eq!(
+            f.layer.to_string(),
+            layers[n.origin.as_str()],
+            "{}",
+            n.origin
+        );
+    }
+}
+
+/// Ranges the front end knows go to the side table: roberta-tiny's secret position ids,
+/// compared with one threshold per position, lie in 1..=17.
+#[test]
+fn roberta_tiny_position_range_is_recorded() {
+    let dir = model_dir("roberta-tiny");
+    let (g, _) = load_onnx(&dir.join("model.onnx"), &options(&reference(&dir))).expect("load");
+    let ge = g.nodes.iter().find(|n| n.op.name() == "ge").expect("ge");
+    let r = g.range(ge.inputs[0]).expect("the ge operand has a range");
+    assert_eq!((r.lo, r.hi), (1.0, 17.0));
 }
