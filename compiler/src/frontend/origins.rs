@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     /// Layers come from numbered components, then embeddings/pooler, else `other` (the cases
-    /// of `report/names.rs`).
+    /// the reports once had).
     #[test]
     fn layers() {
         let cases = [
