@@ -5,16 +5,15 @@
 //! per-instruction records (measured), never from a table kept here. The JSON schema and the
 //! time model are documented in `docs/COST-REPORT.md`.
 
-mod names;
 mod network;
 mod svg;
 mod text;
 
-pub use names::{layer_of, op_type_of};
 pub use network::{Network, NetworkSpecError};
 pub use text::GroupBy;
 
 use mpcc_ir::plan::Plan;
+use mpcc_ir::Layer;
 use mpcc_runtime::{node_cost, RunResult};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -128,10 +127,11 @@ impl Tally {
 pub struct NodeRow {
     /// The ONNX node name (the instructions' `origin`).
     pub onnx_node: String,
-    /// Its ONNX op type, derived from the name (see [`op_type_of`]).
+    /// Its ONNX op type, from the plan's origin facts (`ir::facts`; the IR op's name for an
+    /// instruction without them).
     pub op_type: String,
-    /// Its layer, derived from the name (see [`layer_of`]); data a layer brings in (weights
-    /// named like `onnx::MatMul_296`) counts in the layer of its first consumer.
+    /// Its layer, from the origin facts (`other` without them); data a layer brings in
+    /// (weights named like `onnx::MatMul_296`) counts in the layer of its first consumer.
     pub layer: String,
     /// Its costs.
     #[serde(flatten)]
@@ -245,14 +245,18 @@ fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report 
     let mut total = Tally::default();
     let mut by_node: Vec<NodeRow> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut layers = names::node_layers(g);
     for (node, t) in g.nodes.iter().zip(&tallies) {
         total.add(t);
         let i = *index.entry(node.origin.as_str()).or_insert_with(|| {
             by_node.push(NodeRow {
                 onnx_node: node.origin.clone(),
-                op_type: op_type_of(&node.origin, node.op.name()),
-                layer: layers.remove(node.origin.as_str()).unwrap_or_default(),
+                op_type: g
+                    .node_facts(node.output)
+                    .map_or_else(|| node.op.name().to_string(), |f| f.op_type.clone()),
+                layer: g
+                    .node_facts(node.output)
+                    .map_or(Layer::Other, |f| f.layer)
+                    .to_string(),
                 cost: Tally::default(),
             });
             by_node.len() - 1

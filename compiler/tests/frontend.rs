@@ -554,3 +554,33 @@ fn llama_tiny_position_ids_and_padding() {
     let err = check_against_tract("llama-tiny", inputs);
     assert!(err < 1e-5, "max error {err}");
 }
+
+/// Every node of bert-tiny carries origin facts: the softmax nodes are ONNX `Softmax` in
+/// layers 0 and 1. (The golden cost reports of bert-tiny check every op type and layer: they
+/// are unchanged from when the reports parsed node names.)
+#[test]
+fn bert_tiny_origin_facts() {
+    let dir = model_dir("bert-tiny");
+    let (g, _) = load_onnx(&dir.join("model.onnx"), &options(&reference(&dir))).expect("load");
+    assert_eq!(g.facts.node.len(), g.nodes.len(), "every node has facts");
+    let facts = |n: &mpcc_ir::Node| g.node_facts(n.output).expect("facts").clone();
+    let softmax: Vec<_> = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Softmax { .. }))
+        .map(|n| (facts(n).op_type, facts(n).layer))
+        .collect();
+    let want = [0, 1].map(|i| ("Softmax".to_string(), mpcc_ir::Layer::Index(i)));
+    assert_eq!(softmax, want);
+}
+
+/// Ranges the front end knows go to the side table: roberta-tiny's secret position ids,
+/// compared with one threshold per position, lie in 1..=17.
+#[test]
+fn roberta_tiny_position_range_is_recorded() {
+    let dir = model_dir("roberta-tiny");
+    let (g, _) = load_onnx(&dir.join("model.onnx"), &options(&reference(&dir))).expect("load");
+    let ge = g.nodes.iter().find(|n| n.op.name() == "ge").expect("ge");
+    let r = g.range(ge.inputs[0]).expect("the ge operand has a range");
+    assert_eq!((r.lo, r.hi), (1.0, 17.0));
+}

@@ -90,7 +90,7 @@ fn golden_json_toy() {
     insta::assert_json_snapshot!("toy_json_wan", redact_json(&r));
 }
 
-/// Grouping: ONNX nodes gather their instructions, op types and layers come from the names,
+/// Grouping: ONNX nodes gather their instructions, op types and layers come from the facts,
 /// and each grouping sums to the totals.
 #[test]
 fn groups_sum_to_totals() {

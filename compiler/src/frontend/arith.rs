@@ -111,11 +111,7 @@ impl Lowerer<'_> {
         let shape = self.bcast(node, &self.shape(x), &self.shape(y))?;
         let s = self.scale(x).max(self.scale(y));
         let id = self.emit(op, &[x, y], shape, s, &node.name);
-        Ok(Val::Sec(Sec {
-            id,
-            cast_of: None,
-            range,
-        }))
+        Ok(Val::Sec(self.ranged(id, range)))
     }
 
     /// Two known tensors combined at compile time (broadcasting); owner data stays owner's.
@@ -179,11 +175,7 @@ impl Lowerer<'_> {
             let m = self.emit(Op::Mul, &[x.id, y.id], shape, sx + sy, &node.name);
             self.rescale(m, sx.max(sy), &node.name)
         };
-        Ok(Sec {
-            id,
-            cast_of: None,
-            range,
-        })
+        Ok(self.ranged(id, range))
     }
 
     /// Secret times a known tensor (or a compile-time transform of one, named by `variant`).
@@ -210,11 +202,7 @@ impl Lowerer<'_> {
             let m = self.emit(Op::Mul, &[x.id, c], shape, sx + self.f, &node.name);
             self.rescale(m, sx.max(self.f), &node.name)
         };
-        Ok(Sec {
-            id,
-            cast_of: None,
-            range,
-        })
+        Ok(self.ranged(id, range))
     }
 
     /// The numpy broadcast of two operand shapes.
@@ -289,11 +277,7 @@ impl Lowerer<'_> {
                 let (shape, s) = (self.shape(x.id), self.scale(x.id));
                 let id = self.emit(Op::Neg, &[x.id], shape, s, &node.name);
                 let range = x.range.map(|(lo, hi)| (-hi, -lo));
-                Ok(Val::Sec(Sec {
-                    id,
-                    cast_of: None,
-                    range,
-                }))
+                Ok(Val::Sec(self.ranged(id, range)))
             }
             "Square" => {
                 let x = self.sec(node, &a)?;

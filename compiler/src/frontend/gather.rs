@@ -270,10 +270,6 @@ impl Lowerer<'_> {
         let range = x
             .range
             .map(|(lo, hi)| (lo.min(0.0) * len as f64, hi.max(0.0) * len as f64));
-        Ok(Val::Sec(Sec {
-            id,
-            cast_of: None,
-            range,
-        }))
+        Ok(Val::Sec(self.ranged(id, range)))
     }
 }

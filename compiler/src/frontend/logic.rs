@@ -47,9 +47,8 @@ impl Lowerer<'_> {
                 Ok(Val::Sec(gt))
             }
             _ => Ok(Val::Sec(Sec {
-                id: x.id,
                 cast_of: Some(node.inputs[0]),
-                range: Some((0.0, 1.0)),
+                ..self.ranged(x.id, Some((0.0, 1.0)))
             })),
         }
     }
@@ -61,8 +60,8 @@ impl Lowerer<'_> {
         let r = self.add_sub(node, &k, a, true)?;
         Ok(match r {
             Val::Sec(s) => Val::Sec(Sec {
-                range: Some((0.0, 1.0)),
-                ..s
+                cast_of: s.cast_of,
+                ..self.ranged(s.id, Some((0.0, 1.0)))
             }),
             other => other,
         })
@@ -155,7 +154,7 @@ impl Lowerer<'_> {
         };
         let col = self.emit(op, &[id], sh, s, &node.name);
         let col = self.reshape(col, &shape, &node.name);
-        Ok(Val::Sec(Sec::ranged(col, 0.0, 1.0)))
+        Ok(Val::Sec(self.ranged(col, Some((0.0, 1.0)))))
     }
 
     /// Bits `[x >= t]` for each threshold, each reshaped to x's shape (scale 0).
@@ -219,7 +218,7 @@ impl Lowerer<'_> {
         } else {
             self.emit(Op::Broadcast, &[v], out, 0, &node.name)
         };
-        Ok(Sec::ranged(v, 0.0, 1.0))
+        Ok(self.ranged(v, Some((0.0, 1.0))))
     }
 
     /// A known Iff branch with values beyond ±MASK_FILL clamped to it.
@@ -292,7 +291,10 @@ impl Lowerer<'_> {
             Val::Sec(s) if self.shape(s.id) != shape => {
                 let sc = self.scale(s.id);
                 let id = self.emit(Op::Broadcast, &[s.id], shape.to_vec(), sc, &node.name);
-                Ok(Val::Sec(Sec { id, ..s }))
+                Ok(Val::Sec(Sec {
+                    cast_of: s.cast_of,
+                    ..self.ranged(id, s.range)
+                }))
             }
             other => Ok(other),
         }

@@ -289,7 +289,7 @@ impl Lowerer<'_> {
                 let m = self.emit(Op::MatMul, &[*id, c], shape.clone(), s, origin);
                 shape.pop();
                 let r = self.reshape(m, &shape, origin);
-                Sec::ranged(r, 0.0, (*depth - 1) as f64)
+                self.ranged(r, Some((0.0, (*depth - 1) as f64)))
             }
             Val::Known(k) => {
                 let a = self.known_f64(node, k)?;

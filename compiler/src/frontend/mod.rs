@@ -12,6 +12,7 @@ mod known;
 mod logic;
 mod lower;
 mod lut;
+mod origins;
 mod prune;
 mod shape_ops;
 mod shapes;
@@ -82,14 +83,24 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| load_err(e.to_string()))?;
-    let model =
-        guarded(|| tract_onnx::onnx().model_for_read(&mut bytes.as_slice())).map_err(load_err)?;
+    let onnx = tract_onnx::onnx();
+    let proto = guarded(|| {
+        onnx.proto_model_for_read(&mut bytes.as_slice())
+            .map_err(|e| e.context("Reading proto model"))
+    })
+    .map_err(load_err)?;
+    let model = guarded(|| {
+        onnx.model_for_proto_model(&proto)
+            .map_err(|e| e.context("Translating proto model to model"))
+    })
+    .map_err(load_err)?;
     let typed = type_model(model, opts)?;
     let lowered =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lower::lower(&typed, opts)));
-    let (graph, tensors) = lowered.map_err(|_| {
+    let (mut graph, tensors) = lowered.map_err(|_| {
         CompileError::Other("compiler bug: the front end panicked on this model".into())
     })??;
+    origins::fill_node_facts(&mut graph, &origins::OnnxNodes::new(&proto));
     graph.verify(false).map_err(|e| {
         CompileError::Other(format!(
             "compiler bug: the front end made an invalid graph: {e}"

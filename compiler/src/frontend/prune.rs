@@ -22,7 +22,11 @@ pub(super) fn prune(g: Graph) -> Graph {
         }
         let ins: Vec<ValueId> = node.inputs.iter().filter_map(|i| map[i.index()]).collect();
         let ty = g.ty(node.output).clone();
-        map[node.output.index()] = Some(out.add(node.op.clone(), &ins, ty, &node.origin));
+        let v = out.add(node.op.clone(), &ins, ty, &node.origin);
+        map[node.output.index()] = Some(v);
+        if let Some(r) = g.facts.range.get(&node.output) {
+            out.facts.range.insert(v, *r);
+        }
     }
     out
 }

@@ -39,11 +39,7 @@ impl Lowerer<'_> {
             other => {
                 let s = self.sec(node, &other)?;
                 let id = f(self, s.id, shape)?;
-                Ok(Val::Sec(Sec {
-                    id,
-                    cast_of: None,
-                    range: s.range,
-                }))
+                Ok(Val::Sec(self.ranged(id, s.range)))
             }
         }
     }

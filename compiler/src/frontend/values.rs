@@ -2,7 +2,7 @@
 //! one-hot input), and the helpers that emit IR nodes with their types.
 
 use super::lower::Lowerer;
-use mpcc_ir::{Op, Ring, ValueId, ValueType, Vis, WeightTensor};
+use mpcc_ir::{Op, Range, Ring, ValueId, ValueType, Vis, WeightTensor};
 use ndarray::ArrayD;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
@@ -38,14 +38,6 @@ impl Sec {
             range: None,
         }
     }
-    /// A value whose elements lie in `lo..=hi`.
-    pub fn ranged(id: ValueId, lo: f64, hi: f64) -> Sec {
-        Sec {
-            id,
-            cast_of: None,
-            range: Some((lo, hi)),
-        }
-    }
 }
 
 /// What a tract outlet lowered to.
@@ -67,6 +59,23 @@ pub(super) enum Val {
 }
 
 impl Lowerer<'_> {
+    /// A run-time value whose elements lie in `range` when it is known; the range goes to
+    /// the graph's side table (`facts.range`), intersected with one known before.
+    pub fn ranged(&mut self, id: ValueId, range: Option<(f64, f64)>) -> Sec {
+        if let Some((lo, hi)) = range {
+            let r = self.g.facts.range.entry(id).or_insert(Range { lo, hi });
+            *r = Range {
+                lo: r.lo.max(lo),
+                hi: r.hi.min(hi),
+            };
+        }
+        Sec {
+            id,
+            cast_of: None,
+            range,
+        }
+    }
+
     /// Appends a computed node; its visibility is the join of its operands'.
     pub fn emit(
         &mut self,
