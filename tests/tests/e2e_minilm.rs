@@ -80,7 +80,7 @@ fn minilm_sentence_embeddings() {
 fn minilm_seq128_spu_input() {
     use mpcc_compiler::backend::{self, CompileOptions};
     use mpcc_compiler::frontend::FrontendOptions;
-    use mpcc_passes::{PassOptions, Policy};
+    use mpcc_passes::PassOptions;
     use mpcc_runtime::{party_data, run_local, RunOptions};
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -98,10 +98,7 @@ fn minilm_seq128_spu_input() {
             public_weights: false,
             frac_bits: 18,
         },
-        passes: PassOptions {
-            policy: Policy::Puma,
-            stop_after: None,
-        },
+        passes: PassOptions::default(),
     };
     let (plan, weights) =
         backend::compile(&minilm_dir().join("model.onnx"), &opts).expect("compile");

@@ -7,7 +7,7 @@ use mpcc_compiler::backend::{self, CompileOptions};
 use mpcc_compiler::frontend::FrontendOptions;
 use mpcc_compiler::io::{self, Agreement, Reference};
 use mpcc_ir::plan::Plan;
-use mpcc_passes::{PassOptions, Policy};
+use mpcc_passes::PassOptions;
 use mpcc_runtime::{party_data, run_local, HostTensor, RunOptions, RunResult};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -44,10 +44,7 @@ pub fn compile_and_run(dir: &Path, public_weights: bool) -> Outcome {
             public_weights,
             frac_bits: 18,
         },
-        passes: PassOptions {
-            policy: Policy::Puma,
-            stop_after: None,
-        },
+        passes: PassOptions::default(),
     };
     let (plan, weights) = backend::compile(&dir.join("model.onnx"), &opts)
         .unwrap_or_else(|e| panic!("compile {}: {e}", dir.display()));
