@@ -32,8 +32,7 @@ pub fn compile(model: &Path, opts: &CompileOptions) -> Result<(Plan, Weights), C
 /// with the owner's weights.
 pub fn lower(model: &Path, opts: &CompileOptions) -> Result<(Graph, Weights), CompileError> {
     let (graph, weights) = load_onnx(model, &opts.frontend)?;
-    let graph = mpcc_passes::run_pipeline_with_cost(graph, &opts.passes, &RuntimeCost)
-        .map_err(|e| CompileError::Other(e.to_string()))?;
+    let graph = mpcc_passes::run_pipeline_with_cost(graph, &opts.passes, &RuntimeCost)?;
     Ok((graph, weights))
 }
 
@@ -59,27 +58,24 @@ pub fn build_plan(graph: Graph, mut weights: Weights) -> Result<(Plan, Weights),
         .enumerate()
         .find(|(_, n)| !n.op.is_kernel())
     {
-        return Err(CompileError::Other(format!(
-            "node {i} ({} from ONNX node '{}') is a high-level op that no pass lowered to MPC \
-             kernels, so no plan can be written; if --stop-after ended the passes early, drop \
-             it, and use --emit-ir FILE to inspect the IR",
-            node.op.name(),
-            node.origin
-        )));
+        return Err(CompileError::NotLowered {
+            index: i,
+            op: node.op.name(),
+            origin: node.origin.clone(),
+        });
     }
-    let plan =
-        Plan::from_graph(graph).map_err(|e| CompileError::Other(format!("compiler bug: {e}")))?;
+    let plan = Plan::from_graph(graph)?;
     let mut kept = Vec::with_capacity(plan.body.weights.len());
     for decl in &plan.body.weights {
         let t = weights.get(&decl.name).ok_or_else(|| {
-            CompileError::Other(format!(
-                "compiler bug: the plan reads weight '{}' that the front end did not produce",
+            CompileError::bug(format!(
+                "the plan reads weight '{}' that the front end did not produce",
                 decl.name
             ))
         })?;
         if t.shape != decl.shape || t.data.len() != decl.shape.iter().product::<usize>() {
-            return Err(CompileError::Other(format!(
-                "compiler bug: weight '{}' has shape {:?} ({} values), the plan reads {:?}",
+            return Err(CompileError::bug(format!(
+                "weight '{}' has shape {:?} ({} values), the plan reads {:?}",
                 decl.name,
                 t.shape,
                 t.data.len(),

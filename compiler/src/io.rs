@@ -95,8 +95,11 @@ pub struct NpyTensor {
     pub tensor: HostTensor,
 }
 
+/// A `.npy` array's shape and elements.
+type Array<T> = (Vec<usize>, Vec<T>);
+
 /// Tries to read the array as element type `T`; `Ok(None)` when the file holds another dtype.
-fn try_read<T>(bytes: &[u8], path: &Path) -> Result<Option<(Vec<usize>, Vec<T>)>, IoError>
+fn try_read<T>(bytes: &[u8], path: &Path) -> Result<Option<Array<T>>, IoError>
 where
     T: ReadableElement,
 {
@@ -189,13 +192,14 @@ pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTe
 /// The vocabulary size of a one-hot encoded input, if `decl` is one.
 fn one_hot_depth(plan: &Plan, decl: &InputDecl) -> Option<usize> {
     let node = plan.graph().nodes.iter().find(|n| n.output == decl.slot)?;
-    match &node.op {
-        Op::Input {
-            encoding: InputEncoding::OneHot { depth },
-            ..
-        } => Some(*depth),
-        _ => None,
-    }
+    let Op::Input {
+        encoding: InputEncoding::OneHot { depth },
+        ..
+    } = &node.op
+    else {
+        return None;
+    };
+    Some(*depth)
 }
 
 /// Writes a tensor as a float32 `.npy` file.

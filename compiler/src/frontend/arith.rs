@@ -108,9 +108,8 @@ impl Lowerer<'_> {
                 (x, y, range_of(c, sa.range, sb.range))
             }
         };
-        let shape = self.bcast(node, &self.shape(x), &self.shape(y))?;
-        let s = self.scale(x).max(self.scale(y));
-        let id = self.emit(op, &[x, y], shape, s, &node.name);
+        self.bcast(node, &self.shape(x), &self.shape(y))?;
+        let id = self.emit(op, &[x, y], &node.name);
         Ok(Val::Sec(self.ranged(id, range)))
     }
 
@@ -157,7 +156,7 @@ impl Lowerer<'_> {
 
     /// Secret times secret: a select when one side holds bits at scale 0, else mul + trunc.
     pub fn mul_sec(&mut self, node: &TypedNode, x: Sec, y: Sec) -> Result<Sec, CompileError> {
-        let shape = self.bcast(node, &self.shape(x.id), &self.shape(y.id))?;
+        self.bcast(node, &self.shape(x.id), &self.shape(y.id))?;
         let range = range_of('*', x.range, y.range);
         let is_bits = |l: &Self, s: &Sec| {
             l.scale(s.id) == 0 && matches!(s.range, Some((lo, hi)) if lo >= 0.0 && hi <= 1.0)
@@ -169,10 +168,9 @@ impl Lowerer<'_> {
             } else {
                 (y.id, x.id)
             };
-            let s = self.scale(v);
-            self.emit(Op::Select, &[v, bits], shape, s, &node.name)
+            self.emit(Op::Select, &[v, bits], &node.name)
         } else {
-            let m = self.emit(Op::Mul, &[x.id, y.id], shape, sx + sy, &node.name);
+            let m = self.emit(Op::Mul, &[x.id, y.id], &node.name);
             self.rescale(m, sx.max(sy), &node.name)
         };
         Ok(self.ranged(id, range))
@@ -196,10 +194,10 @@ impl Lowerer<'_> {
         }
         let id = if !k.owner && is_small_int(arr) {
             let c = self.materialize(k, arr, variant, 0);
-            self.emit(Op::Mul, &[x.id, c], shape, sx, &node.name)
+            self.emit(Op::Mul, &[x.id, c], &node.name)
         } else {
             let c = self.materialize(k, arr, variant, self.f);
-            let m = self.emit(Op::Mul, &[x.id, c], shape, sx + self.f, &node.name);
+            let m = self.emit(Op::Mul, &[x.id, c], &node.name);
             self.rescale(m, sx.max(self.f), &node.name)
         };
         Ok(self.ranged(id, range))
@@ -233,7 +231,7 @@ impl Lowerer<'_> {
         let y = self.sec(node, b)?.id;
         let x = self.at_f_shaped(x, &shape, &node.name);
         let y = self.at_f_shaped(y, &shape, &node.name);
-        let id = self.emit(Op::Div, &[x, y], shape, self.f, &node.name);
+        let id = self.emit(Op::Div, &[x, y], &node.name);
         Ok(Val::Sec(Sec::plain(id)))
     }
 
@@ -243,14 +241,13 @@ impl Lowerer<'_> {
         if self.shape(v) == shape {
             return v;
         }
-        self.emit(Op::Broadcast, &[v], shape.to_vec(), self.f, origin)
+        self.emit_to(Op::Broadcast, &[v], shape, origin)
     }
 
     /// A high-level unary op on a scale-f operand.
     pub fn unary_op(&mut self, node: &TypedNode, op: Op, x: ValueId) -> ValueId {
         let x = self.rescale(x, self.f, &node.name);
-        let shape = self.shape(x);
-        self.emit(op, &[x], shape, self.f, &node.name)
+        self.emit(op, &[x], &node.name)
     }
 
     /// tract's elementwise unary operators.
@@ -274,8 +271,7 @@ impl Lowerer<'_> {
         match name.as_str() {
             "Neg" => {
                 let x = self.sec(node, &a)?;
-                let (shape, s) = (self.shape(x.id), self.scale(x.id));
-                let id = self.emit(Op::Neg, &[x.id], shape, s, &node.name);
+                let id = self.emit(Op::Neg, &[x.id], &node.name);
                 let range = x.range.map(|(lo, hi)| (-hi, -lo));
                 Ok(Val::Sec(self.ranged(id, range)))
             }
@@ -319,13 +315,7 @@ impl Lowerer<'_> {
             let d = self.at_f_shaped(d.id, &shape, &node.name);
             let o = one(self);
             let o = self.at_f_shaped(o, &shape, &node.name);
-            return Ok(Sec::plain(self.emit(
-                Op::Div,
-                &[o, d],
-                shape,
-                self.f,
-                &node.name,
-            )));
+            return Ok(Sec::plain(self.emit(Op::Div, &[o, d], &node.name)));
         }
         if e == 0.5 {
             return Ok(Sec::plain(self.unary_op(node, Op::Sqrt, x.id)));
@@ -364,17 +354,9 @@ impl Lowerer<'_> {
         let a = self.input(node, 0)?;
         let x = self.sec(node, &a)?;
         let axes: Vec<usize> = op.axes.to_vec();
-        let shape = self.out_shape(node)?;
         let n: usize = axes.iter().map(|&i| self.shape(x.id)[i]).product();
         let sum = |l: &mut Self, v: ValueId| {
-            let s = l.scale(v);
-            l.emit(
-                Op::ReduceSum { axes: axes.clone() },
-                &[v],
-                shape.clone(),
-                s,
-                &node.name,
-            )
+            l.emit(Op::ReduceSum { axes: axes.clone() }, &[v], &node.name)
         };
         let scale_by = |l: &mut Self, v: ValueId, c: f64| {
             let a = ArrayD::from_elem(ndarray::IxDyn(&[1]), c);
@@ -395,10 +377,7 @@ impl Lowerer<'_> {
             Reducer::Max => {
                 let mut v = x.id;
                 for &axis in &axes {
-                    let mut sh = self.shape(v);
-                    sh[axis] = 1;
-                    let s = self.scale(v);
-                    v = self.emit(Op::MaxAxis { axis }, &[v], sh, s, &node.name);
+                    v = self.emit(Op::MaxAxis { axis }, &[v], &node.name);
                 }
                 v
             }

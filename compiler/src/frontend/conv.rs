@@ -78,15 +78,14 @@ impl Lowerer<'_> {
             .as_standard_layout()
             .to_owned();
         let wv = self.materialize_layout(wk, &kmat, &format!("[{}x{o}]", c * kh * kw), self.f);
-        let s = self.scale(p) + self.scale(wv);
-        let m = self.emit(Op::MatMul, &[p, wv], vec![n, ho * wo, o], s, &name);
+        let m = self.emit(Op::MatMul, &[p, wv], &name);
         let m = self.rescale(m, self.f, &name);
         let bias = self.known_f64(node, bk)?;
         let bias = bias
             .into_shape_with_order(IxDyn(&[o]))
             .map_err(|e| self.unsupported(node, e.to_string()))?;
         let bv = self.materialize_layout(bk, &bias, &format!("[{o}]"), self.f);
-        let m = self.emit(Op::Add, &[m, bv], vec![n, ho * wo, o], self.f, &name);
+        let m = self.emit(Op::Add, &[m, bv], &name);
         let m = self.transpose(m, &[0, 2, 1], &name);
         let out = self.out_shape(node)?;
         Ok(Val::Sec(Sec::plain(self.reshape(m, &out, &name))))

@@ -171,16 +171,11 @@ impl Lowerer<'_> {
         Ok(match o {
             Operand::Run(v) => {
                 let v = if private.iter().any(|&i| shape[i] > 1) {
-                    let mut sh = shape.to_vec();
-                    private.iter().for_each(|&i| sh[i] = 1);
-                    let s = self.scale(v);
                     self.emit(
                         Op::ReduceSum {
                             axes: private.clone(),
                         },
                         &[v],
-                        sh,
-                        s,
                         &node.name,
                     )
                 } else {
@@ -251,7 +246,7 @@ impl Lowerer<'_> {
         shape.push(sa[sa.len() - 2]);
         shape.push(sb[sb.len() - 1]);
         let (xa, xb) = (self.scale(a), self.scale(b));
-        let m = self.emit(Op::MatMul, &[a, b], shape, xa + xb, &node.name);
+        let m = self.emit(Op::MatMul, &[a, b], &node.name);
         Ok(self.rescale(m, xa.max(xb), &node.name))
     }
 }

@@ -90,17 +90,14 @@ impl Lowerer<'_> {
         let mut oh = id;
         let mut variant = format!("[{}x{}]", rows, table.shape()[1]);
         let table = if depth > rows {
-            let mut sh = self.shape(id);
-            let last = sh.len() - 1;
-            sh[last] = rows;
-            let s = self.scale(id);
+            let last = self.shape(id).len() - 1;
             let op = Op::Slice {
                 axis: last,
                 start: 0,
                 end: rows,
                 step: 1,
             };
-            oh = self.emit(op, &[id], sh, s, &node.name);
+            oh = self.emit(op, &[id], &node.name);
             table
         } else {
             variant = format!("[0..{depth}]");
@@ -113,7 +110,7 @@ impl Lowerer<'_> {
         let last = shape.len() - 1;
         shape[last] = table.shape()[1];
         let (so, sw) = (self.scale(oh), self.scale(w));
-        let m = self.emit(Op::MatMul, &[oh, w], shape, so + sw, &node.name);
+        let m = self.emit(Op::MatMul, &[oh, w], &node.name);
         let m = self.rescale(m, so.max(sw), &node.name);
         let out = self.out_shape(node)?;
         Ok(Val::Sec(Sec::plain(self.reshape(m, &out, &node.name))))
@@ -160,8 +157,6 @@ impl Lowerer<'_> {
                 thresholds: ts.clone(),
             },
             &[x.id],
-            gs,
-            0,
             &node.name,
         );
         let perm: Vec<usize> = (1..=xs.len()).chain([0]).collect();
@@ -179,7 +174,7 @@ impl Lowerer<'_> {
         let mut ms = bs.clone();
         let last = ms.len() - 1;
         ms[last] = table.shape()[1];
-        let m = self.emit(Op::MatMul, &[bits, dw], ms, self.f, &node.name);
+        let m = self.emit(Op::MatMul, &[bits, dw], &node.name);
         let bw = self.materialize_layout(k, &base, &format!("[row{lo}]"), self.f);
         let s = self.add_sub(
             node,
@@ -203,7 +198,7 @@ impl Lowerer<'_> {
             Val::OneHot { id, depth } => (*id, Some(*depth)),
             other => (self.sec(node, other)?.id, None),
         };
-        let mut shape = self.shape(v);
+        let shape = self.shape(v);
         let dim = shape[axis] as i64;
         let indices: Vec<usize> = self
             .known_f64(node, idx)?
@@ -214,12 +209,10 @@ impl Lowerer<'_> {
             .ok_or_else(|| self.unsupported(node, "gather index out of range"))?;
         let identity =
             indices.iter().enumerate().all(|(i, &j)| i == j) && indices.len() as i64 == dim;
-        shape[axis] = indices.len();
-        let s = self.scale(v);
         let g = if identity {
             v
         } else {
-            self.emit(Op::Gather { axis, indices }, &[v], shape, s, &node.name)
+            self.emit(Op::Gather { axis, indices }, &[v], &node.name)
         };
         let mut out = self.out_shape(node)?;
         if let Some(depth) = depth {
@@ -260,8 +253,7 @@ impl Lowerer<'_> {
             ts.insert(0, 1);
         }
         let t = self.reshape(t, &ts, &node.name);
-        let s = self.scale(t);
-        let m = self.emit(Op::MatMul, &[t, u], ts, s, &node.name);
+        let m = self.emit(Op::MatMul, &[t, u], &node.name);
         let back: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
         let m = self.reshape(m, &back, &node.name);
         let mut inv = vec![0; rank];

@@ -142,17 +142,14 @@ impl Lowerer<'_> {
                 "",
             )));
         }
-        let mut sh = self.shape(id);
-        let axis = sh.len() - 1;
-        sh[axis] = 1;
-        let s = self.scale(id);
+        let axis = self.shape(id).len() - 1;
         let op = Op::Slice {
             axis,
             start: t as usize,
             end: t as usize + 1,
             step: 1,
         };
-        let col = self.emit(op, &[id], sh, s, &node.name);
+        let col = self.emit(op, &[id], &node.name);
         let col = self.reshape(col, &shape, &node.name);
         Ok(Val::Sec(self.ranged(col, Some((0.0, 1.0)))))
     }
@@ -165,7 +162,7 @@ impl Lowerer<'_> {
         let op = Op::Ge {
             thresholds: ts.to_vec(),
         };
-        let all = self.emit(op, &[x], shape.clone(), 0, &node.name);
+        let all = self.emit(op, &[x], &node.name);
         (0..ts.len())
             .map(|i| {
                 let mut sh = shape.clone();
@@ -176,7 +173,7 @@ impl Lowerer<'_> {
                     end: i + 1,
                     step: 1,
                 };
-                let one = self.emit(op, &[all], sh, 0, &node.name);
+                let one = self.emit(op, &[all], &node.name);
                 self.reshape(one, &xs, &node.name)
             })
             .collect()
@@ -201,22 +198,21 @@ impl Lowerer<'_> {
             other => return Err(self.unsupported(node, format!("comparison {other}"))),
         };
         let bits = self.ge_bits(node, x.id, &ts);
-        let shape = self.shape(x.id);
         let one = self.constant(&ArrayD::from_elem(IxDyn(&[1]), 1.0), 0, &node.name);
         let v = match combine {
             "b0" => bits[0],
-            "1-b0" => self.emit(Op::Sub, &[one, bits[0]], shape, 0, &node.name),
-            "b0-b1" => self.emit(Op::Sub, &[bits[0], bits[1]], shape, 0, &node.name),
+            "1-b0" => self.emit(Op::Sub, &[one, bits[0]], &node.name),
+            "b0-b1" => self.emit(Op::Sub, &[bits[0], bits[1]], &node.name),
             _ => {
-                let d = self.emit(Op::Sub, &[one, bits[0]], shape.clone(), 0, &node.name);
-                self.emit(Op::Add, &[d, bits[1]], shape, 0, &node.name)
+                let d = self.emit(Op::Sub, &[one, bits[0]], &node.name);
+                self.emit(Op::Add, &[d, bits[1]], &node.name)
             }
         };
         let out = self.out_shape(node)?;
         let v = if self.shape(v) == out {
             v
         } else {
-            self.emit(Op::Broadcast, &[v], out, 0, &node.name)
+            self.emit_to(Op::Broadcast, &[v], &out, &node.name)
         };
         Ok(self.ranged(v, Some((0.0, 1.0))))
     }
@@ -289,8 +285,7 @@ impl Lowerer<'_> {
     fn fit(&mut self, node: &TypedNode, v: Val, shape: &[usize]) -> Result<Val, CompileError> {
         match v {
             Val::Sec(s) if self.shape(s.id) != shape => {
-                let sc = self.scale(s.id);
-                let id = self.emit(Op::Broadcast, &[s.id], shape.to_vec(), sc, &node.name);
+                let id = self.emit_to(Op::Broadcast, &[s.id], shape, &node.name);
                 Ok(Val::Sec(Sec {
                     cast_of: s.cast_of,
                     ..self.ranged(id, s.range)

@@ -4,7 +4,7 @@
 use super::known::{fold, to_f64};
 use super::values::{Known, Sec, Val};
 use super::{CompileError, FrontendOptions};
-use mpcc_ir::{Graph, InputEncoding, Op, Ring, ValueId, ValueType, Vis, WeightTensor, CLIENT};
+use mpcc_ir::{Graph, InputEncoding, Op, ValueId, ValueType, Vis, WeightTensor, CLIENT};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashMap;
 use tract_onnx::prelude::*;
@@ -43,6 +43,9 @@ pub(super) struct Lowerer<'a> {
     pub f: u32,
     /// Counter that keeps the names of compile-time intermediates apart.
     pub tmp: usize,
+    /// The first node that its typing rule refused (a front end bug), reported when the
+    /// lowering of the ONNX node that emitted it ends.
+    pub type_error: Option<(&'static str, mpcc_ir::typing::TypeError)>,
 }
 
 /// Lowers the typed model to an IR graph and the owner's weight tensors.
@@ -61,15 +64,16 @@ pub(super) fn lower(
         tables: super::lut::plan_tables(model),
         f: opts.frac_bits,
         tmp: 0,
+        type_error: None,
     };
     let order = model
         .eval_order()
-        .map_err(|e| CompileError::Other(format!("tract model has no order: {e}")))?;
+        .map_err(|e| CompileError::bug_from("tract's model has no evaluation order", e))?;
     for id in order {
         l.node(model.node(id))?;
     }
     l.outputs()?;
-    let g = super::prune::prune(l.g);
+    let g = drop_dead(l.g)?;
     let mut tensors = l.tensors;
     tensors.retain(|t| {
         g.nodes
@@ -77,6 +81,32 @@ pub(super) fn lower(
             .any(|n| matches!(&n.op, Op::Weight { name } if *name == t.name))
     });
     Ok((g, tensors))
+}
+
+/// Drops the nodes that no output needs ([`mpcc_passes::dead_code::dead_code`]), then the
+/// weights that nothing reads (`dead_code` keeps every source; the front end materializes
+/// some weights that a later fold or rewrite leaves unused, and those must not be shipped).
+/// Graph inputs stay even when unused: the plan declares every model input.
+fn drop_dead(mut g: Graph) -> Result<Graph, CompileError> {
+    mpcc_passes::dead_code::dead_code(&mpcc_passes::PassCtx::default(), &mut g)?;
+    let mut used = vec![false; g.values.len()];
+    g.nodes
+        .iter()
+        .flat_map(|n| &n.inputs)
+        .for_each(|v| used[v.index()] = true);
+    let unused_weight =
+        |n: &mpcc_ir::Node| matches!(n.op, Op::Weight { .. }) && !used[n.output.index()];
+    if !g.nodes.iter().any(unused_weight) {
+        return Ok(g);
+    }
+    let g = mpcc_passes::rewrite::rebuild(&g, |_, n| {
+        Ok(if unused_weight(n) {
+            mpcc_passes::rewrite::Rewrite::Drop
+        } else {
+            mpcc_passes::rewrite::Rewrite::Keep
+        })
+    })?;
+    Ok(g)
 }
 
 impl Lowerer<'_> {
@@ -92,12 +122,14 @@ impl Lowerer<'_> {
     /// The concrete shape of `node`'s output `slot`.
     pub fn out_shape(&self, node: &TypedNode) -> Result<Vec<usize>, CompileError> {
         let fact = &node.outputs[0].fact;
-        fact.shape.as_concrete().map(|s| s.to_vec()).ok_or_else(|| {
-            self.unsupported(
-                node,
-                format!("output shape {:?} is not concrete", fact.shape),
-            )
-        })
+        fact.shape
+            .as_concrete()
+            .map(|s| s.to_vec())
+            .ok_or_else(|| CompileError::NotConcrete {
+                op: node.op.name().to_string(),
+                node: node.name.clone(),
+                shape: format!("{:?}", fact.shape),
+            })
     }
 
     /// The lowered value of `node`'s input `i`.
@@ -120,6 +152,14 @@ impl Lowerer<'_> {
         } else {
             self.lower_op(node)?
         };
+        if let Some((op, e)) = self.type_error.take() {
+            let what = format!(
+                "lowering ONNX node '{}' ({}) made a {op} that its typing rule refuses",
+                node.name,
+                node.op.name()
+            );
+            return Err(CompileError::bug_from(what, e));
+        }
         self.vals.insert(OutletId::new(node.id, 0), val);
         Ok(())
     }
@@ -144,12 +184,7 @@ impl Lowerer<'_> {
             None if dt.is_float() => (InputEncoding::Fixed, self.f),
             None => (InputEncoding::Int, 0),
         };
-        let ty = ValueType {
-            shape,
-            ring: Ring::Z64,
-            scale,
-            vis: Vis::Client,
-        };
+        let ty = ValueType::z64(&shape, scale, Vis::Client);
         let op = Op::Input {
             name: node.name.clone(),
             owner: CLIENT,
@@ -247,15 +282,16 @@ impl Lowerer<'_> {
         let outlets = self
             .model
             .output_outlets()
-            .map_err(|e| CompileError::Other(e.to_string()))?
+            .map_err(|e| CompileError::bug_from("tract lists no model outputs", e))?
             .to_vec();
         for o in outlets {
             let node = self.model.node(o.node);
             let name = self.model.outlet_label(o).unwrap_or(&node.name).to_string();
-            let val =
-                self.vals.get(&o).cloned().ok_or_else(|| {
-                    CompileError::Other(format!("output '{name}' was not lowered"))
-                })?;
+            let val = self
+                .vals
+                .get(&o)
+                .cloned()
+                .ok_or_else(|| CompileError::bug(format!("output '{name}' was not lowered")))?;
             let v = self.sec(node, &val)?.id;
             let v = self.rescale(v, self.f, &node.name);
             let ty = self.g.ty(v).clone();
@@ -285,8 +321,7 @@ impl Lowerer<'_> {
                 let mut shape = self.shape(*id);
                 let last = shape.len() - 1;
                 shape[last] = 1;
-                let s = self.scale(*id);
-                let m = self.emit(Op::MatMul, &[*id, c], shape.clone(), s, origin);
+                let m = self.emit(Op::MatMul, &[*id, c], origin);
                 shape.pop();
                 let r = self.reshape(m, &shape, origin);
                 self.ranged(r, Some((0.0, (*depth - 1) as f64)))

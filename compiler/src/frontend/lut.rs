@@ -361,8 +361,7 @@ impl Lowerer<'_> {
         let w = self.materialize(&k, &t2, "", self.f);
         let mut ms = ids.clone();
         ms.push(cols);
-        let (so, sw) = (self.scale(l.oh), self.scale(w));
-        let m = self.emit(Op::MatMul, &[l.oh, w], ms, so + sw, &node.name);
+        let m = self.emit(Op::MatMul, &[l.oh, w], &node.name);
         let m = self.rescale(m, self.f, &node.name);
         let mut cur: Vec<usize> = kept.iter().map(|&i| ids[i]).collect();
         cur.extend(&e);

@@ -6,17 +6,18 @@
 mod arith;
 mod conv;
 mod einsum;
-pub mod eval;
+mod error;
 mod gather;
 mod known;
 mod logic;
 mod lower;
 mod lut;
 mod origins;
-mod prune;
 mod shape_ops;
 mod shapes;
 mod values;
+
+pub use error::{BugSource, CompileError};
 
 use mpcc_ir::{Graph, Weights};
 use std::path::Path;
@@ -43,38 +44,6 @@ impl Default for FrontendOptions {
     }
 }
 
-/// A compile failure the user can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum CompileError {
-    /// The model file could not be read or parsed.
-    #[error("cannot load '{path}': {message}")]
-    Load {
-        /// Model path.
-        path: String,
-        /// Why.
-        message: String,
-    },
-    /// Graph inputs have dynamic dims and no `--input-shape` fixes them.
-    #[error("the model has dynamic input dims; give them with --input-shape:\n{}", .0.join("\n"))]
-    MissingInputShape(Vec<String>),
-    /// An `--input-shape` does not fit the model.
-    #[error("bad --input-shape: {0}")]
-    BadInputShape(String),
-    /// The model holds an operator the front end cannot lower.
-    #[error("unsupported ONNX operator {op} at node '{node}': {reason} (supported operators and rules: docs/ONNX-OPS.md)")]
-    Unsupported {
-        /// tract's name for the operator (e.g. `Cos`, `Reduce<Prod>`).
-        op: String,
-        /// The ONNX/tract node name.
-        node: String,
-        /// What is missing.
-        reason: String,
-    },
-    /// Other failure.
-    #[error("{0}")]
-    Other(String),
-}
-
 /// Loads an ONNX model and lowers it to an IR graph (high-level ops included) and the
 /// owner's weights.
 pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights), CompileError> {
@@ -82,7 +51,10 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
         path: path.display().to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| load_err(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|source| CompileError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     let onnx = tract_onnx::onnx();
     let proto = guarded(|| {
         onnx.proto_model_for_read(&mut bytes.as_slice())
@@ -97,15 +69,10 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
     let typed = type_model(model, opts)?;
     let lowered =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lower::lower(&typed, opts)));
-    let (mut graph, tensors) = lowered.map_err(|_| {
-        CompileError::Other("compiler bug: the front end panicked on this model".into())
-    })??;
+    let (mut graph, tensors) =
+        lowered.map_err(|_| CompileError::bug("the front end panicked on this model"))??;
     origins::fill_node_facts(&mut graph, &origins::OnnxNodes::new(&proto));
-    graph.verify(false).map_err(|e| {
-        CompileError::Other(format!(
-            "compiler bug: the front end made an invalid graph: {e}"
-        ))
-    })?;
+    graph.verify(false)?;
     Ok((
         graph,
         Weights {
@@ -121,12 +88,8 @@ fn type_model(
     opts: &FrontendOptions,
 ) -> Result<TypedModel, CompileError> {
     shapes::set_input_facts(&mut model, &opts.input_shapes)?;
-    guarded(move || model.into_typed()?.into_decluttered()).map_err(|e| {
-        CompileError::Other(format!(
-            "tract could not type the model at these input shapes (is a dim beyond what \
-                 the model supports, e.g. a sequence longer than its position table?): {e}"
-        ))
-    })
+    guarded(move || model.into_typed()?.into_decluttered())
+        .map_err(|message| CompileError::Typing { message })
 }
 
 /// Runs a tract call, turning both its errors and its panics into a message.

@@ -65,8 +65,7 @@ impl Lowerer<'_> {
             if l.shape(v) == shape {
                 return Ok(v);
             }
-            let s = l.scale(v);
-            Ok(l.emit(Op::Broadcast, &[v], shape, s, &name))
+            Ok(l.emit_to(Op::Broadcast, &[v], &shape, &name))
         })
     }
 
@@ -84,15 +83,14 @@ impl Lowerer<'_> {
             return Err(self.unsupported(node, format!("slice {start}..{end}")));
         }
         let (axis, name) = (op.axis, node.name.clone());
-        self.on_shape(node, |l, v, shape| {
-            let s = l.scale(v);
+        self.on_shape(node, |l, v, _| {
             let op = Op::Slice {
                 axis,
                 start: start as usize,
                 end: end as usize,
                 step: 1,
             };
-            Ok(l.emit(op, &[v], shape, s, &name))
+            Ok(l.emit(op, &[v], &name))
         })
     }
 
@@ -108,7 +106,6 @@ impl Lowerer<'_> {
                 "only zero padding (mode constant, value 0) is supported",
             ));
         }
-        let shape = self.out_shape(node)?;
         let v = self.input(node, 0)?;
         let s = self.sec(node, &v)?;
         let id = self.rescale(s.id, self.f, &node.name);
@@ -117,8 +114,6 @@ impl Lowerer<'_> {
                 pads: op.pads.clone(),
             },
             &[id],
-            shape,
-            self.f,
             &node.name,
         );
         Ok(Val::Sec(Sec::plain(id)))
@@ -126,14 +121,13 @@ impl Lowerer<'_> {
 
     /// `Concat`: every operand at scale f, known ones materialized.
     pub fn concat(&mut self, node: &TypedNode, axis: usize) -> Result<Val, CompileError> {
-        let shape = self.out_shape(node)?;
         let mut ids = Vec::new();
         for i in 0..node.inputs.len() {
             let v = self.input(node, i)?;
             let s = self.sec(node, &v)?;
             ids.push(self.rescale(s.id, self.f, &node.name));
         }
-        let id = self.emit(Op::Concat { axis }, &ids, shape, self.f, &node.name);
+        let id = self.emit(Op::Concat { axis }, &ids, &node.name);
         Ok(Val::Sec(Sec::plain(id)))
     }
 }

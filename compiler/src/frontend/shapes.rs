@@ -60,19 +60,22 @@ fn declared_inputs(
     let mut out = Vec::new();
     let outlets = model
         .input_outlets()
-        .map_err(|e| CompileError::Other(e.to_string()))?;
+        .map_err(|e| CompileError::bug_from("tract lists no model inputs", e))?;
     for (ix, outlet) in outlets.iter().enumerate() {
         let name = model.node(outlet.node).name.clone();
-        let fact = model
-            .input_fact(ix)
-            .map_err(|e| CompileError::Other(e.to_string()))?;
-        let dt = fact.datum_type.concretize().ok_or_else(|| {
-            CompileError::Other(format!("input '{name}' has no element type in the model"))
+        let fact = model.input_fact(ix).map_err(|e| {
+            CompileError::bug_from(format!("tract has no fact for input '{name}'"), e)
         })?;
+        let untyped = |missing| CompileError::UntypedInput {
+            input: name.clone(),
+            missing,
+        };
+        let dt = fact
+            .datum_type
+            .concretize()
+            .ok_or_else(|| untyped("element type"))?;
         if fact.shape.is_open() {
-            return Err(CompileError::Other(format!(
-                "input '{name}' has no declared rank in the model"
-            )));
+            return Err(untyped("declared rank"));
         }
         let dims = fact.shape.dims().map(declared_dim).collect();
         out.push((name, dt, dims));

@@ -2,7 +2,7 @@
 //! one-hot input), and the helpers that emit IR nodes with their types.
 
 use super::lower::Lowerer;
-use mpcc_ir::{Op, Range, Ring, ValueId, ValueType, Vis, WeightTensor};
+use mpcc_ir::{typing, Op, Range, ValueId, ValueType, Vis, WeightTensor};
 use ndarray::ArrayD;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
@@ -76,23 +76,35 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Appends a computed node; its visibility is the join of its operands'.
-    pub fn emit(
+    /// Appends a computed node typed by the IR's typing rule ([`typing::output_type`]). A
+    /// node the rule refuses is a front end bug: the first one is kept in `type_error` and
+    /// reported when the lowering of the current ONNX node ends (the node gets its first
+    /// operand's type meanwhile, so that the lowering can go on to there).
+    pub fn emit(&mut self, op: Op, ins: &[ValueId], origin: &str) -> ValueId {
+        self.emit_typed(op, ins, None, origin)
+    }
+
+    /// Appends a `reshape` or `broadcast` to `shape` (the ops whose rule reads the declared
+    /// output shape).
+    pub fn emit_to(&mut self, op: Op, ins: &[ValueId], shape: &[usize], origin: &str) -> ValueId {
+        self.emit_typed(op, ins, Some(shape), origin)
+    }
+
+    fn emit_typed(
         &mut self,
         op: Op,
         ins: &[ValueId],
-        shape: Vec<usize>,
-        scale: u32,
+        shape: Option<&[usize]>,
         origin: &str,
     ) -> ValueId {
-        let vis = ins
-            .iter()
-            .fold(Vis::Public, |acc, &v| acc.join(self.g.ty(v).vis));
-        let ty = ValueType {
-            shape,
-            ring: Ring::Z64,
-            scale,
-            vis,
+        let tys: Vec<&ValueType> = ins.iter().map(|&v| self.g.ty(v)).collect();
+        let ty = match typing::output_type(&op, &tys, shape) {
+            Ok(ty) => ty,
+            Err(e) => {
+                let first = tys.first().map(|t| (*t).clone());
+                self.type_error.get_or_insert((op.name(), e));
+                first.unwrap_or_else(|| ValueType::z64(&[], 0, Vis::Public))
+            }
         };
         self.g.add(op, ins, ty, origin)
     }
@@ -118,11 +130,11 @@ impl Lowerer<'_> {
 
     /// Brings `v` to `scale` with a local shift up or a truncation down.
     pub fn rescale(&mut self, v: ValueId, scale: u32, origin: &str) -> ValueId {
-        let (s, shape) = (self.scale(v), self.shape(v));
+        let s = self.scale(v);
         if s < scale {
-            self.emit(Op::Shl { bits: scale - s }, &[v], shape, scale, origin)
+            self.emit(Op::Shl { bits: scale - s }, &[v], origin)
         } else if s > scale {
-            self.emit(Op::Trunc { bits: s - scale }, &[v], shape, scale, origin)
+            self.emit(Op::Trunc { bits: s - scale }, &[v], origin)
         } else {
             v
         }
@@ -143,8 +155,7 @@ impl Lowerer<'_> {
         if self.g.ty(v).shape == shape {
             return v;
         }
-        let s = self.scale(v);
-        self.emit(Op::Reshape, &[v], shape.to_vec(), s, origin)
+        self.emit_to(Op::Reshape, &[v], shape, origin)
     }
 
     /// Permutes the axes of `v` (no node for the identity).
@@ -156,26 +167,15 @@ impl Lowerer<'_> {
         if big.windows(2).all(|w| w[0] < w[1]) {
             return self.reshape(v, &shape, origin);
         }
-        let s = self.scale(v);
-        self.emit(
-            Op::Transpose {
-                perm: perm.to_vec(),
-            },
-            &[v],
-            shape,
-            s,
-            origin,
-        )
+        let op = Op::Transpose {
+            perm: perm.to_vec(),
+        };
+        self.emit(op, &[v], origin)
     }
 
     /// A public constant at `scale`.
     pub fn constant(&mut self, a: &ArrayD<f64>, scale: u32, origin: &str) -> ValueId {
-        let ty = ValueType {
-            shape: a.shape().to_vec(),
-            ring: Ring::Z64,
-            scale,
-            vis: Vis::Public,
-        };
+        let ty = ValueType::z64(a.shape(), scale, Vis::Public);
         let values = a.iter().copied().collect();
         self.g.add(Op::Const { values }, &[], ty, origin)
     }
@@ -216,12 +216,7 @@ impl Lowerer<'_> {
         } else {
             Vis::Owner
         };
-        let ty = ValueType {
-            shape: a.shape().to_vec(),
-            ring: Ring::Z64,
-            scale,
-            vis,
-        };
+        let ty = ValueType::z64(a.shape(), scale, vis);
         let op = Op::Weight {
             name: name.to_string(),
         };
