@@ -392,11 +392,16 @@ mod tests {
             "the front end fills the origin facts"
         );
         let base = by_origin(&plain);
-        for (overrides, origin) in [
-            (&by_layer[..], "/encoder/layer.1/attention/self/Softmax"),
+        for (overrides, origin, golden) in [
+            (
+                &by_layer[..],
+                "/encoder/layer.1/attention/self/Softmax",
+                "bert_tiny_softmax_layer1_puma_paper",
+            ),
             (
                 &["op:Softmax,layer:0,head:1=puma-paper"][..],
                 "/encoder/layer.0/attention/self/Softmax",
+                "bert_tiny_softmax_layer0_head1_puma_paper",
             ),
         ] {
             let got = by_origin(&lower(overrides).unwrap().0);
@@ -406,6 +411,8 @@ mod tests {
             );
             let changed: Vec<&String> = base.keys().filter(|k| base[*k] != got[*k]).collect();
             assert_eq!(changed, [origin], "{overrides:?}");
+            // The selected softmax as lowered: bless with INSTA_UPDATE=always.
+            insta::assert_snapshot!(golden, got[origin].join("\n"));
         }
     }
 
