@@ -153,47 +153,7 @@ impl Plan {
     /// slot lifetimes, and computes the digest.
     pub fn from_graph(graph: Graph) -> Result<Plan, PlanError> {
         graph.verify(true)?;
-        let mut inputs = Vec::new();
-        let mut weights = Vec::new();
-        let mut outputs = Vec::new();
-        for node in &graph.nodes {
-            let ty = graph.ty(node.output);
-            if let Op::Input {
-                name,
-                owner,
-                encoding,
-            } = &node.op
-            {
-                let (shape, dtype) = match encoding {
-                    InputEncoding::Fixed => (ty.shape.clone(), "float32"),
-                    InputEncoding::Int => (ty.shape.clone(), "int64"),
-                    InputEncoding::OneHot { .. } => {
-                        (ty.shape[..ty.shape.len() - 1].to_vec(), "int64")
-                    }
-                };
-                inputs.push(InputDecl {
-                    name: name.clone(),
-                    owner: *owner,
-                    shape,
-                    dtype: dtype.into(),
-                    slot: node.output,
-                });
-            } else if let Op::Weight { name } = &node.op {
-                weights.push(WeightDecl {
-                    name: name.clone(),
-                    shape: ty.shape.clone(),
-                    slot: node.output,
-                    public: ty.vis == Vis::Public,
-                });
-            } else if let Op::Output { name, to } = &node.op {
-                outputs.push(OutputDecl {
-                    name: name.clone(),
-                    to: to.clone(),
-                    shape: ty.shape.clone(),
-                    slot: node.output,
-                });
-            }
-        }
+        let (inputs, weights, outputs) = declarations(&graph);
         let frees = last_uses(&graph);
         let body = PlanBody {
             graph,
@@ -326,9 +286,17 @@ impl Plan {
             )));
         }
         body.graph.verify(true)?;
-        if body.frees.len() != body.graph.nodes.len() {
+        // The declarations and slot lifetimes are derived from the program; a file whose
+        // copies disagree would make the VM read or free the wrong slots.
+        let (inputs, weights, outputs) = declarations(&body.graph);
+        if body.frees != last_uses(&body.graph) {
             return Err(PlanError::Decode(
                 "slot lifetimes do not match the instructions".into(),
+            ));
+        }
+        if body.inputs != inputs || body.weights != weights || body.outputs != outputs {
+            return Err(PlanError::Decode(
+                "the input, weight or output declarations do not match the program".into(),
             ));
         }
         Ok(Plan {
@@ -390,6 +358,50 @@ fn digest(fields: &[u8; 8], body: &[u8]) -> [u8; 32] {
     h.update(fields);
     h.update(body);
     h.finalize().into()
+}
+
+/// The input, weight and output declarations of a verified graph, in node order.
+fn declarations(graph: &Graph) -> (Vec<InputDecl>, Vec<WeightDecl>, Vec<OutputDecl>) {
+    let mut inputs = Vec::new();
+    let mut weights = Vec::new();
+    let mut outputs = Vec::new();
+    for node in &graph.nodes {
+        let ty = graph.ty(node.output);
+        if let Op::Input {
+            name,
+            owner,
+            encoding,
+        } = &node.op
+        {
+            let (shape, dtype) = match encoding {
+                InputEncoding::Fixed => (ty.shape.clone(), "float32"),
+                InputEncoding::Int => (ty.shape.clone(), "int64"),
+                InputEncoding::OneHot { .. } => (ty.shape[..ty.shape.len() - 1].to_vec(), "int64"),
+            };
+            inputs.push(InputDecl {
+                name: name.clone(),
+                owner: *owner,
+                shape,
+                dtype: dtype.into(),
+                slot: node.output,
+            });
+        } else if let Op::Weight { name } = &node.op {
+            weights.push(WeightDecl {
+                name: name.clone(),
+                shape: ty.shape.clone(),
+                slot: node.output,
+                public: ty.vis == Vis::Public,
+            });
+        } else if let Op::Output { name, to } = &node.op {
+            outputs.push(OutputDecl {
+                name: name.clone(),
+                to: to.clone(),
+                shape: ty.shape.clone(),
+                slot: node.output,
+            });
+        }
+    }
+    (inputs, weights, outputs)
 }
 
 /// For each node, the values whose last use it is (values never used are freed where they

@@ -265,3 +265,32 @@ fn header_fields_are_bound_and_checked() {
     assert_eq!(max_frac_bits(Ring::Z64), 30);
     assert_eq!(max_frac_bits(Ring::Z32), 14);
 }
+
+/// The declarations and slot lifetimes a plan carries beside its program must be the ones
+/// the program gives: a slot freed twice, or an input declared on a slot that does not
+/// exist, is refused at load (the VM would free or fill the wrong slot).
+#[test]
+fn declarations_and_lifetimes_match_the_program() {
+    let x = [sec(&[2, 3], 18)];
+    let mut twice = plan_with(Op::Neg, &x, None);
+    twice.body.frees[1].push(ValueId(0));
+    let mut early = plan_with(Op::Neg, &x, None);
+    early.body.frees[0].push(ValueId(0));
+    let mut slot = plan_with(Op::Neg, &x, None);
+    slot.body.inputs[0].slot = ValueId(99);
+    let mut owner = plan_with(Op::Neg, &x, None);
+    owner.body.outputs[0].to = vec![MODEL_OWNER];
+    for (case, mut plan, needle) in [
+        ("a slot freed twice", twice, "slot lifetimes"),
+        ("a slot freed before its use", early, "slot lifetimes"),
+        ("an input on slot 99", slot, "declarations"),
+        ("an output revealed to another party", owner, "declarations"),
+    ] {
+        plan.refresh_digest();
+        let e = Plan::from_bytes(&plan.to_bytes())
+            .map(|_| ())
+            .expect_err(case)
+            .to_string();
+        assert!(e.contains(needle), "{case}: {e}");
+    }
+}
