@@ -9,8 +9,18 @@ use sha2::{Digest, Sha256};
 
 /// File magic of a plan.
 pub const PLAN_MAGIC: &[u8; 8] = b"MPCCPLAN";
-/// Current plan format version. Bump on any change to [`PlanBody`]'s encoding.
-pub const PLAN_VERSION: u32 = 2;
+/// Current plan format version. Bump on any change to the header's or [`PlanBody`]'s
+/// encoding. Version 3: the digest covers the header fields (version, protocol, ring,
+/// fraction bits, reserved byte) as well as the body.
+pub const PLAN_VERSION: u32 = 3;
+
+/// The most fraction bits a plan over `ring` can hold at all: a product of two values at
+/// scale f sits at scale 2f, and a secret truncation needs |x| < 2^(k-2), so even 1 · 1
+/// (2^(2f)) only fits when 2f < k - 2, that is f <= (k - 3) / 2 (30 in Z_2^64, 14 in
+/// Z_2^32). `mpcc compile` keeps a narrower, useful range (it leaves room for magnitudes).
+pub fn max_frac_bits(ring: Ring) -> u32 {
+    (ring.bits() - 3) / 2
+}
 
 /// The MPC protocol a plan is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,47 +153,7 @@ impl Plan {
     /// slot lifetimes, and computes the digest.
     pub fn from_graph(graph: Graph) -> Result<Plan, PlanError> {
         graph.verify(true)?;
-        let mut inputs = Vec::new();
-        let mut weights = Vec::new();
-        let mut outputs = Vec::new();
-        for node in &graph.nodes {
-            let ty = graph.ty(node.output);
-            if let Op::Input {
-                name,
-                owner,
-                encoding,
-            } = &node.op
-            {
-                let (shape, dtype) = match encoding {
-                    InputEncoding::Fixed => (ty.shape.clone(), "float32"),
-                    InputEncoding::Int => (ty.shape.clone(), "int64"),
-                    InputEncoding::OneHot { .. } => {
-                        (ty.shape[..ty.shape.len() - 1].to_vec(), "int64")
-                    }
-                };
-                inputs.push(InputDecl {
-                    name: name.clone(),
-                    owner: *owner,
-                    shape,
-                    dtype: dtype.into(),
-                    slot: node.output,
-                });
-            } else if let Op::Weight { name } = &node.op {
-                weights.push(WeightDecl {
-                    name: name.clone(),
-                    shape: ty.shape.clone(),
-                    slot: node.output,
-                    public: ty.vis == Vis::Public,
-                });
-            } else if let Op::Output { name, to } = &node.op {
-                outputs.push(OutputDecl {
-                    name: name.clone(),
-                    to: to.clone(),
-                    shape: ty.shape.clone(),
-                    slot: node.output,
-                });
-            }
-        }
+        let (inputs, weights, outputs) = declarations(&graph);
         let frees = last_uses(&graph);
         let body = PlanBody {
             graph,
@@ -192,15 +162,25 @@ impl Plan {
             outputs,
             frees,
         };
-        let digest = digest(&encode_body(&body));
-        let header = PlanHeader {
+        let ring = Ring::Z64;
+        let frac_bits = body.graph.frac_bits;
+        check_frac_bits(ring, frac_bits)?;
+        let mut header = PlanHeader {
             version: PLAN_VERSION,
             protocol: Protocol::Aby3,
-            ring: Ring::Z64,
-            frac_bits: body.graph.frac_bits,
-            digest,
+            ring,
+            frac_bits,
+            digest: [0; 32],
         };
+        header.digest = digest(&header.fields(), &encode_body(&body));
         Ok(Plan { header, body })
+    }
+
+    /// Recomputes the digest from the header fields and the body, after an edit of either.
+    /// Nothing is verified: a tool that edits a plan (or a test that builds a hostile one)
+    /// gets a file that loads only if [`Plan::from_bytes`] accepts its contents.
+    pub fn refresh_digest(&mut self) {
+        self.header.digest = digest(&self.header.fields(), &encode_body(&self.body));
     }
 
     /// The program.
@@ -222,11 +202,7 @@ impl Plan {
         let body = encode_body(&self.body);
         let mut out = Vec::with_capacity(body.len() + 64);
         out.extend_from_slice(PLAN_MAGIC);
-        out.extend_from_slice(&self.header.version.to_le_bytes());
-        out.push(0); // protocol: Aby3
-        out.push(self.header.ring.bits() as u8);
-        out.push(self.header.frac_bits as u8);
-        out.push(0);
+        out.extend_from_slice(&self.header.fields());
         out.extend_from_slice(&self.header.digest);
         out.extend_from_slice(&(body.len() as u64).to_le_bytes());
         out.extend_from_slice(&body);
@@ -275,6 +251,14 @@ impl Plan {
             r => return Err(PlanError::Header(format!("unsupported ring width {r}"))),
         };
         let frac_bits = bytes[14] as u32;
+        check_frac_bits(ring, frac_bits)?;
+        if bytes[15] != 0 {
+            return Err(PlanError::Header(format!(
+                "reserved byte 15 is {}, not 0; the file was not written by `mpcc compile`",
+                bytes[15]
+            )));
+        }
+        let fields: [u8; 8] = bytes[8..16].try_into().unwrap();
         let digest: [u8; 32] = bytes[16..48].try_into().unwrap();
         let len = u64::from_le_bytes(bytes[48..56].try_into().unwrap());
         let rest = &bytes[FIXED..];
@@ -290,15 +274,29 @@ impl Plan {
                 rest.len() as u64 - len
             )));
         }
-        if self::digest(rest) != digest {
+        if self::digest(&fields, rest) != digest {
             return Err(PlanError::DigestMismatch);
         }
         let body: PlanBody =
             bincode::deserialize(rest).map_err(|e| PlanError::Decode(e.to_string()))?;
+        if body.graph.frac_bits != frac_bits {
+            return Err(PlanError::Header(format!(
+                "the header says {frac_bits} fraction bits, the program {}",
+                body.graph.frac_bits
+            )));
+        }
         body.graph.verify(true)?;
-        if body.frees.len() != body.graph.nodes.len() {
+        // The declarations and slot lifetimes are derived from the program; a file whose
+        // copies disagree would make the VM read or free the wrong slots.
+        let (inputs, weights, outputs) = declarations(&body.graph);
+        if body.frees != last_uses(&body.graph) {
             return Err(PlanError::Decode(
                 "slot lifetimes do not match the instructions".into(),
+            ));
+        }
+        if body.inputs != inputs || body.weights != weights || body.outputs != outputs {
+            return Err(PlanError::Decode(
+                "the input, weight or output declarations do not match the program".into(),
             ));
         }
         Ok(Plan {
@@ -314,12 +312,96 @@ impl Plan {
     }
 }
 
+impl PlanHeader {
+    /// Header bytes 8..16 as written: version (little-endian), protocol id, ring width,
+    /// fraction bits, a reserved zero byte. The digest covers them.
+    fn fields(&self) -> [u8; 8] {
+        let v = self.version.to_le_bytes();
+        let protocol = match self.protocol {
+            Protocol::Aby3 => 0,
+        };
+        [
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            protocol,
+            self.ring.bits() as u8,
+            self.frac_bits as u8,
+            0,
+        ]
+    }
+}
+
+/// Refuses fraction bits that `ring` cannot hold (see [`max_frac_bits`]).
+fn check_frac_bits(ring: Ring, frac_bits: u32) -> Result<(), PlanError> {
+    let max = max_frac_bits(ring);
+    if frac_bits > max {
+        return Err(PlanError::Header(format!(
+            "{frac_bits} fraction bits do not fit the ring Z_2^{}: a product at scale \
+             2^{} overflows the truncation's range 2^{}; at most {max} fit",
+            ring.bits(),
+            2 * frac_bits,
+            ring.bits() - 2
+        )));
+    }
+    Ok(())
+}
+
 fn encode_body(body: &PlanBody) -> Vec<u8> {
     bincode::serialize(body).expect("plan body serializes")
 }
 
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+/// SHA-256 of the header fields and the encoded body.
+fn digest(fields: &[u8; 8], body: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(fields);
+    h.update(body);
+    h.finalize().into()
+}
+
+/// The input, weight and output declarations of a verified graph, in node order.
+fn declarations(graph: &Graph) -> (Vec<InputDecl>, Vec<WeightDecl>, Vec<OutputDecl>) {
+    let mut inputs = Vec::new();
+    let mut weights = Vec::new();
+    let mut outputs = Vec::new();
+    for node in &graph.nodes {
+        let ty = graph.ty(node.output);
+        if let Op::Input {
+            name,
+            owner,
+            encoding,
+        } = &node.op
+        {
+            let (shape, dtype) = match encoding {
+                InputEncoding::Fixed => (ty.shape.clone(), "float32"),
+                InputEncoding::Int => (ty.shape.clone(), "int64"),
+                InputEncoding::OneHot { .. } => (ty.shape[..ty.shape.len() - 1].to_vec(), "int64"),
+            };
+            inputs.push(InputDecl {
+                name: name.clone(),
+                owner: *owner,
+                shape,
+                dtype: dtype.into(),
+                slot: node.output,
+            });
+        } else if let Op::Weight { name } = &node.op {
+            weights.push(WeightDecl {
+                name: name.clone(),
+                shape: ty.shape.clone(),
+                slot: node.output,
+                public: ty.vis == Vis::Public,
+            });
+        } else if let Op::Output { name, to } = &node.op {
+            outputs.push(OutputDecl {
+                name: name.clone(),
+                to: to.clone(),
+                shape: ty.shape.clone(),
+                slot: node.output,
+            });
+        }
+    }
+    (inputs, weights, outputs)
 }
 
 /// For each node, the values whose last use it is (values never used are freed where they

@@ -1,11 +1,12 @@
 //! `mpcc compile`: ONNX model to plan and weights files, with a short summary.
 
 use crate::backend::{self, CompileOptions};
+use crate::cli::paths::{check_distinct, Role};
 use crate::frontend::FrontendOptions;
 use anyhow::Context;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use mpcc_ir::plan::Plan;
-use mpcc_ir::{PartyId, CLIENT, HELPER, MODEL_OWNER};
+use mpcc_ir::{PartyId, Ring, CLIENT, HELPER, MODEL_OWNER};
 use mpcc_passes::select::KEYS;
 use mpcc_passes::{parse_overrides_json, Override, PassOptions, Policy, POLICIES, RECIPES};
 use std::path::{Path, PathBuf};
@@ -34,6 +35,13 @@ use std::path::{Path, PathBuf};
 ///   --approx-override op:gelu=puma-paper-gelu
 ///   # every op of layer 1, by ONNX node name
 ///   --approx-override 'node:/encoder/layer.1/*=puma-paper'
+///
+/// Fraction bits: --frac-bits F must lie in 12..=29 (in the ring Z_2^64). A product of two
+/// values at scale 2^F sits at scale 2^(2F), and a secret truncation needs |x| < 2^(k-2)
+/// (k = 64), so a product, or a sum of products such as a dot product, of magnitude M
+/// needs 2F + log2(M) < 62; 29 leaves room for M < 2^4 = 16, and each bit more halves it
+/// (at 31 not even 1 * 1 fits). Below 12 bits the approximations' coefficients and
+/// thresholds (GeLU, softmax, LayerNorm) lose too much precision to give useful outputs.
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -68,9 +76,8 @@ pub struct Args {
     #[arg(long)]
     pub public_weights: bool,
 
-    /// Fraction bits of the fixed-point encoding.
-    #[arg(long, value_name = "BITS", default_value_t = 18,
-          value_parser = clap::value_parser!(u32).range(1..=40))]
+    /// Fraction bits of the fixed-point encoding, 12..=29 (the description above says why).
+    #[arg(long, value_name = "BITS", default_value_t = 18, value_parser = parse_frac_bits)]
     pub frac_bits: u32,
 
     /// Stop after this many passes (to bisect a bad rewrite; combine with --emit-ir).
@@ -80,6 +87,60 @@ pub struct Args {
     /// Also write the IR's text form to FILE (written even when no plan can be built).
     #[arg(long, value_name = "FILE")]
     pub emit_ir: Option<PathBuf>,
+}
+
+/// The fewest fraction bits `mpcc compile` accepts: below this the approximations'
+/// coefficients and thresholds (GeLU, softmax, LayerNorm) are too coarse (bert-tiny's
+/// cosine against onnxruntime is 0.003 at 1 bit, right from 12 on).
+pub const MIN_FRAC_BITS: u32 = 12;
+
+/// Bits of magnitude the largest accepted fraction bits leave a product (or a sum of
+/// products) below the truncation's limit: |x·y| < 2^4 = 16.
+pub const PRODUCT_HEADROOM_BITS: u32 = 4;
+
+/// The most fraction bits `mpcc compile` accepts in `ring` (Z_2^k): a product at scale
+/// 2^(2f) of magnitude up to 2^PRODUCT_HEADROOM_BITS must stay below 2^(k-2), the secret
+/// truncation's precondition, so f <= (k - 2 - PRODUCT_HEADROOM_BITS) / 2: 29 in Z_2^64.
+pub fn max_frac_bits(ring: Ring) -> u32 {
+    (ring.bits() - 2 - PRODUCT_HEADROOM_BITS) / 2
+}
+
+/// Checks `frac_bits` against [`MIN_FRAC_BITS`] and [`max_frac_bits`] of `ring`, saying why
+/// a value is refused and which are allowed.
+pub fn check_frac_bits(ring: Ring, frac_bits: u32) -> Result<(), String> {
+    let (min, max) = (MIN_FRAC_BITS, max_frac_bits(ring));
+    let k = ring.bits();
+    if frac_bits > max {
+        let room = match (k - 2).checked_sub(2 * frac_bits) {
+            Some(r) => format!("leaves products room only below 2^{r}"),
+            None => "overflows even for 1 * 1".into(),
+        };
+        return Err(format!(
+            "{frac_bits} fraction bits are too many for the ring Z_2^{k}: a product of two \
+             values sits at scale 2^{}, and the secret truncation needs |x| < 2^{}, which {room}; \
+             the largest allowed value is {max} (products below 2^{PRODUCT_HEADROOM_BITS} = {})",
+            2 * frac_bits,
+            k - 2,
+            1u32 << PRODUCT_HEADROOM_BITS
+        ));
+    }
+    if frac_bits < min {
+        return Err(format!(
+            "{frac_bits} fraction bits are too few: the approximations' coefficients and \
+             thresholds (GeLU, softmax, LayerNorm) lose their precision; the smallest allowed \
+             value is {min} (allowed: {min}..={max})"
+        ));
+    }
+    Ok(())
+}
+
+/// `--frac-bits`'s parser: a number in the range [`check_frac_bits`] allows in Z_2^64.
+fn parse_frac_bits(s: &str) -> Result<u32, String> {
+    let f: u32 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of bits"))?;
+    check_frac_bits(Ring::Z64, f)?;
+    Ok(f)
 }
 
 /// `--approx`'s parser: the names of [`POLICIES`], each with its description in `--help`.
@@ -174,19 +235,42 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             stop_after: args.stop_after,
         },
     };
+    check_frac_bits(Ring::Z64, args.frac_bits).map_err(|e| anyhow::anyhow!("--frac-bits: {e}"))?;
     if !args.model.exists() {
         anyhow::bail!("model file '{}' does not exist", args.model.display());
     }
+    check_outputs(&args)?;
     let (graph, weights) = backend::lower(&args.model, &opts)?;
     if let Some(path) = &args.emit_ir {
         std::fs::write(path, graph.to_string())
             .with_context(|| format!("cannot write the IR to '{}'", path.display()))?;
-        println!("IR written to {}", path.display());
+        outln!("IR written to {}", path.display());
     }
     let (plan, weights) = backend::build_plan(graph, weights)?;
     let wpath = backend::write_plan(&args.output, &plan, &weights)?;
     print_summary(&plan, &args.output, &wpath);
     Ok(())
+}
+
+/// Refuses, before anything is written, a plan, weights or IR path that is the same file as
+/// the model, the overrides file or another of the outputs.
+fn check_outputs(args: &Args) -> anyhow::Result<()> {
+    let wpath = backend::weights_path(&args.output);
+    let mut inputs = vec![Role::new("the model", &args.model)];
+    if let Some(p) = &args.approx_overrides {
+        inputs.push(Role::new("the overrides file", p));
+    }
+    let mut outputs = vec![
+        Role::new("the plan (-o)", &args.output),
+        Role::new(
+            "the weights file (the plan's path with extension .weights)",
+            &wpath,
+        ),
+    ];
+    if let Some(p) = &args.emit_ir {
+        outputs.push(Role::new("the IR (--emit-ir)", p));
+    }
+    check_distinct(&inputs, &outputs)
 }
 
 /// Short name of a party.
@@ -207,21 +291,21 @@ fn print_summary(plan: &Plan, path: &Path, wpath: &Path) {
         rounds += c.rounds;
         bytes += c.total_bytes();
     }
-    println!("plan written to {}", path.display());
-    println!(
+    outln!("plan written to {}", path.display());
+    outln!(
         "weights written to {} ({} tensors)",
         wpath.display(),
         plan.body.weights.len()
     );
-    println!(
+    outln!(
         "  {} instructions, frac_bits {}, digest {}",
         g.nodes.len(),
         plan.header.frac_bits,
         &plan.digest_hex()[..16]
     );
-    println!("  inputs:");
+    outln!("  inputs:");
     for d in &plan.body.inputs {
-        println!(
+        outln!(
             "    {:<20} {} {:?} from {}",
             d.name,
             d.dtype,
@@ -229,12 +313,12 @@ fn print_summary(plan: &Plan, path: &Path, wpath: &Path) {
             party_name(d.owner)
         );
     }
-    println!("  outputs:");
+    outln!("  outputs:");
     for o in &plan.body.outputs {
         let to: Vec<String> = o.to.iter().map(|p| party_name(*p)).collect();
-        println!("    {:<20} {:?} to {}", o.name, o.shape, to.join(", "));
+        outln!("    {:<20} {:?} to {}", o.name, o.shape, to.join(", "));
     }
-    println!(
+    outln!(
         "  predicted: {rounds} rounds, {} sent (all parties); `mpcc cost {}` has details",
         human_bytes(bytes),
         path.display()

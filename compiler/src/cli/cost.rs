@@ -1,10 +1,11 @@
 //! `mpcc cost`: the predicted cost of a plan, per ONNX node, op type and layer, as text,
 //! JSON or an SVG picture.
 
+use crate::cli::out;
+use crate::cli::paths::{check_distinct, Role};
 use crate::report::{self, GroupBy, Network};
 use anyhow::Context;
 use mpcc_ir::plan::Plan;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `mpcc cost`.
@@ -42,24 +43,23 @@ pub fn load_plan(path: &Path) -> anyhow::Result<Plan> {
 
 /// Runs `mpcc cost`.
 pub fn main(args: Args) -> anyhow::Result<()> {
+    if let Some(svg) = &args.svg {
+        check_distinct(
+            &[Role::new("the plan", &args.plan)],
+            &[Role::new("the picture (--svg)", svg)],
+        )?;
+    }
     let plan = load_plan(&args.plan)?;
     let r = report::predicted(&plan, &args.network);
     if let Some(svg) = &args.svg {
         std::fs::write(svg, r.to_svg())
             .with_context(|| format!("cannot write '{}'", svg.display()))?;
     }
+    // A reader that went away (`mpcc cost ... | head`) is no error.
     if args.json {
-        emit(&(r.to_json_string() + "\n"))
+        out::text(&(r.to_json_string() + "\n"));
     } else {
-        emit(&r.to_text(&args.by))
+        out::text(&r.to_text(&args.by));
     }
-}
-
-/// Writes to standard output; a reader that went away (`mpcc cost ... | head`) is no error.
-fn emit(s: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
-    }
+    Ok(())
 }

@@ -48,12 +48,12 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         write_private(&key_path, key.as_bytes())?;
         std::fs::write(&cert_path, cert.as_bytes())
             .with_context(|| format!("cannot write '{}'", cert_path.display()))?;
-        println!(
+        outln!(
             "party {id}: key {} (keep it secret), certificate {} (give it to the other parties)",
             key_path.display(),
             cert_path.display()
         );
-        println!("  certificate SHA-256 {}", cert_fingerprint(&cert)?);
+        outln!("  certificate SHA-256 {}", cert_fingerprint(&cert)?);
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use crate::backend;
 use crate::cli::compile::{human_bytes, party_name};
+use crate::cli::paths::{check_distinct, Role};
 use crate::cli::run::parse_input;
 use crate::io;
 use anyhow::{bail, Context};
@@ -108,6 +109,7 @@ pub struct Args {
 pub fn main(args: Args) -> anyhow::Result<()> {
     let id = args.id;
     let plan = backend::load_plan(&args.plan)?;
+    check_outputs(&plan, &args)?;
     let data = party_data(&plan, id, &args)?;
     mpcc_runtime::vm::check_party_data(&plan, id, &data)?;
     let addrs: [String; 3] = args.peers.clone().try_into().map_err(|p: Vec<String>| {
@@ -147,14 +149,67 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     // without anyhow's chain, which would repeat them.
     let run = run_networked(&plan, &data, &cfg, listener, progress_bar(&plan))
         .map_err(|e| anyhow::anyhow!("{} stopped: {e}", party_name(id)))?;
-    print_summary(&plan, id, &run, args.shape);
-    write_outputs(&plan, id, &run, &args.output_dir)?;
+    // The files first, then the report: a reader of standard output that goes away (`| head`)
+    // must not cost the outputs.
+    let written = write_outputs(&plan, id, &run, &args.output_dir)?;
     if let Some(path) = &args.profile {
         let text = serde_json::to_string_pretty(&profile_json(&plan, id, &run, args.shape))?;
         write_atomic(path, text.as_bytes())?;
-        println!("profile written to {}", path.display());
+    }
+    print_summary(&plan, id, &run, args.shape);
+    for line in &written {
+        outln!("{line}");
+    }
+    if let Some(path) = &args.profile {
+        outln!("profile written to {}", path.display());
     }
     Ok(())
+}
+
+/// Where output `name` goes: DIR/<file-safe name>.npy.
+fn output_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{}.npy", io::file_stem(name)))
+}
+
+/// Refuses, before anything is written, an output file or profile of this party that is the
+/// same file as the plan, the weights, an input, a key or certificate, or another output.
+fn check_outputs(plan: &Plan, args: &Args) -> anyhow::Result<()> {
+    let wpath = args
+        .weights
+        .clone()
+        .unwrap_or_else(|| backend::weights_path(&args.plan));
+    let names: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|(n, _)| format!("the input file of '{n}'"))
+        .collect();
+    let mut inputs = vec![
+        Role::new("the plan", &args.plan),
+        Role::new("the weights file", &wpath),
+    ];
+    for ((_, file), what) in args.inputs.iter().zip(&names) {
+        inputs.push(Role::new(what, file));
+    }
+    for p in args.key.iter().chain(&args.cert).chain(&args.peer_certs) {
+        inputs.push(Role::new("a key or certificate", p));
+    }
+    let files: Vec<(String, PathBuf)> = plan
+        .body
+        .outputs
+        .iter()
+        .filter(|d| d.to.contains(&args.id))
+        .map(|d| {
+            (
+                format!("output '{}' (in --output-dir)", d.name),
+                output_path(&args.output_dir, &d.name),
+            )
+        })
+        .collect();
+    let mut outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
+    if let Some(p) = &args.profile {
+        outputs.push(Role::new("the profile (--profile)", p));
+    }
+    check_distinct(&inputs, &outputs)
 }
 
 /// What this party brings: the weights (model owner, or everyone when they are public) and
@@ -305,15 +360,15 @@ fn print_summary(plan: &Plan, id: PartyId, run: &NetRun, shape: Option<LinkShape
     let payload: u64 = run.net.payload.iter().sum();
     let wire: u64 = run.net.wire.iter().sum();
     let messages: u64 = run.net.messages.iter().sum();
-    println!(
+    outln!(
         "{}: {} instructions in {:.3} s, shaping {}",
         party_name(id),
         plan.graph().nodes.len(),
         run.wall.as_secs_f64(),
         shape_name(shape)
     );
-    println!("rounds:     {rounds}");
-    println!(
+    outln!("rounds:     {rounds}");
+    outln!(
         "bytes sent: {} payload in {messages} messages (of which {} seed set-up); {} on the wire with framing and TLS",
         human_bytes(payload),
         human_bytes(run.setup.bytes_sent),
@@ -323,24 +378,32 @@ fn print_summary(plan: &Plan, id: PartyId, run: &NetRun, shape: Option<LinkShape
 
 /// Writes each output revealed to this party through a temporary file and a rename, so a
 /// failed run never leaves a partial file.
-fn write_outputs(plan: &Plan, id: PartyId, run: &NetRun, dir: &Path) -> anyhow::Result<()> {
+/// Writes each output revealed to this party as float32 .npy (to a temporary name, then
+/// renamed); returns the line to print for each.
+fn write_outputs(
+    plan: &Plan,
+    id: PartyId,
+    run: &NetRun,
+    dir: &Path,
+) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
     for decl in plan.body.outputs.iter().filter(|d| d.to.contains(&id)) {
         let Some(t) = run.result.outputs.get(&decl.name) else {
             continue;
         };
-        let path = dir.join(format!("{}.npy", io::file_stem(&decl.name)));
+        let path = output_path(dir, &decl.name);
         let tmp = temp_path(&path);
         io::write_npy_f32(&tmp, t)?;
         std::fs::rename(&tmp, &path)
             .with_context(|| format!("cannot move '{}' to '{}'", tmp.display(), path.display()))?;
-        println!(
+        lines.push(format!(
             "output {} {:?} written to {}",
             decl.name,
             t.shape,
             path.display()
-        );
+        ));
     }
-    Ok(())
+    Ok(lines)
 }
 
 fn temp_path(path: &Path) -> PathBuf {

@@ -3,6 +3,7 @@
 
 use crate::backend;
 use crate::cli::compile::{human_bytes, party_name};
+use crate::cli::paths::{check_distinct, Role};
 use crate::io::{self, NpyTensor, Reference};
 use crate::report::{self, Network};
 use anyhow::{bail, Context};
@@ -116,6 +117,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| backend::weights_path(&args.plan));
     let weights = backend::load_weights(&wpath, &plan)?.map(Arc::new);
     let reference = args.reference.as_deref().map(Reference::load).transpose()?;
+    check_outputs(&plan, &args, &wpath)?;
     let inputs = gather_inputs(&plan, &args, reference.as_ref())?;
     let data = party_data(&plan, &inputs, weights);
     for (p, d) in data.iter().enumerate() {
@@ -127,7 +129,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             args.output_dir.display()
         )
     })?;
-    println!(
+    outln!(
         "running {} instructions with 3 parties in this process",
         plan.graph().nodes.len()
     );
@@ -139,19 +141,70 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let result = run_with_progress(&plan, data, shape)?;
-    print_stats(&result);
-    write_outputs(&plan, &result, &args.output_dir)?;
-    if let Some(r) = &reference {
-        compare_with_reference(&result, r);
-    }
+    // The files first, then the report: a reader of standard output that goes away (`| head`)
+    // must not cost the outputs.
+    let written = write_outputs(&plan, &result, &args.output_dir)?;
     if let Some(path) = &args.profile {
         let json = report::measured(&plan, &result, &args.network.model()).to_json();
         let text = serde_json::to_string_pretty(&json)?;
         std::fs::write(path, text)
             .with_context(|| format!("cannot write the profile to '{}'", path.display()))?;
-        println!("profile written to {}", path.display());
+    }
+    print_stats(&result);
+    for line in &written {
+        outln!("{line}");
+    }
+    if let Some(r) = &reference {
+        compare_with_reference(&result, r);
+    }
+    if let Some(path) = &args.profile {
+        outln!("profile written to {}", path.display());
     }
     Ok(())
+}
+
+/// Where each revealed output goes: DIR/<file-safe output name>.npy.
+fn output_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{}.npy", io::file_stem(name)))
+}
+
+/// Refuses, before anything runs or is written, an output file or profile that is the same
+/// file as the plan, the weights, an input, the reference, the tokenizer, or another output.
+fn check_outputs(plan: &Plan, args: &Args, wpath: &Path) -> anyhow::Result<()> {
+    let input_names: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|(n, _)| format!("the input file of '{n}'"))
+        .collect();
+    let mut inputs = vec![
+        Role::new("the plan", &args.plan),
+        Role::new("the weights file", wpath),
+    ];
+    for ((_, file), what) in args.inputs.iter().zip(&input_names) {
+        inputs.push(Role::new(what, file));
+    }
+    if let Some(p) = &args.reference {
+        inputs.push(Role::new("the reference", p));
+    }
+    if let Some(p) = &args.tokenizer {
+        inputs.push(Role::new("the tokenizer", p));
+    }
+    let files: Vec<(String, PathBuf)> = plan
+        .body
+        .outputs
+        .iter()
+        .map(|d| {
+            (
+                format!("output '{}' (in --output-dir)", d.name),
+                output_path(&args.output_dir, &d.name),
+            )
+        })
+        .collect();
+    let mut outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
+    if let Some(p) = &args.profile {
+        outputs.push(Role::new("the profile (--profile)", p));
+    }
+    check_distinct(&inputs, &outputs)
 }
 
 /// Collects every input the plan declares, from --input files, then --text, then
@@ -275,20 +328,20 @@ fn print_stats(r: &RunResult) {
     let (rounds, bytes) = r.totals();
     let setup: u64 = r.setup_bytes.iter().sum();
     let slots = r.peak_slot_bytes.iter().copied().max().unwrap_or(0);
-    println!("rounds:     {rounds}");
-    println!(
+    outln!("rounds:     {rounds}");
+    outln!(
         "bytes sent: {} (all parties; plus {} of set-up)",
         human_bytes(bytes),
         human_bytes(setup)
     );
-    println!("wall time:  {:.3} s", r.wall.as_secs_f64());
+    outln!("wall time:  {:.3} s", r.wall.as_secs_f64());
     match peak_rss() {
-        Some(rss) => println!(
+        Some(rss) => outln!(
             "peak memory: {} (process), {} of live shares (largest party)",
             human_bytes(rss),
             human_bytes(slots)
         ),
-        None => println!(
+        None => outln!(
             "peak memory: {} of live shares (largest party)",
             human_bytes(slots)
         ),
@@ -303,46 +356,50 @@ fn peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
-fn write_outputs(plan: &Plan, r: &RunResult, dir: &Path) -> anyhow::Result<()> {
+/// Writes each revealed output as float32 .npy; returns the line to print for each.
+fn write_outputs(plan: &Plan, r: &RunResult, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
     for decl in &plan.body.outputs {
         let Some(t) = r.outputs.get(&decl.name) else {
             continue;
         };
-        let path = dir.join(format!("{}.npy", io::file_stem(&decl.name)));
+        let path = output_path(dir, &decl.name);
         io::write_npy_f32(&path, t)?;
         let to: Vec<String> = decl.to.iter().map(|p| party_name(*p)).collect();
-        println!(
+        lines.push(format!(
             "output {} {:?} (revealed to {}) written to {}",
             decl.name,
             t.shape,
             to.join(", "),
             path.display()
-        );
+        ));
     }
-    Ok(())
+    Ok(lines)
 }
 
 fn compare_with_reference(r: &RunResult, reference: &Reference) {
     for (name, t) in &r.outputs {
         let Some(want) = reference.output(name) else {
-            println!("output {name}: the reference has no output of that name");
+            outln!("output {name}: the reference has no output of that name");
             continue;
         };
         if want.shape != t.shape {
-            println!(
+            outln!(
                 "output {name}: shape {:?}, the reference has {:?}",
-                t.shape, want.shape
+                t.shape,
+                want.shape
             );
             continue;
         }
         let a = io::agreement(&t.data, &want.data);
-        println!(
+        outln!(
             "output {name} vs reference: max abs error {:.3e}, cosine {:.6}",
-            a.max_abs, a.cosine
+            a.max_abs,
+            a.cosine
         );
-        println!("  {:>12} {:>12}", "secure", "plaintext");
+        outln!("  {:>12} {:>12}", "secure", "plaintext");
         for (g, w) in t.data.iter().zip(&want.data).take(8) {
-            println!("  {g:>12.6} {w:>12.6}");
+            outln!("  {g:>12.6} {w:>12.6}");
         }
     }
 }

@@ -1,0 +1,366 @@
+//! Hostile uses of the `mpcc` binary (issue 14): outputs that alias inputs or each other are
+//! refused before anything is written, a closed standard output ends the printing quietly
+//! without costing any file or the exit status, and `--frac-bits` outside its useful range
+//! is refused with the reason.
+
+use mpcc_compiler::backend;
+use mpcc_runtime::HostTensor;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::{ir_fixture, mpcc, one_tensor, text};
+
+const BERT_TINY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/bert-tiny");
+
+/// A temporary folder holding the matmul plan (x [2,3] · w [3,2] → y), its weights and an
+/// input file `x.npy`.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let weights = one_tensor("w", &[3, 2], &[0.5, -1.0, 2.0, 0.125, -0.75, 1.0]);
+        let (plan, weights) = backend::build_plan(ir_fixture("matmul.ir"), weights).unwrap();
+        backend::write_plan(&dir.path().join("model.plan"), &plan, &weights).unwrap();
+        let x = HostTensor {
+            shape: vec![2, 3],
+            data: vec![1.5, -2.0, 0.25, 3.0, 0.5, -1.0],
+        };
+        mpcc_compiler::io::write_npy_f32(&dir.path().join("x.npy"), &x).unwrap();
+        Fixture { dir }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn s(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_string()
+    }
+}
+
+/// Every file under `dir` with its bytes, to show that a refusal changed nothing.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p);
+            } else {
+                all.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// Asserts exit status 1, no panic, stderr holding every needle.
+fn assert_refused(out: &Output, needles: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "stderr lacks '{n}': {stderr}");
+    }
+}
+
+/// `mpcc compile` refuses a plan, weights file or IR path that is the model (also through a
+/// symlink or another spelling of the path), the overrides file, or another output, before
+/// it writes anything; the error names both paths.
+#[test]
+fn compile_refuses_outputs_that_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(Path::new(BERT_TINY).join("model.onnx"), d.join("m.onnx")).unwrap();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("o.json"), "[]").unwrap();
+    std::os::unix::fs::symlink(d.join("m.onnx"), d.join("link.plan")).unwrap();
+    let p = |n: &str| d.join(n).to_str().unwrap().to_string();
+    let cases: Vec<(Vec<String>, [&str; 2])> = vec![
+        (
+            vec![p("m.onnx"), "-o".into(), p("m.onnx")],
+            ["the plan (-o)", "the model"],
+        ),
+        (
+            vec![p("m.onnx"), "-o".into(), p("sub/../m.onnx")],
+            ["the plan (-o)", "the model"],
+        ),
+        (
+            vec![p("m.onnx"), "-o".into(), p("link.plan")],
+            ["the plan (-o)", "the model"],
+        ),
+        (
+            vec![
+                p("m.onnx"),
+                "-o".into(),
+                p("m.plan"),
+                "--emit-ir".into(),
+                p("m.plan"),
+            ],
+            ["the IR (--emit-ir)", "the plan (-o)"],
+        ),
+        (
+            vec![
+                p("m.onnx"),
+                "-o".into(),
+                p("m.plan"),
+                "--emit-ir".into(),
+                p("m.weights"),
+            ],
+            ["the IR (--emit-ir)", "the weights file"],
+        ),
+        (
+            vec![p("m.onnx"), "-o".into(), p("m.weights")],
+            ["the weights file", "the plan (-o)"],
+        ),
+        (
+            vec![
+                p("m.onnx"),
+                "-o".into(),
+                p("x.plan"),
+                "--emit-ir".into(),
+                p("m.onnx"),
+            ],
+            ["the IR (--emit-ir)", "the model"],
+        ),
+        (
+            vec![
+                p("m.onnx"),
+                "-o".into(),
+                p("o.json"),
+                "--approx-overrides".into(),
+                p("o.json"),
+            ],
+            ["the plan (-o)", "the overrides file"],
+        ),
+    ];
+    for (args, needles) in cases {
+        std::fs::copy(Path::new(BERT_TINY).join("model.onnx"), d.join("m.onnx")).unwrap();
+        let before = snapshot(d);
+        let mut argv = vec!["compile"];
+        argv.extend(args.iter().map(String::as_str));
+        argv.extend(["--input-shape", "input_ids=1,16"]);
+        argv.extend(["--input-shape", "attention_mask=1,16"]);
+        argv.extend(["--input-shape", "token_type_ids=1,16"]);
+        let out = mpcc(&argv);
+        assert_refused(&out, &needles);
+        let e = text(&out.stderr);
+        assert!(e.contains("same file"), "{args:?}: {e}");
+        assert_eq!(snapshot(d), before, "{args:?} changed a file: {e}");
+    }
+    // A model that itself sits where the weights would go.
+    std::fs::rename(d.join("m.onnx"), d.join("w.weights")).unwrap();
+    let out = mpcc(&["compile", &p("w.weights"), "-o", &p("w.plan")]);
+    assert_refused(&out, &["the weights file", "the model", "same file"]);
+    assert!(d.join("w.weights").exists() && !d.join("w.plan").exists());
+}
+
+/// `mpcc run` refuses a profile or output file that would overwrite the plan, the weights,
+/// an input or another output, before any party starts; `mpcc cost --svg` refuses the plan.
+#[test]
+fn run_and_cost_refuse_outputs_that_alias() {
+    let f = Fixture::new();
+    let x = format!("x={}", f.s("x.npy"));
+    let plan = f.s("model.plan");
+    for (extra, needles) in [
+        (
+            vec![
+                "--output-dir".to_string(),
+                f.s("out"),
+                "--profile".into(),
+                plan.clone(),
+            ],
+            ["the profile (--profile)", "the plan"],
+        ),
+        (
+            vec![
+                "--output-dir".into(),
+                f.s("out"),
+                "--profile".into(),
+                f.s("model.weights"),
+            ],
+            ["the profile (--profile)", "the weights file"],
+        ),
+        (
+            vec![
+                "--output-dir".into(),
+                f.s("out"),
+                "--profile".into(),
+                f.s("out/y_out_0.npy"),
+            ],
+            ["the profile (--profile)", "output 'y/out:0'"],
+        ),
+    ] {
+        let before = snapshot(f.dir.path());
+        let mut argv = vec!["run", plan.as_str(), "--input", x.as_str()];
+        argv.extend(extra.iter().map(String::as_str));
+        let out = mpcc(&argv);
+        assert_refused(&out, &needles);
+        assert!(!text(&out.stdout).contains("running"), "a party started");
+        assert_eq!(snapshot(f.dir.path()), before);
+    }
+    // The output file would land on the input file.
+    std::fs::create_dir(f.path("in")).unwrap();
+    std::fs::copy(f.path("x.npy"), f.path("in/y_out_0.npy")).unwrap();
+    let x_in = format!("x={}", f.s("in/y_out_0.npy"));
+    let out = mpcc(&["run", &plan, "--input", &x_in, "--output-dir", &f.s("in")]);
+    assert_refused(
+        &out,
+        &["output 'y/out:0'", "the input file of 'x'", "same file"],
+    );
+    let out = mpcc(&["cost", &plan, "--svg", &plan]);
+    assert_refused(&out, &["the picture (--svg)", "the plan", "same file"]);
+    assert!(mpcc_ir::plan::Plan::from_bytes(&std::fs::read(f.path("model.plan")).unwrap()).is_ok());
+}
+
+/// Runs `mpcc` with its standard output a pipe whose reading end is closed before `mpcc`
+/// writes to it (as `| head -0` does); returns the exit status and stderr.
+fn with_closed_stdout(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mpcc"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mpcc starts");
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap().code(), stderr)
+}
+
+/// With standard output closed, `run`, `compile`, `cost` and `keygen` still write their
+/// files and exit 0, without a panic or a word on stderr; a failed run still exits 1.
+#[test]
+fn closed_stdout_costs_no_output_and_no_status() {
+    let f = Fixture::new();
+    let x = format!("x={}", f.s("x.npy"));
+    let (plan, out, prof) = (f.s("model.plan"), f.s("out"), f.s("p.json"));
+    let (code, err) = with_closed_stdout(&[
+        "run",
+        &plan,
+        "--input",
+        &x,
+        "--output-dir",
+        &out,
+        "--profile",
+        &prof,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert!(f.path("out/y_out_0.npy").exists() && f.path("p.json").exists());
+
+    let (code, err) = with_closed_stdout(&["cost", &plan]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+
+    let keys = f.s("keys");
+    let (code, err) = with_closed_stdout(&["keygen", "--id", "0", "--out-dir", &keys]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    assert!(f.path("keys/party0.crt").exists());
+
+    let bert = format!("{BERT_TINY}/model.onnx");
+    let (bp, ir) = (f.s("bert.plan"), f.s("bert.ir"));
+    let (code, err) = with_closed_stdout(&[
+        "compile",
+        &bert,
+        "-o",
+        &bp,
+        "--emit-ir",
+        &ir,
+        "--input-shape",
+        "input_ids=1,16",
+        "--input-shape",
+        "attention_mask=1,16",
+        "--input-shape",
+        "token_type_ids=1,16",
+    ]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    assert!(f.path("bert.plan").exists() && f.path("bert.weights").exists());
+    assert!(f.path("bert.ir").exists());
+
+    let bad = format!("y={}", f.s("x.npy"));
+    let (code, err) = with_closed_stdout(&["run", &plan, "--input", &bad, "--output-dir", &out]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// `--frac-bits` 11 and 30 are refused with the reason and the bound; 12 and 29 compile
+/// bert-tiny, and the plan runs to its reference (cosine printed by `mpcc run`).
+#[test]
+fn frac_bits_limited_to_useful_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = format!("{BERT_TINY}/model.onnx");
+    let reference = format!("{BERT_TINY}/reference.json");
+    let plan = dir.path().join("b.plan");
+    let compile = |bits: &str| {
+        mpcc(&[
+            "compile",
+            &model,
+            "-o",
+            plan.to_str().unwrap(),
+            "--frac-bits",
+            bits,
+            "--input-shape",
+            "input_ids=1,16",
+            "--input-shape",
+            "attention_mask=1,16",
+            "--input-shape",
+            "token_type_ids=1,16",
+        ])
+    };
+    for (bits, needles) in [
+        ("11", ["too few", "smallest allowed value is 12"]),
+        (
+            "30",
+            ["truncation needs |x| < 2^62", "largest allowed value is 29"],
+        ),
+        (
+            "40",
+            ["overflows even for 1 * 1", "largest allowed value is 29"],
+        ),
+    ] {
+        let out = compile(bits);
+        let e = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bits}: {e}");
+        for n in needles {
+            assert!(e.contains(n), "{bits}: stderr lacks '{n}': {e}");
+        }
+        assert!(!plan.exists());
+    }
+    for bits in ["12", "29"] {
+        let out = compile(bits);
+        assert!(out.status.success(), "{bits}: {}", text(&out.stderr));
+        let outdir = dir.path().join(format!("out{bits}"));
+        let run = mpcc(&[
+            "run",
+            plan.to_str().unwrap(),
+            "--reference",
+            &reference,
+            "--output-dir",
+            outdir.to_str().unwrap(),
+        ]);
+        let stdout = text(&run.stdout);
+        assert!(run.status.success(), "{bits}: {}", text(&run.stderr));
+        let cosine: f64 = stdout
+            .split("cosine ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no cosine in {stdout}"));
+        assert!(cosine > 0.999, "{bits} bits: cosine {cosine}");
+    }
+    let help = text(&mpcc(&["compile", "--help"]).stdout);
+    assert!(
+        help.contains("12..=29") && help.contains("2^(k-2)"),
+        "{help}"
+    );
+}
