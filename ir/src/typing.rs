@@ -27,6 +27,10 @@ pub struct TypeError(pub String);
 
 type TResult<T> = Result<T, TypeError>;
 
+/// The most iterations (squarings, Newton steps) an iterative kernel may run: each costs a
+/// round or more, and `exp_taylor` divides by 2^iters, which must stay inside the ring.
+pub const MAX_ITERS: u32 = 32;
+
 fn fail<T>(message: impl Into<String>) -> TResult<T> {
     Err(TypeError(message.into()))
 }
@@ -157,7 +161,16 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
             }
             (x().shape.clone(), x().scale - bits)
         }
-        Op::Shl { bits } => (x().shape.clone(), x().scale + bits),
+        Op::Shl { bits } => {
+            if x().scale + bits >= x().ring.bits() {
+                return fail(format!(
+                    "shl by {bits} from scale {} leaves no bits of {}",
+                    x().scale,
+                    x().ring
+                ));
+            }
+            (x().shape.clone(), x().scale + bits)
+        }
         Op::Reshape => {
             let s = declared(shape, op)?;
             if s.iter().product::<usize>() != x().len() {
@@ -263,11 +276,16 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
             }
             return Ok(x().clone());
         }
+        Op::ExpTaylor { iters } | Op::Reciprocal { iters } | Op::Rsqrt { iters } => {
+            if *iters > MAX_ITERS {
+                return fail(format!(
+                    "{iters} iterations; a kernel runs at most {MAX_ITERS}"
+                ));
+            }
+            (x().shape.clone(), x().scale)
+        }
         Op::Neg
         | Op::Relu
-        | Op::ExpTaylor { .. }
-        | Op::Reciprocal { .. }
-        | Op::Rsqrt { .. }
         | Op::Gelu
         | Op::Erf
         | Op::Tanh

@@ -244,6 +244,19 @@ fn typing_refuses_bad_operands() {
             "not a permutation",
         ),
         (Op::Neg, vec![], None, "takes 1 operands"),
+        (
+            Op::ExpTaylor { iters: 200 },
+            vec![x.clone()],
+            None,
+            "at most 32",
+        ),
+        (Op::Rsqrt { iters: 33 }, vec![x.clone()], None, "at most 32"),
+        (
+            Op::Shl { bits: 46 },
+            vec![x.clone()],
+            None,
+            "leaves no bits",
+        ),
     ];
     for (op, tys, shape, want) in cases {
         let refs: Vec<&ValueType> = tys.iter().collect();
