@@ -3,7 +3,7 @@
 
 use crate::backend;
 use crate::cli::compile::{human_bytes, party_name};
-use crate::cli::paths::{check_distinct, Role};
+use crate::cli::paths::{check_distinct, output_path, run_outputs, Role};
 use crate::cli::run::parse_input;
 use crate::io;
 use anyhow::{bail, Context};
@@ -167,10 +167,6 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 }
 
 /// Where output `name` goes: DIR/<file-safe name>.npy.
-fn output_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{}.npy", io::file_stem(name)))
-}
-
 /// Refuses, before anything is written, an output file or profile of this party that is the
 /// same file as the plan, the weights, an input, a key or certificate, or another output.
 fn check_outputs(plan: &Plan, args: &Args) -> anyhow::Result<()> {
@@ -193,22 +189,13 @@ fn check_outputs(plan: &Plan, args: &Args) -> anyhow::Result<()> {
     for p in args.key.iter().chain(&args.cert).chain(&args.peer_certs) {
         inputs.push(Role::new("a key or certificate", p));
     }
-    let files: Vec<(String, PathBuf)> = plan
-        .body
-        .outputs
-        .iter()
-        .filter(|d| d.to.contains(&args.id))
-        .map(|d| {
-            (
-                format!("output '{}' (in --output-dir)", d.name),
-                output_path(&args.output_dir, &d.name),
-            )
-        })
-        .collect();
-    let mut outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
-    if let Some(p) = &args.profile {
-        outputs.push(Role::new("the profile (--profile)", p));
-    }
+    let files = run_outputs(
+        plan,
+        &args.output_dir,
+        Some(args.id),
+        args.profile.as_deref(),
+    );
+    let outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
     check_distinct(&inputs, &outputs)
 }
 

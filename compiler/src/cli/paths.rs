@@ -1,6 +1,7 @@
 //! Guards on the files a subcommand reads and writes: no output may be the same file as an
 //! input or as another output, checked before anything is written.
 
+use mpcc_ir::{plan::Plan, PartyId};
 use std::path::{Component, Path, PathBuf};
 
 /// A file a subcommand reads or writes, with what it is for the error message (e.g.
@@ -110,6 +111,33 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Where a run writes output `name` under `dir`: `DIR/<file-safe name>.npy`.
+pub fn output_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{}.npy", crate::io::file_stem(name)))
+}
+
+/// The files a run writes, with what each is: every output of `plan` revealed to `party`
+/// (every output for `None`) under `dir`, then the profile if one is asked for.
+pub fn run_outputs(
+    plan: &Plan,
+    dir: &Path,
+    party: Option<PartyId>,
+    profile: Option<&Path>,
+) -> Vec<(String, PathBuf)> {
+    let outputs = plan.body.outputs.iter();
+    let mut files: Vec<(String, PathBuf)> = outputs
+        .filter(|d| party.is_none_or(|p| d.to.contains(&p)))
+        .map(|d| {
+            let what = format!("output '{}' (in --output-dir)", d.name);
+            (what, output_path(dir, &d.name))
+        })
+        .collect();
+    if let Some(p) = profile {
+        files.push(("the profile (--profile)".into(), p.to_path_buf()));
+    }
+    files
 }
 
 #[cfg(test)]

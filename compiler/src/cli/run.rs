@@ -3,7 +3,7 @@
 
 use crate::backend;
 use crate::cli::compile::{human_bytes, party_name};
-use crate::cli::paths::{check_distinct, Role};
+use crate::cli::paths::{check_distinct, output_path, run_outputs, Role};
 use crate::io::{self, NpyTensor, Reference};
 use crate::report::{self, Network};
 use anyhow::{bail, Context};
@@ -164,10 +164,6 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 }
 
 /// Where each revealed output goes: DIR/<file-safe output name>.npy.
-fn output_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{}.npy", io::file_stem(name)))
-}
-
 /// Refuses, before anything runs or is written, an output file or profile that is the same
 /// file as the plan, the weights, an input, the reference, the tokenizer, or another output.
 fn check_outputs(plan: &Plan, args: &Args, wpath: &Path) -> anyhow::Result<()> {
@@ -189,21 +185,8 @@ fn check_outputs(plan: &Plan, args: &Args, wpath: &Path) -> anyhow::Result<()> {
     if let Some(p) = &args.tokenizer {
         inputs.push(Role::new("the tokenizer", p));
     }
-    let files: Vec<(String, PathBuf)> = plan
-        .body
-        .outputs
-        .iter()
-        .map(|d| {
-            (
-                format!("output '{}' (in --output-dir)", d.name),
-                output_path(&args.output_dir, &d.name),
-            )
-        })
-        .collect();
-    let mut outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
-    if let Some(p) = &args.profile {
-        outputs.push(Role::new("the profile (--profile)", p));
-    }
+    let files = run_outputs(plan, &args.output_dir, None, args.profile.as_deref());
+    let outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
     check_distinct(&inputs, &outputs)
 }
 
