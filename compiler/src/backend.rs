@@ -146,20 +146,19 @@ fn read(path: &Path) -> Result<Vec<u8>, BackendError> {
     })
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    std::fs::write(path, bytes).map_err(|reason| BackendError::File {
-        action: "write",
-        path: path.display().to_string(),
-        reason,
-    })
-}
-
 /// Writes the plan to `path` and the weights to [`weights_path`]`(path)`; returns the
-/// latter.
+/// latter. Both go through temporary files renamed at the end, the weights first, so a
+/// failure leaves neither a truncated file nor a new plan without its weights.
 pub fn write_plan(path: &Path, plan: &Plan, weights: &Weights) -> Result<PathBuf, BackendError> {
     let wpath = weights_path(path);
-    write(path, &plan.to_bytes())?;
-    write(&wpath, &weights.to_bytes())?;
+    let (p, w) = (plan.to_bytes(), weights.to_bytes());
+    crate::io::write_all_atomic(&[(&wpath, &w), (path, &p)]).map_err(|(path, reason)| {
+        BackendError::File {
+            action: "write",
+            path: path.display().to_string(),
+            reason,
+        }
+    })?;
     Ok(wpath)
 }
 

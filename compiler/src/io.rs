@@ -77,13 +77,44 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
     })
 }
 
-/// Writes a whole file, naming it in the error.
+/// Writes a whole file through a temporary file and a rename ([`write_all_atomic`]), naming
+/// it in the error.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    std::fs::write(path, bytes).map_err(|reason| IoError::File {
+    write_all_atomic(&[(path, bytes)]).map_err(|(path, reason)| IoError::File {
         action: "write",
         path: path.display().to_string(),
         reason,
     })
+}
+
+/// The temporary name a file is written under before it is renamed to `path`: hidden, in the
+/// same folder (so the rename stays on one file system), and unique to this process.
+pub fn temp_beside(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = format!(".{}.tmp-{}", name.unwrap_or_default(), std::process::id());
+    path.with_file_name(tmp)
+}
+
+/// Writes every file to its temporary name first, then renames each into place in order, so
+/// that a failure (a full disk, a folder in the way) leaves no partial file and no temporary
+/// one: every target keeps its old content, except those renamed before a failing rename
+/// (put the file that commits the set last). Returns the file that failed and why.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), (PathBuf, std::io::Error)> {
+    let tmps: Vec<PathBuf> = files.iter().map(|(p, _)| temp_beside(p)).collect();
+    let clean = |tmps: &[PathBuf]| tmps.iter().for_each(|t| drop(std::fs::remove_file(t)));
+    for ((path, bytes), tmp) in files.iter().zip(&tmps) {
+        if let Err(e) = std::fs::write(tmp, bytes) {
+            clean(&tmps);
+            return Err((path.to_path_buf(), e));
+        }
+    }
+    for ((path, _), tmp) in files.iter().zip(&tmps) {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            clean(&tmps);
+            return Err((path.to_path_buf(), e));
+        }
+    }
+    Ok(())
 }
 
 /// A tensor read from a `.npy` file, with the dtype the file holds.

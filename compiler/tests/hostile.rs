@@ -364,3 +364,55 @@ fn frac_bits_limited_to_useful_range() {
         "{help}"
     );
 }
+
+/// Issue 14 item 8: a failed write leaves nothing behind. When the weights file cannot be
+/// written (a folder stands where it would go), `mpcc compile` fails naming it and leaves
+/// neither a plan nor a hidden temporary file; a plan written earlier to the same path keeps
+/// its bytes.
+#[test]
+fn failed_compile_leaves_no_partial_file() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-partial");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("m.weights")).unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny/model.onnx");
+    let plan = dir.join("m.plan");
+    let shapes = [
+        "--input-shape",
+        "input_ids=1,16",
+        "--input-shape",
+        "attention_mask=1,16",
+        "--input-shape",
+        "token_type_ids=1,16",
+    ];
+    let run = |before: Option<&[u8]>| {
+        if let Some(b) = before {
+            std::fs::write(&plan, b).unwrap();
+        }
+        let mut args = vec![
+            "compile",
+            model.to_str().unwrap(),
+            "-o",
+            plan.to_str().unwrap(),
+        ];
+        args.extend(shapes);
+        let out = Command::new(env!("CARGO_BIN_EXE_mpcc"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("m.weights") && !err.contains("panicked"),
+            "{err}"
+        );
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(run(None), ["m.weights"], "no plan and no temporary file");
+    assert_eq!(run(Some(b"old plan")), ["m.plan", "m.weights"]);
+    assert_eq!(std::fs::read(&plan).unwrap(), b"old plan");
+}

@@ -242,7 +242,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     check_outputs(&args)?;
     let (graph, weights) = backend::lower(&args.model, &opts)?;
     if let Some(path) = &args.emit_ir {
-        std::fs::write(path, graph.to_string())
+        crate::io::write_file(path, graph.to_string().as_bytes())
             .with_context(|| format!("cannot write the IR to '{}'", path.display()))?;
         outln!("IR written to {}", path.display());
     }

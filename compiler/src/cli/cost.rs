@@ -52,7 +52,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let plan = load_plan(&args.plan)?;
     let r = report::predicted(&plan, &args.network);
     if let Some(svg) = &args.svg {
-        std::fs::write(svg, r.to_svg())
+        crate::io::write_file(svg, r.to_svg().as_bytes())
             .with_context(|| format!("cannot write '{}'", svg.display()))?;
     }
     // A reader that went away (`mpcc cost ... | head`) is no error.
