@@ -416,3 +416,83 @@ fn failed_compile_leaves_no_partial_file() {
     assert_eq!(run(Some(b"old plan")), ["m.plan", "m.weights"]);
     assert_eq!(std::fs::read(&plan).unwrap(), b"old plan");
 }
+
+/// bert-tiny with the first element of its word-embedding table replaced by `value`, written
+/// under `name` (the ONNX protobuf re-encoded as tract-onnx reads it).
+fn bert_tiny_with_embedding(name: &str, value: f32) -> PathBuf {
+    use prost::Message;
+    use tract_onnx::prelude::Framework;
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny/model.onnx");
+    let mut proto = tract_onnx::onnx().proto_model_for_path(&model).unwrap();
+    let graph = proto.graph.as_mut().unwrap();
+    let t = graph
+        .initializer
+        .iter_mut()
+        .find(|t| t.name.contains("word_embeddings"))
+        .expect("bert-tiny has a word embedding initializer");
+    if t.raw_data.is_empty() {
+        t.float_data[0] = value;
+    } else {
+        t.raw_data[..4].copy_from_slice(&value.to_le_bytes());
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile-weights");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, proto.encode_to_vec()).unwrap();
+    path
+}
+
+/// Issue 14 item 1 (in part): a NaN, an infinity or a weight too large for the fixed-point
+/// format is refused at compile time, naming the tensor, the element, the value and the
+/// largest magnitude the format holds, instead of compiling to confident garbage.
+#[test]
+fn unencodable_weights_refused() {
+    for (name, value, needle) in [
+        ("nan.onnx", f32::NAN, "NaN"),
+        ("inf.onnx", f32::INFINITY, "inf"),
+        ("big.onnx", 1e20, "100000002004087730000"),
+    ] {
+        let model = bert_tiny_with_embedding(name, value);
+        let plan = model.with_extension("plan");
+        let out = mpcc(&[
+            "compile",
+            model.to_str().unwrap(),
+            "-o",
+            plan.to_str().unwrap(),
+            "--input-shape",
+            "input_ids=1,16",
+            "--input-shape",
+            "attention_mask=1,16",
+            "--input-shape",
+            "token_type_ids=1,16",
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        for want in [
+            "word_embeddings",
+            "element 0",
+            needle,
+            "cannot hold",
+            "3.5184372088832e13",
+        ] {
+            assert!(err.contains(want), "{name}: '{want}' missing in: {err}");
+        }
+        assert!(!plan.exists(), "{name}: no plan written");
+    }
+    // The unmodified table, written the same way, compiles.
+    let model = bert_tiny_with_embedding("ok.onnx", 0.03125);
+    let plan = model.with_extension("plan");
+    let out = mpcc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+        "--input-shape",
+        "input_ids=1,16",
+        "--input-shape",
+        "attention_mask=1,16",
+        "--input-shape",
+        "token_type_ids=1,16",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

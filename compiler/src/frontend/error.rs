@@ -64,6 +64,27 @@ pub enum CompileError {
         /// What is missing.
         reason: String,
     },
+    /// A weight or constant that the fixed-point format cannot hold (NaN, an infinity, or a
+    /// magnitude that wraps around the ring).
+    #[error(
+        "{what} '{name}' holds {value} at element {index}, which the fixed-point format cannot \
+         hold: it takes finite values of magnitude below {max:e} at scale 2^{scale} in Z_2^64; \
+         check the export (a NaN or an overflow in training), or compile with fewer --frac-bits"
+    )]
+    Unencodable {
+        /// `weight` or `constant`.
+        what: &'static str,
+        /// The weight tensor's name, or the constant's ONNX node.
+        name: String,
+        /// The first element that does not fit.
+        index: usize,
+        /// Its value.
+        value: f64,
+        /// The largest magnitude the format holds (exclusive).
+        max: f64,
+        /// The value's scale (fraction bits).
+        scale: u32,
+    },
     /// A node whose output shape still has symbolic dims at the given input shapes.
     #[error(
         "the output shape {shape} of ONNX node '{node}' ({op}) is not concrete at these input \
@@ -143,6 +164,7 @@ impl CompileError {
             | CompileError::BadInputShape(_)
             | CompileError::Typing { .. }
             | CompileError::Unsupported { .. }
+            | CompileError::Unencodable { .. }
             | CompileError::NotConcrete { .. }
             | CompileError::NotLowered { .. } => false,
         }

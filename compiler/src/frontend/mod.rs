@@ -19,7 +19,7 @@ mod values;
 
 pub use error::{BugSource, CompileError};
 
-use mpcc_ir::{Graph, Weights};
+use mpcc_ir::{Graph, Op, WeightTensor, Weights};
 use std::path::Path;
 use tract_onnx::prelude::*;
 
@@ -73,6 +73,7 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
         lowered.map_err(|_| CompileError::bug("the front end panicked on this model"))??;
     origins::fill_node_facts(&mut graph, &origins::OnnxNodes::new(&proto));
     graph.verify(false)?;
+    check_encodable(&graph, &tensors)?;
     Ok((
         graph,
         Weights {
@@ -80,6 +81,38 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
             tensors,
         },
     ))
+}
+
+/// Refuses a weight or constant that its fixed-point encoding cannot hold: NaN, an infinity,
+/// or a magnitude whose encoding at the value's scale does not fit the ring (|v|·2^scale must
+/// stay below 2^(k-1), else it wraps and the plan computes confident garbage).
+fn check_encodable(graph: &Graph, tensors: &[WeightTensor]) -> Result<(), CompileError> {
+    for node in &graph.nodes {
+        let ty = graph.ty(node.output);
+        let max = 2f64.powi(ty.ring.bits() as i32 - 1 - ty.scale as i32);
+        let bad = |what: &'static str, name: &str, values: &mut dyn Iterator<Item = f64>| {
+            let fits = |v: f64| v.is_finite() && v.abs() < max;
+            let found = values.enumerate().find(|&(_, v)| !fits(v));
+            found.map_or(Ok(()), |(index, value)| {
+                Err(CompileError::Unencodable {
+                    what,
+                    name: name.to_string(),
+                    index,
+                    value,
+                    max,
+                    scale: ty.scale,
+                })
+            })
+        };
+        if let Op::Weight { name } = &node.op {
+            if let Some(t) = tensors.iter().find(|t| t.name == *name) {
+                bad("weight", name, &mut t.data.iter().map(|&v| v as f64))?;
+            }
+        } else if let Op::Const { values } = &node.op {
+            bad("constant", &node.origin, &mut values.iter().copied())?;
+        }
+    }
+    Ok(())
 }
 
 /// Fixes the input facts from `opts.input_shapes`, then types and declutters the model.
