@@ -376,29 +376,11 @@ fn failed_compile_leaves_no_partial_file() {
     std::fs::create_dir_all(dir.join("m.weights")).unwrap();
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny/model.onnx");
     let plan = dir.join("m.plan");
-    let shapes = [
-        "--input-shape",
-        "input_ids=1,16",
-        "--input-shape",
-        "attention_mask=1,16",
-        "--input-shape",
-        "token_type_ids=1,16",
-    ];
     let run = |before: Option<&[u8]>| {
         if let Some(b) = before {
             std::fs::write(&plan, b).unwrap();
         }
-        let mut args = vec![
-            "compile",
-            model.to_str().unwrap(),
-            "-o",
-            plan.to_str().unwrap(),
-        ];
-        args.extend(shapes);
-        let out = Command::new(env!("CARGO_BIN_EXE_mpcc"))
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = compile_bert_tiny(&model, &plan);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(
@@ -415,6 +397,21 @@ fn failed_compile_leaves_no_partial_file() {
     assert_eq!(run(None), ["m.weights"], "no plan and no temporary file");
     assert_eq!(run(Some(b"old plan")), ["m.plan", "m.weights"]);
     assert_eq!(std::fs::read(&plan).unwrap(), b"old plan");
+}
+
+/// `mpcc compile MODEL -o PLAN` at bert-tiny's shapes (every input `[1, 16]`).
+fn compile_bert_tiny(model: &Path, plan: &Path) -> Output {
+    let shapes = ["input_ids", "attention_mask", "token_type_ids"].map(|n| format!("{n}=1,16"));
+    let mut args = vec![
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+    ];
+    for s in &shapes {
+        args.extend(["--input-shape", s.as_str()]);
+    }
+    mpcc(&args)
 }
 
 /// bert-tiny with the first element of its word-embedding table replaced by `value`, written
@@ -454,18 +451,7 @@ fn unencodable_weights_refused() {
     ] {
         let model = bert_tiny_with_embedding(name, value);
         let plan = model.with_extension("plan");
-        let out = mpcc(&[
-            "compile",
-            model.to_str().unwrap(),
-            "-o",
-            plan.to_str().unwrap(),
-            "--input-shape",
-            "input_ids=1,16",
-            "--input-shape",
-            "attention_mask=1,16",
-            "--input-shape",
-            "token_type_ids=1,16",
-        ]);
+        let out = compile_bert_tiny(&model, &plan);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {err}");
         for want in [
@@ -482,17 +468,6 @@ fn unencodable_weights_refused() {
     // The unmodified table, written the same way, compiles.
     let model = bert_tiny_with_embedding("ok.onnx", 0.03125);
     let plan = model.with_extension("plan");
-    let out = mpcc(&[
-        "compile",
-        model.to_str().unwrap(),
-        "-o",
-        plan.to_str().unwrap(),
-        "--input-shape",
-        "input_ids=1,16",
-        "--input-shape",
-        "attention_mask=1,16",
-        "--input-shape",
-        "token_type_ids=1,16",
-    ]);
+    let out = compile_bert_tiny(&model, &plan);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
