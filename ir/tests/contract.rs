@@ -8,9 +8,8 @@ use mpcc_ir::text::parse;
 use mpcc_ir::*;
 use std::collections::HashMap;
 
-fn sec(shape: &[usize], scale: u32) -> ValueType {
-    ValueType::z64(shape, scale, Vis::Client)
-}
+mod common;
+use common::{one_op_graph, sec};
 
 /// Operand types, and the declared output shape for ops that need one, for an example of `op`.
 fn operands(op: &Op) -> (Vec<ValueType>, Option<Vec<usize>>) {
@@ -117,30 +116,7 @@ fn every_op() -> Vec<Op> {
 /// A graph that feeds `op` inputs of the example types and outputs its result.
 fn example_graph(op: &Op) -> Graph {
     let (tys, shape) = operands(op);
-    let mut g = Graph::new(18);
-    let ins: Vec<ValueId> = tys
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let input = Op::Input {
-                name: format!("x{i}"),
-                owner: CLIENT,
-                encoding: InputEncoding::Fixed,
-            };
-            g.add(input, &[], t.clone(), &format!("x{i}"))
-        })
-        .collect();
-    let y = g
-        .add_typed(op.clone(), &ins, shape.as_deref(), "op")
-        .unwrap_or_else(|e| panic!("{}: {e}", op.name()));
-    if !matches!(op, Op::Output { .. }) {
-        let out = Op::Output {
-            name: "y".into(),
-            to: vec![CLIENT],
-        };
-        g.add_typed(out, &[y], None, "y").unwrap();
-    }
-    g
+    one_op_graph(op, &tys, shape.as_deref()).unwrap_or_else(|e| panic!("{}: {e}", op.name()))
 }
 
 /// Every non-source op has a typing rule the verifier agrees with, prints and parses back,

@@ -7,33 +7,13 @@
 use mpcc_ir::plan::{max_frac_bits, Plan, PlanError};
 use mpcc_ir::*;
 
-fn sec(shape: &[usize], scale: u32) -> ValueType {
-    ValueType::z64(shape, scale, Vis::Client)
-}
+mod common;
+use common::{one_op_graph, sec};
 
 /// A plan whose instruction `inputs.len()` is `op` over client inputs of types `inputs`
 /// (declared output shape `shape` where the op needs one), revealed to the client.
 fn plan_with(op: Op, inputs: &[ValueType], shape: Option<&[usize]>) -> Plan {
-    let mut g = Graph::new(18);
-    let ins: Vec<ValueId> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let input = Op::Input {
-                name: format!("x{i}"),
-                owner: CLIENT,
-                encoding: InputEncoding::Fixed,
-            };
-            g.add(input, &[], t.clone(), &format!("x{i}"))
-        })
-        .collect();
-    let y = g.add_typed(op, &ins, shape, "victim").unwrap();
-    let out = Op::Output {
-        name: "y".into(),
-        to: vec![CLIENT],
-    };
-    g.add_typed(out, &[y], None, "y").unwrap();
-    Plan::from_graph(g).unwrap()
+    Plan::from_graph(one_op_graph(&op, inputs, shape).unwrap()).unwrap()
 }
 
 /// The op of instruction `i`, to edit.

@@ -154,7 +154,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let written = write_outputs(&plan, id, &run, &args.output_dir)?;
     if let Some(path) = &args.profile {
         let text = serde_json::to_string_pretty(&profile_json(&plan, id, &run, args.shape))?;
-        write_atomic(path, text.as_bytes())?;
+        io::write_file(path, text.as_bytes())?;
     }
     print_summary(&plan, id, &run, args.shape);
     for line in &written {
@@ -363,10 +363,9 @@ fn print_summary(plan: &Plan, id: PartyId, run: &NetRun, shape: Option<LinkShape
     );
 }
 
-/// Writes each output revealed to this party through a temporary file and a rename, so a
-/// failed run never leaves a partial file.
-/// Writes each output revealed to this party as float32 .npy (to a temporary name, then
-/// renamed); returns the line to print for each.
+/// Writes each output revealed to this party as float32 .npy (through a temporary file and a
+/// rename, as `io::write_file` does, so a failed run never leaves a partial file); returns the
+/// line to print for each.
 fn write_outputs(
     plan: &Plan,
     id: PartyId,
@@ -379,10 +378,7 @@ fn write_outputs(
             continue;
         };
         let path = output_path(dir, &decl.name);
-        let tmp = temp_path(&path);
-        io::write_npy_f32(&tmp, t)?;
-        std::fs::rename(&tmp, &path)
-            .with_context(|| format!("cannot move '{}' to '{}'", tmp.display(), path.display()))?;
+        io::write_npy_f32(&path, t)?;
         lines.push(format!(
             "output {} {:?} written to {}",
             decl.name,
@@ -391,20 +387,6 @@ fn write_outputs(
         ));
     }
     Ok(lines)
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = temp_path(path);
-    io::write_file(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write '{}'", path.display()))
 }
 
 fn profile_json(

@@ -87,6 +87,8 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
 /// or a magnitude whose encoding at the value's scale does not fit the ring (|v|·2^scale must
 /// stay below 2^(k-1), else it wraps and the plan computes confident garbage).
 fn check_encodable(graph: &Graph, tensors: &[WeightTensor]) -> Result<(), CompileError> {
+    let by_name: std::collections::HashMap<&str, &WeightTensor> =
+        tensors.iter().map(|t| (t.name.as_str(), t)).collect();
     for node in &graph.nodes {
         let ty = graph.ty(node.output);
         let max = 2f64.powi(ty.ring.bits() as i32 - 1 - ty.scale as i32);
@@ -105,7 +107,7 @@ fn check_encodable(graph: &Graph, tensors: &[WeightTensor]) -> Result<(), Compil
             })
         };
         if let Op::Weight { name } = &node.op {
-            if let Some(t) = tensors.iter().find(|t| t.name == *name) {
+            if let Some(t) = by_name.get(name.as_str()) {
                 bad("weight", name, &mut t.data.iter().map(|&v| v as f64))?;
             }
         } else if let Op::Const { values } = &node.op {
