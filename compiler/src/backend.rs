@@ -1,7 +1,7 @@
 //! Back end: run the pass pipeline, build the plan, bind the weights, write and load both
 //! files.
 
-use crate::frontend::{load_onnx, CompileError, FrontendOptions};
+use crate::frontend::{CompileError, FrontendOptions, PublicConst};
 use mpcc_ir::plan::{Plan, PlanError};
 use mpcc_ir::weights::WeightsError;
 use mpcc_ir::{Graph, Weights};
@@ -31,9 +31,17 @@ pub fn compile(model: &Path, opts: &CompileOptions) -> Result<(Plan, Weights), C
 /// ONNX file to the IR after the pass pipeline (or after `opts.passes.stop_after` passes),
 /// with the owner's weights.
 pub fn lower(model: &Path, opts: &CompileOptions) -> Result<(Graph, Weights), CompileError> {
-    let (graph, weights) = load_onnx(model, &opts.frontend)?;
-    let graph = mpcc_passes::run_pipeline_with_cost(graph, &opts.passes, &RuntimeCost)?;
-    Ok((graph, weights))
+    lower_listing(model, opts).map(|(g, w, _)| (g, w))
+}
+
+/// [`lower`], also returning the constants the front end took from the model as public.
+pub fn lower_listing(
+    model: &Path,
+    opts: &CompileOptions,
+) -> Result<(Graph, Weights, Vec<PublicConst>), CompileError> {
+    let loaded = crate::frontend::load(model, &opts.frontend)?;
+    let graph = mpcc_passes::run_pipeline_with_cost(loaded.graph, &opts.passes, &RuntimeCost)?;
+    Ok((graph, loaded.weights, loaded.public))
 }
 
 /// The passes' cost model: the runtime's cost of each instruction.

@@ -40,9 +40,13 @@ fn compile_and_run_bert_tiny() {
     assert!(stdout.contains("last_hidden_state    [1, 16, 64] to client (party 1)"));
     assert!(stdout.contains("predicted:"), "{stdout}");
     assert!(plan.with_extension("weights").exists());
-    assert!(std::fs::read_to_string(&ir)
-        .unwrap()
-        .starts_with("graph frac_bits=18"));
+    let ir_text = std::fs::read_to_string(&ir).unwrap();
+    assert!(
+        ir_text.starts_with("# 64 public constants taken from the model"),
+        "{ir_text}"
+    );
+    assert!(ir_text.contains("\ngraph frac_bits=18\n"));
+    mpcc_ir::text::parse(&ir_text).expect("the IR text with its comments parses");
 
     let reference = Reference::load(&bert_tiny().join("reference.json")).unwrap();
     let files = reference.write_inputs(tmp.path()).unwrap();

@@ -21,6 +21,7 @@ fn bert_tiny_plan() -> Plan {
             input_shapes: shapes,
             public_weights: false,
             frac_bits: 18,
+            ..FrontendOptions::default()
         },
         passes: PassOptions::default(),
     };

@@ -97,6 +97,7 @@ fn minilm_seq128_spu_input() {
             input_shapes: shapes,
             public_weights: false,
             frac_bits: 18,
+            ..FrontendOptions::default()
         },
         passes: PassOptions::default(),
     };

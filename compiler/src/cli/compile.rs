@@ -2,7 +2,7 @@
 
 use crate::backend::{self, CompileOptions};
 use crate::cli::paths::{check_distinct, Role};
-use crate::frontend::FrontendOptions;
+use crate::frontend::{FrontendOptions, PublicConst};
 use anyhow::Context;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use mpcc_ir::plan::Plan;
@@ -75,6 +75,18 @@ pub struct Args {
     /// model.
     #[arg(long)]
     pub public_weights: bool,
+
+    /// Make the initializer NAME public (repeatable): it goes into the plan as a constant
+    /// that all three parties see, which is cheaper than a secret weight. By default every
+    /// initializer is the owner's secret except shape and index data and one-element
+    /// hyperparameters; the compile summary lists every public constant and why.
+    #[arg(long = "public", value_name = "NAME")]
+    pub public: Vec<String>,
+
+    /// Make one-element initializers (learned scalars, the attention scale, epsilons) secret
+    /// too; `mpcc cost` shows what it costs.
+    #[arg(long)]
+    pub secret_scalars: bool,
 
     /// Fraction bits of the fixed-point encoding, 12..=29 (the description above says why).
     #[arg(long, value_name = "BITS", default_value_t = 18, value_parser = parse_frac_bits)]
@@ -228,6 +240,8 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             input_shapes: args.input_shapes.clone(),
             public_weights: args.public_weights,
             frac_bits: args.frac_bits,
+            public: args.public.clone(),
+            secret_scalars: args.secret_scalars,
         },
         passes: PassOptions {
             policy: args.approx,
@@ -240,16 +254,50 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("model file '{}' does not exist", args.model.display());
     }
     check_outputs(&args)?;
-    let (graph, weights) = backend::lower(&args.model, &opts)?;
+    let (graph, weights, public) = backend::lower_listing(&args.model, &opts)?;
     if let Some(path) = &args.emit_ir {
-        crate::io::write_file(path, graph.to_string().as_bytes())
+        let text = format!("{}{graph}", public_comment(&public));
+        crate::io::write_file(path, text.as_bytes())
             .with_context(|| format!("cannot write the IR to '{}'", path.display()))?;
         outln!("IR written to {}", path.display());
     }
     let (plan, weights) = backend::build_plan(graph, weights)?;
     let wpath = backend::write_plan(&args.output, &plan, &weights)?;
     print_summary(&plan, &args.output, &wpath);
+    print_public(&public);
     Ok(())
+}
+
+/// The public constants as `#` comment lines for the IR's text form.
+fn public_comment(public: &[PublicConst]) -> String {
+    let mut s = format!(
+        "# {} public constants taken from the model (everything else from its initializers \
+         is the owner's secret):\n",
+        public.len()
+    );
+    for p in public {
+        s.push_str(&format!(
+            "#   {} = {}  ({})\n",
+            p.name,
+            p.value,
+            p.why.describe()
+        ));
+    }
+    s
+}
+
+/// Lists the public constants after the summary, grouped by why they are public.
+fn print_public(public: &[PublicConst]) {
+    outln!(
+        "  public constants taken from the model ({}; every other initializer is the owner's \
+         secret; --public NAME adds one):",
+        public.len()
+    );
+    let mut sorted: Vec<&PublicConst> = public.iter().collect();
+    sorted.sort_by_key(|p| p.why as u8);
+    for p in sorted {
+        outln!("    {:<32} {:<28} {}", p.name, p.value, p.why.describe());
+    }
 }
 
 /// Refuses, before anything is written, a plan, weights or IR path that is the same file as
@@ -444,6 +492,7 @@ mod tests {
                     .collect(),
                 public_weights: false,
                 frac_bits: 18,
+                ..FrontendOptions::default()
             },
             passes: PassOptions {
                 overrides: overrides.iter().map(|o| o.parse().unwrap()).collect(),

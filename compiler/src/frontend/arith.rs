@@ -28,7 +28,12 @@ fn range_of(op: char, a: Option<(f64, f64)>, b: Option<(f64, f64)>) -> Option<(f
 }
 
 /// Interval of the elements of a known array.
-fn range_known(a: &ArrayD<f64>) -> Option<(f64, f64)> {
+/// The bounds of a known tensor's values, for public ones only: an owner tensor's bounds
+/// would put facts about the weights into the plan.
+fn range_known(k: &Known, a: &ArrayD<f64>) -> Option<(f64, f64)> {
+    if k.owner {
+        return None;
+    }
     let lo = a.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
@@ -89,11 +94,12 @@ impl Lowerer<'_> {
                 let arr = self.known_f64(node, k)?;
                 let fits = self.bcast(node, &self.shape(s.id), arr.shape())? == self.shape(s.id);
                 let keeps_sign = !sub || matches!(b, Val::Known(_));
-                if fits && keeps_sign && arr.iter().all(|&v| v == 0.0) {
+                // Adding a public zero is dropped; an owner's zeros compile like any values.
+                if fits && keeps_sign && !k.owner && arr.iter().all(|&v| v == 0.0) {
                     return Ok(Val::Sec(s));
                 }
                 let kv = self.materialize(k, &arr, "", self.scale(s.id));
-                let kr = range_known(&arr);
+                let kr = range_known(k, &arr);
                 if matches!(a, Val::Known(_)) {
                     (kv, s.id, range_of(c, kr, s.range))
                 } else {
@@ -188,8 +194,9 @@ impl Lowerer<'_> {
     ) -> Result<Sec, CompileError> {
         let shape = self.bcast(node, &self.shape(x.id), arr.shape())?;
         let sx = self.scale(x.id);
-        let range = range_of('*', x.range, range_known(arr));
-        if arr.iter().all(|&v| v == 1.0) && shape == self.shape(x.id) {
+        let range = range_of('*', x.range, range_known(k, arr));
+        // A public factor of ones is dropped; an owner's ones compile like any values.
+        if !k.owner && arr.iter().all(|&v| v == 1.0) && shape == self.shape(x.id) {
             return Ok(x);
         }
         let id = if !k.owner && is_small_int(arr) {

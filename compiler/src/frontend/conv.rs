@@ -77,14 +77,15 @@ impl Lowerer<'_> {
             .reversed_axes()
             .as_standard_layout()
             .to_owned();
-        let wv = self.materialize_layout(wk, &kmat, &format!("[{}x{o}]", c * kh * kw), self.f);
+        let variant = format!("[{}x{o}]", c * kh * kw);
+        let wv = self.materialize_layout(wk, &kmat, &variant, self.f, false);
         let m = self.emit(Op::MatMul, &[p, wv], &name);
         let m = self.rescale(m, self.f, &name);
         let bias = self.known_f64(node, bk)?;
         let bias = bias
             .into_shape_with_order(IxDyn(&[o]))
             .map_err(|e| self.unsupported(node, e.to_string()))?;
-        let bv = self.materialize_layout(bk, &bias, &format!("[{o}]"), self.f);
+        let bv = self.materialize_layout(bk, &bias, &format!("[{o}]"), self.f, true);
         let m = self.emit(Op::Add, &[m, bv], &name);
         let m = self.transpose(m, &[0, 2, 1], &name);
         let out = self.out_shape(node)?;

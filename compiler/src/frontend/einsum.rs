@@ -39,7 +39,9 @@ impl Roles {
 /// One operand on its way to `[batch.., rows, cols]`.
 enum Operand {
     Run(ValueId),
-    Known(Known, ArrayD<f64>),
+    /// A known tensor in a compile-time layout, and whether that layout is the tensor's own
+    /// (decided from the rearrangement, never by comparing values).
+    Known(Known, ArrayD<f64>, bool),
 }
 
 /// Size of label `c` in an operand with `labels` and `shape`.
@@ -109,7 +111,7 @@ impl Lowerer<'_> {
         Ok(match self.input(node, i)? {
             Val::Known(k) => {
                 let a = self.known_f64(node, &k)?;
-                Operand::Known(k, a)
+                Operand::Known(k, a, true)
             }
             other => Operand::Run(self.sec(node, &other)?.id),
         })
@@ -118,7 +120,7 @@ impl Lowerer<'_> {
     fn operand_shape(&self, o: &Operand) -> Vec<usize> {
         match o {
             Operand::Run(v) => self.shape(*v),
-            Operand::Known(_, a) => a.shape().to_vec(),
+            Operand::Known(_, a, _) => a.shape().to_vec(),
         }
     }
 
@@ -184,14 +186,17 @@ impl Lowerer<'_> {
                 let v = self.transpose(v, &perm, &node.name);
                 Operand::Run(self.reshape(v, &target, &node.name))
             }
-            Operand::Known(k, mut a) => {
+            Operand::Known(k, mut a, own) => {
+                let own = own
+                    && private.iter().all(|&i| shape[i] == 1)
+                    && perm.iter().enumerate().all(|(i, &p)| i == p);
                 for &i in &private {
                     a = a.sum_axis(Axis(i)).insert_axis(Axis(i));
                 }
                 let a = a.permuted_axes(IxDyn(&perm));
                 let a = ArrayD::from_shape_vec(IxDyn(&target), a.iter().copied().collect())
                     .map_err(|e| self.unsupported(node, e.to_string()))?;
-                Operand::Known(k, a)
+                Operand::Known(k, a, own)
             }
         })
     }
@@ -204,7 +209,7 @@ impl Lowerer<'_> {
     fn place(&mut self, o: Operand) -> ValueId {
         match o {
             Operand::Run(v) => v,
-            Operand::Known(k, a) => {
+            Operand::Known(k, a, own) => {
                 let dims: Vec<String> = a.shape().iter().map(|d| d.to_string()).collect();
                 let variant = format!("[{}]", dims.join("x"));
                 let scale = if !k.owner && is_small_int(&a) {
@@ -212,23 +217,24 @@ impl Lowerer<'_> {
                 } else {
                     self.f
                 };
-                self.materialize_layout(&k, &a, &variant, scale)
+                self.materialize_layout(&k, &a, &variant, scale, own)
             }
         }
     }
 
     /// Materializes a known tensor in a compile-time layout; the layout is part of the
-    /// name unless it is the original one.
+    /// name unless it is the original one: `own` (the caller's rearrangement kept every
+    /// element in place) and the same shape. Never decided by comparing values, which would
+    /// make an owner tensor's name, and so the plan, depend on them.
     pub fn materialize_layout(
         &mut self,
         k: &Known,
         a: &ArrayD<f64>,
         variant: &str,
         scale: u32,
+        own: bool,
     ) -> ValueId {
-        let same = super::known::to_f64(&k.t)
-            .map(|orig| orig.shape() == a.shape() && orig.iter().eq(a.iter()))
-            .unwrap_or(false);
+        let same = own && k.t.shape() == a.shape();
         self.materialize(k, a, if same { "" } else { variant }, scale)
     }
 

@@ -45,6 +45,9 @@ pub enum CompileError {
     /// An `--input-shape` does not fit the model.
     #[error("bad --input-shape: {0}")]
     BadInputShape(String),
+    /// An ownership option (`--public`, `--secret-scalars`) does not fit the model.
+    #[error("{0}")]
+    BadOwnership(String),
     /// tract could not type the model at the given input shapes.
     #[error(
         "tract could not type the model at these input shapes (is a dim beyond what the model \
@@ -162,6 +165,7 @@ impl CompileError {
             | CompileError::UntypedInput { .. }
             | CompileError::MissingInputShape(_)
             | CompileError::BadInputShape(_)
+            | CompileError::BadOwnership(_)
             | CompileError::Typing { .. }
             | CompileError::Unsupported { .. }
             | CompileError::Unencodable { .. }

@@ -14,13 +14,17 @@ use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
 use tract_onnx::tract_core::ops::source::TypedSource;
 
-/// The one-hot depth of every integer source that reaches a `Gather` from a constant table
+/// The one-hot depth of every integer input that reaches a `Gather` from a known table
 /// as its indices (directly or through axis ops and integer casts): the largest table.
-pub(super) fn plan_one_hot(model: &TypedModel) -> HashMap<usize, usize> {
+pub(super) fn plan_one_hot(
+    model: &TypedModel,
+    known: &std::collections::HashSet<usize>,
+) -> HashMap<usize, usize> {
     let mut out = HashMap::new();
     for node in model.nodes() {
-        let is_int_source =
-            node.op_as::<TypedSource>().is_some() && node.outputs[0].fact.datum_type.is_integer();
+        let is_int_source = node.op_as::<TypedSource>().is_some()
+            && !known.contains(&node.id)
+            && node.outputs[0].fact.datum_type.is_integer();
         if !is_int_source {
             continue;
         }
@@ -35,7 +39,8 @@ pub(super) fn plan_one_hot(model: &TypedModel) -> HashMap<usize, usize> {
                     todo.push(OutletId::new(succ.id, 0));
                 } else if let Some(g) = succ.op_as::<Gather>() {
                     let table = model.outlet_fact(succ.inputs[0]).ok();
-                    if let Some(t) = table.filter(|t| inlet.slot == 1 && t.konst.is_some()) {
+                    let known_table = known.contains(&succ.inputs[0].node);
+                    if let Some(t) = table.filter(|_| inlet.slot == 1 && known_table) {
                         if let Some(d) = t.shape.as_concrete().and_then(|s| s.get(g.axis)) {
                             depth = depth.max(*d);
                         }
@@ -60,6 +65,12 @@ impl Lowerer<'_> {
                 self.gather_one_hot(node, k, *id, *depth)
             }
             (Val::Known(k), Val::Sec(s)) if axis == 0 => self.gather_secret_index(node, k, s),
+            (_, Val::Known(i)) if i.owner => Err(self.unsupported(
+                node,
+                "its indices are computed from the owner's weights, and gathering at secret \
+                 indices from run-time data has no lowering (if they are structure, pass \
+                 --public NAME for the initializers they come from)",
+            )),
             (_, Val::Known(i)) => self.gather_public(node, &data, i, axis),
             _ => Err(self.unsupported(
                 node,
@@ -105,7 +116,7 @@ impl Lowerer<'_> {
                 .slice_axis(Axis(0), NdSlice::from(0..depth))
                 .to_owned()
         };
-        let w = self.materialize_layout(k, &table, &variant, self.f);
+        let w = self.materialize_layout(k, &table, &variant, self.f, depth >= rows);
         let mut shape = self.shape(oh);
         let last = shape.len() - 1;
         shape[last] = table.shape()[1];
@@ -170,12 +181,13 @@ impl Lowerer<'_> {
         let upper = table.slice_axis(Axis(0), NdSlice::from(lo + 1..=hi));
         let lower = table.slice_axis(Axis(0), NdSlice::from(lo..hi));
         let delta = (&upper - &lower).into_dyn();
-        let dw = self.materialize_layout(k, &delta, &format!("[delta{lo}..{hi}]"), self.f);
+        let variant = format!("[delta{lo}..{hi}]");
+        let dw = self.materialize_layout(k, &delta, &variant, self.f, false);
         let mut ms = bs.clone();
         let last = ms.len() - 1;
         ms[last] = table.shape()[1];
         let m = self.emit(Op::MatMul, &[bits, dw], &node.name);
-        let bw = self.materialize_layout(k, &base, &format!("[row{lo}]"), self.f);
+        let bw = self.materialize_layout(k, &base, &format!("[row{lo}]"), self.f, false);
         let s = self.add_sub(
             node,
             &Val::Sec(Sec::plain(m)),

@@ -221,7 +221,8 @@ impl Lowerer<'_> {
     fn clamp_branch(&mut self, node: &TypedNode, v: Val, tag: &str) -> Result<Val, CompileError> {
         let Val::Known(k) = &v else { return Ok(v) };
         let a = self.known_f64(node, k)?;
-        if a.iter().all(|x| x.abs() <= MASK_FILL) {
+        // An owner's branch is clamped whatever its values, so the plan does not tell.
+        if !k.owner && a.iter().all(|x| x.abs() <= MASK_FILL) {
             return Ok(v);
         }
         let c = a.mapv(|x| x.clamp(-MASK_FILL, MASK_FILL));
@@ -241,17 +242,22 @@ impl Lowerer<'_> {
         let a = self.clamp_branch(node, a, ".clamped")?;
         let b = self.clamp_branch(node, b, ".clamped")?;
         let shape = self.out_shape(node)?;
-        if let Val::Known(c) = &cond {
-            let c = self.known_f64(node, c)?;
-            if c.iter().all(|&v| v != 0.0) {
+        if let Val::Known(kc) = &cond {
+            let owner = kc.owner;
+            let c = self.known_f64(node, kc)?;
+            if !owner && c.iter().all(|&v| v != 0.0) {
                 return self.fit_any(node, a, &shape);
             }
-            if c.iter().all(|&v| v == 0.0) {
+            if !owner && c.iter().all(|&v| v == 0.0) {
                 return self.fit_any(node, b, &shape);
             }
             let not_c = c.mapv(|v| 1.0 - v);
-            let kc = Val::Known(self.public_known(node, &c, ".cond"));
-            let knc = Val::Known(self.public_known(node, &not_c, ".not_cond"));
+            let known = |l: &Self, a: &ArrayD<f64>, tag: &str| Known {
+                owner,
+                ..l.public_known(node, a, tag)
+            };
+            let kc = Val::Known(known(self, &c, ".cond"));
+            let knc = Val::Known(known(self, &not_c, ".not_cond"));
             let ta = self.mul(node, &a, &kc)?;
             let tb = self.mul(node, &b, &knc)?;
             let r = self.add_sub(node, &ta, &tb, false)?;

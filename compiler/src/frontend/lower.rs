@@ -25,6 +25,8 @@ use tract_onnx::tract_core::ops::source::TypedSource;
 pub(super) struct Lowerer<'a> {
     /// The decluttered model.
     pub model: &'a TypedModel,
+    /// The owner's initializers, which the model holds as sources, by name.
+    pub secrets: &'a super::ownership::Secrets,
     /// Front end options.
     pub opts: &'a FrontendOptions,
     /// The IR graph.
@@ -52,16 +54,19 @@ pub(super) struct Lowerer<'a> {
 pub(super) fn lower(
     model: &TypedModel,
     opts: &FrontendOptions,
+    secrets: &super::ownership::Secrets,
 ) -> Result<(Graph, Vec<WeightTensor>), CompileError> {
+    let known = known_nodes(model, secrets);
     let mut l = Lowerer {
         model,
+        secrets,
         opts,
         g: Graph::new(opts.frac_bits),
         tensors: Vec::new(),
         vals: HashMap::new(),
         cache: HashMap::new(),
-        one_hot: super::gather::plan_one_hot(model),
-        tables: super::lut::plan_tables(model),
+        one_hot: super::gather::plan_one_hot(model, &known),
+        tables: super::lut::plan_tables(model, &known),
         f: opts.frac_bits,
         tmp: 0,
         type_error: None,
@@ -81,6 +86,28 @@ pub(super) fn lower(
             .any(|n| matches!(&n.op, Op::Weight { name } if *name == t.name))
     });
     Ok((g, tensors))
+}
+
+/// The nodes whose values are known at compile time: constants, the owner's initializers
+/// (sources named in `secrets`) and nodes computed from known values only.
+pub(super) fn known_nodes(
+    model: &TypedModel,
+    secrets: &super::ownership::Secrets,
+) -> std::collections::HashSet<usize> {
+    let mut known = std::collections::HashSet::new();
+    for node in model.nodes() {
+        let is_source = node.op_as::<TypedSource>().is_some();
+        let k = if is_source {
+            secrets.contains_key(&node.name)
+        } else {
+            node.outputs.iter().all(|o| o.fact.konst.is_some())
+                || (!node.inputs.is_empty() && node.inputs.iter().all(|i| known.contains(&i.node)))
+        };
+        if k {
+            known.insert(node.id);
+        }
+    }
+    known
 }
 
 /// Drops the nodes that no output needs ([`mpcc_passes::dead_code::dead_code`]), then the
@@ -145,7 +172,13 @@ impl Lowerer<'_> {
         if node.outputs.len() != 1 {
             return Err(self.unsupported(node, "operators with several outputs are not supported"));
         }
-        let val = if node.op_as::<TypedSource>().is_some() {
+        let val = if let Some(t) = self.secrets.get(&node.name) {
+            Val::Known(Known {
+                t: t.clone(),
+                owner: true,
+                name: node.name.clone(),
+            })
+        } else if node.op_as::<TypedSource>().is_some() {
             self.source(node)?
         } else if let Some(k) = self.known_node(node)? {
             Val::Known(k)
@@ -209,13 +242,16 @@ impl Lowerer<'_> {
         let all_known = ins.iter().all(|v| matches!(v, Val::Known(_)));
         let konst = node.outputs[0].fact.konst.clone();
         let t = match konst {
-            Some(t) if node.inputs.is_empty() => {
-                let is_float = t.datum_type().is_float();
-                let owner = is_float && t.len() > 1;
+            // tract knows the value: a constant, or something it derived from constants and
+            // shapes. The owner's initializers are sources, so nothing here is theirs.
+            Some(t) => {
                 let name = node.name.clone();
-                return Ok(Some(Known { t, owner, name }));
+                return Ok(Some(Known {
+                    t,
+                    owner: false,
+                    name,
+                }));
             }
-            Some(t) => t,
             None if all_known => {
                 let ts = ins
                     .iter()

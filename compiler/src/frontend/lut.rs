@@ -60,11 +60,12 @@ const ARITHMETIC: &[&str] = &[
 /// Integer sources that reach, through casts, axis ops, einsums, concats and binary or
 /// elementwise ops, an elementwise function with no secret lowering: those become one-hot
 /// inputs of depth = their last dim (the sequence length) and are lowered by tables.
-pub(super) fn plan_tables(model: &TypedModel) -> HashSet<usize> {
+pub(super) fn plan_tables(model: &TypedModel, known: &HashSet<usize>) -> HashSet<usize> {
     let mut out = HashSet::new();
     for node in model.nodes() {
-        let is_int_source =
-            node.op_as::<TypedSource>().is_some() && node.outputs[0].fact.datum_type.is_integer();
+        let is_int_source = node.op_as::<TypedSource>().is_some()
+            && !known.contains(&node.id)
+            && node.outputs[0].fact.datum_type.is_integer();
         if !is_int_source {
             continue;
         }

@@ -13,11 +13,13 @@ mod logic;
 mod lower;
 mod lut;
 mod origins;
+mod ownership;
 mod shape_ops;
 mod shapes;
 mod values;
 
 pub use error::{BugSource, CompileError};
+pub use ownership::{PublicConst, PublicWhy};
 
 use mpcc_ir::{Graph, Op, WeightTensor, Weights};
 use std::path::Path;
@@ -32,6 +34,10 @@ pub struct FrontendOptions {
     pub public_weights: bool,
     /// Fraction bits of the fixed-point encoding.
     pub frac_bits: u32,
+    /// Initializers the owner declares public (`--public NAME`).
+    pub public: Vec<String>,
+    /// Make one-element initializers secret too (`--secret-scalars`).
+    pub secret_scalars: bool,
 }
 
 impl Default for FrontendOptions {
@@ -40,13 +46,32 @@ impl Default for FrontendOptions {
             input_shapes: Vec::new(),
             public_weights: false,
             frac_bits: 18,
+            public: Vec::new(),
+            secret_scalars: false,
         }
     }
+}
+
+/// A lowered model: the IR graph (high-level ops included), the owner's weights and the
+/// constants taken from the model as public ([`ownership`]'s rule).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The IR graph.
+    pub graph: Graph,
+    /// The owner's weights.
+    pub weights: Weights,
+    /// Every public constant from the model, with the reason.
+    pub public: Vec<PublicConst>,
 }
 
 /// Loads an ONNX model and lowers it to an IR graph (high-level ops included) and the
 /// owner's weights.
 pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights), CompileError> {
+    load(path, opts).map(|l| (l.graph, l.weights))
+}
+
+/// [`load_onnx`], also listing the public constants.
+pub fn load(path: &Path, opts: &FrontendOptions) -> Result<Loaded, CompileError> {
     let load_err = |message: String| CompileError::Load {
         path: path.display().to_string(),
         message,
@@ -56,31 +81,41 @@ pub fn load_onnx(path: &Path, opts: &FrontendOptions) -> Result<(Graph, Weights)
         source,
     })?;
     let onnx = tract_onnx::onnx();
-    let proto = guarded(|| {
+    let mut proto = guarded(|| {
         onnx.proto_model_for_read(&mut bytes.as_slice())
             .map_err(|e| e.context("Reading proto model"))
     })
     .map_err(load_err)?;
+    let (public, secrets) = ownership::split(&path.display().to_string(), &mut proto, &onnx, opts)?;
+    // Intermediate shape annotations are hints that tract would have to unify with the
+    // --input-shape values; quantizers write them with the symbolic batch and sequence dims,
+    // which then clash. tract infers every intermediate shape itself.
+    if let Some(g) = proto.graph.as_mut() {
+        g.value_info.clear();
+    }
     let model = guarded(|| {
         onnx.model_for_proto_model(&proto)
             .map_err(|e| e.context("Translating proto model to model"))
     })
     .map_err(load_err)?;
-    let typed = type_model(model, opts)?;
-    let lowered =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lower::lower(&typed, opts)));
+    let mut typed = type_model(model, opts, &secrets)?;
+    canonical_names(&mut typed, &proto)?;
+    let lowered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lower::lower(&typed, opts, &secrets)
+    }));
     let (mut graph, tensors) =
         lowered.map_err(|_| CompileError::bug("the front end panicked on this model"))??;
     origins::fill_node_facts(&mut graph, &origins::OnnxNodes::new(&proto));
     graph.verify(false)?;
     check_encodable(&graph, &tensors)?;
-    Ok((
+    Ok(Loaded {
         graph,
-        Weights {
+        weights: Weights {
             plan_digest: [0; 32],
             tensors,
         },
-    ))
+        public,
+    })
 }
 
 /// Refuses a weight or constant that its fixed-point encoding cannot hold: NaN, an infinity,
@@ -121,10 +156,66 @@ fn check_encodable(graph: &Graph, tensors: &[WeightTensor]) -> Result<(), Compil
 fn type_model(
     mut model: InferenceModel,
     opts: &FrontendOptions,
+    secrets: &ownership::Secrets,
 ) -> Result<TypedModel, CompileError> {
-    shapes::set_input_facts(&mut model, &opts.input_shapes)?;
+    shapes::set_input_facts(&mut model, &opts.input_shapes, secrets)?;
     guarded(move || model.into_typed()?.into_decluttered())
         .map_err(|message| CompileError::Typing { message })
+}
+
+/// Renames the nodes tract made while decluttering (`NAME.1`, `NAME.2`, … for a name taken
+/// before) by their place in the evaluation order: tract numbers them in an order that
+/// changes from run to run, and the names reach the plan (origins, weight names), which must
+/// be the same for the same model every time. Names from the ONNX file are kept.
+fn canonical_names(
+    model: &mut TypedModel,
+    proto: &tract_onnx::pb::ModelProto,
+) -> Result<(), CompileError> {
+    use std::collections::{HashMap, HashSet};
+    let mut original: HashSet<String> = HashSet::new();
+    if let Some(g) = &proto.graph {
+        original.extend(g.node.iter().map(|n| n.name.clone()));
+        original.extend(g.node.iter().flat_map(|n| n.output.iter().cloned()));
+        original.extend(g.initializer.iter().map(|t| t.name.clone()));
+        original.extend(g.input.iter().map(|i| i.name.clone()));
+    }
+    let split = |name: &str| -> Option<String> {
+        let mut base = name;
+        while let Some((b, n)) = base.rsplit_once('.') {
+            if n.is_empty() || !n.bytes().all(|c| c.is_ascii_digit()) {
+                break;
+            }
+            base = b;
+        }
+        (base.len() < name.len() && !original.contains(name)).then(|| base.to_string())
+    };
+    let order = model
+        .eval_order()
+        .map_err(|e| CompileError::bug_from("tract's model has no evaluation order", e))?;
+    let renamed: Vec<(usize, String)> = order
+        .iter()
+        .filter_map(|&id| split(&model.node(id).name).map(|b| (id, b)))
+        .collect();
+    let mut taken: HashSet<String> = model
+        .nodes()
+        .iter()
+        .filter(|n| split(&n.name).is_none())
+        .map(|n| n.name.clone())
+        .collect();
+    let mut next: HashMap<String, usize> = HashMap::new();
+    for (id, base) in renamed {
+        let k = next.entry(base.clone()).or_insert(0);
+        let name = loop {
+            *k += 1;
+            let candidate = format!("{base}.{k}");
+            if !taken.contains(&candidate) {
+                break candidate;
+            }
+        };
+        taken.insert(name.clone());
+        model.node_mut(id).name = name;
+    }
+    Ok(())
 }
 
 /// Runs a tract call, turning both its errors and its panics into a message.

@@ -7,6 +7,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid};
 
 /// One dim of a model input as the ONNX file declares it.
+#[derive(Clone)]
 enum DeclaredDim {
     /// A fixed size.
     Fixed(usize),
@@ -21,12 +22,25 @@ enum DeclaredDim {
 pub(super) fn set_input_facts(
     model: &mut InferenceModel,
     given: &[(String, Vec<usize>)],
+    secrets: &super::ownership::Secrets,
 ) -> Result<(), CompileError> {
     let inputs = declared_inputs(model)?;
-    check_names(&inputs, given)?;
+    let user_inputs: Vec<_> = inputs
+        .iter()
+        .filter(|(n, _, _)| !secrets.contains_key(n))
+        .cloned()
+        .collect();
+    check_names(&user_inputs, given)?;
     let mut missing = Vec::new();
     let mut symbols: HashMap<String, (usize, String)> = HashMap::new();
     for (ix, (name, dt, dims)) in inputs.iter().enumerate() {
+        if let Some(t) = secrets.get(name) {
+            // A secret initializer: its own dtype and shape.
+            model
+                .set_input_fact(ix, InferenceFact::dt_shape(t.datum_type(), t.shape()))
+                .map_err(|e| CompileError::bug_from(format!("weight input '{name}'"), e))?;
+            continue;
+        }
         let shape = match given.iter().find(|(n, _)| n == name) {
             Some((_, s)) => s.clone(),
             None if dims.iter().all(|d| matches!(d, DeclaredDim::Fixed(_))) => dims

@@ -82,6 +82,7 @@ pub fn options(r: &Reference) -> FrontendOptions {
             .collect(),
         public_weights: false,
         frac_bits: 18,
+        ..FrontendOptions::default()
     }
 }
 

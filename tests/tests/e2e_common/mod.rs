@@ -43,6 +43,7 @@ pub fn compile_and_run(dir: &Path, public_weights: bool) -> Outcome {
             input_shapes: reference.input_shapes(),
             public_weights,
             frac_bits: 18,
+            ..FrontendOptions::default()
         },
         passes: PassOptions::default(),
     };
