@@ -22,8 +22,8 @@ pub const UPCAST_OFFSET: u64 = 1 << 30;
 /// `s - shift`.
 ///
 /// The division is the VM's `trunc` ([`elementwise::trunc`]: an arithmetic shift of a public
-/// value; for a secret one [`super::arith::trunc1`], [`super::arith::trunc`] plus one unit, so the
-/// result is floor(x/2^shift) or one more for |x| < 2^62). With `shift == 0` nothing is
+/// value; for a secret one [`super::arith::trunc1`], [`super::arith::trunc`] plus one unit,
+/// so the result is floor(x/2^shift) or one more for |x| < 2^62). With `shift == 0` nothing is
 /// truncated and no party communicates. The narrowing keeps the value when it fits Z_2^32,
 /// |x/2^shift| < 2^31, and wraps it modulo 2^32 otherwise.
 pub fn downcast(ctx: &mut Ctx, x: &Val, shift: u32) -> Result<Val, TransportError> {
@@ -35,8 +35,7 @@ pub fn downcast(ctx: &mut Ctx, x: &Val, shift: u32) -> Result<Val, TransportErro
 }
 
 /// Cost of [`downcast`] of `n` elements: the truncation's in Z_2^64
-/// ([`super::arith::trunc_cost`])
-/// for a secret operand and `shift > 0`, else nothing.
+/// ([`super::arith::trunc_cost`]) for a secret operand and `shift > 0`, else nothing.
 pub fn downcast_cost(n: usize, secret: bool, shift: u32) -> Cost {
     if shift == 0 {
         return Cost::ZERO;
