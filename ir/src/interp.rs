@@ -10,6 +10,10 @@
 //!   and `rsqrt` are exact `1/x` and `1/sqrt(x)`;
 //! - `trunc` is a no-op on reals, except that a truncation to scale 0 yields an integer
 //!   (`floor`), as the ring does; `shl` raises the scale by its bits and keeps the value.
+//! - The ring conversions are modelled as the ring does them: `downcast` truncates as `trunc`
+//!   does, then wraps the value into Z_2^32's signed range at the output scale
+//!   (`[-2^(31-s), 2^(31-s))`, the drop of the high 32 bits); `upcast` keeps the value (the
+//!   VM's result for operands inside its precondition, |x| < 2^30 at the input scale).
 //! - Inputs are taken as given (no rounding to the fixed-point grid). A one-hot input takes the
 //!   integer ids and expands them.
 
@@ -179,7 +183,15 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         Op::Neg => a().map(|x| -x),
         Op::Trunc { .. } if out.scale == 0 => a().map(f64::floor),
         Op::Trunc { .. } | Op::Output { .. } => a().clone(),
-        Op::Shl { .. } => a().clone(),
+        Op::Shl { .. } | Op::Upcast { .. } => a().clone(),
+        Op::Downcast { .. } => {
+            let t = if out.scale == 0 {
+                a().map(f64::floor)
+            } else {
+                a().clone()
+            };
+            t.map(|v| wrap_signed(v, out.ring.bits(), out.scale))
+        }
         Op::Reshape => {
             if a().data.len() != out.len() {
                 return Err(format!("reshape of {:?} to {:?}", a().shape, out.shape));
@@ -222,6 +234,13 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         Op::Softmax { axis } => tensor::map_lanes(a(), *axis, softmax_lane)?,
         Op::RmsNorm { axis, eps } => tensor::map_lanes(a(), *axis, |l| rms_norm_lane(l, *eps))?,
     })
+}
+
+/// `v` reduced into the signed range of a `bits`-bit ring at `scale` fraction bits,
+/// `[-2^(bits-1-scale), 2^(bits-1-scale))`, as two's complement wraps it.
+pub fn wrap_signed(v: f64, bits: u32, scale: u32) -> f64 {
+    let period = 2f64.powi(bits as i32 - scale as i32);
+    v - period * (v / period + 0.5).floor()
 }
 
 /// The largest element of a lane.

@@ -12,7 +12,10 @@
 //!   complement. Scales are explicit: `mul`/`matmul` add their operands' scales, and only a
 //!   `trunc` node lowers a scale. The compiler inserts truncations; no op truncates implicitly,
 //!   except composite kernels (`poly`, `exp_taylor`, …) whose output scale is the input's.
-//! - **Rings.** Operands and result of a node share a ring.
+//! - **Rings.** Operands and result of a node share a ring, except at the two ring
+//!   conversions: `downcast` truncates a Z_2^64 value and keeps its low 32 bits (Z_2^32),
+//!   `upcast` lifts a Z_2^32 value with |x| < 2^30 into Z_2^64. The plan header names the
+//!   default ring; each value's type names its own.
 //! - **Typing.** One rule per op ([`typing::output_type`]) gives a node's output type from its
 //!   operands'; the verifier, the passes and the front end all use it.
 //! - **Facts.** Side tables keyed by value ([`facts::Facts`]) hold what a type does not: the

@@ -79,6 +79,30 @@ pub enum Op {
         bits: u32,
     },
 
+    // ---- ring conversions (Ditto's mixed rings) ----
+    /// Z_2^64 at scale s → Z_2^32 at scale `s - shift`: divide by `2^shift` as [`Op::Trunc`]
+    /// does (a secret operand runs the truncation protocol, floor(x/2^shift) or one more; a
+    /// public one shifts arithmetically), then keep the low 32 bits of each share (local).
+    /// With `shift == 0` only the local drop runs, with no communication. The value is kept
+    /// when the truncated result fits Z_2^32, `|x / 2^shift| < 2^31`; otherwise it wraps
+    /// modulo 2^32.
+    Downcast {
+        /// Bits to truncate before the ring is narrowed (at most the operand's scale).
+        shift: u32,
+    },
+    /// Z_2^32 at scale s → Z_2^64 at scale `s + shift`: lift the value into the big ring,
+    /// then multiply by `2^shift` (local). A public operand is sign-extended. A secret one
+    /// runs Ditto's protocol (the positive-range trick with a helper's correlated mask, the
+    /// kernel `convert::upcast_share`: 2 rounds).
+    ///
+    /// **Precondition:** `|x| < 2^30` for the ring element x (|x| < 2^(k-2), k = 32; the ends
+    /// ±2^30 are exact too). Beyond it a secret operand's result is still congruent to x modulo 2^32 but is off by
+    /// ±2^32 with probability (|x| - 2^30) / 2^31; a public operand is always exact.
+    Upcast {
+        /// Bits to shift in after the ring is widened.
+        shift: u32,
+    },
+
     // ---- public shape ops (local) ----
     /// Same elements, new shape (the output type's shape).
     Reshape,
@@ -251,7 +275,9 @@ impl Op {
             | Op::Reciprocal { .. }
             | Op::Rsqrt { .. }
             | Op::Poly { .. }
-            | Op::PiecewisePoly { .. } => OpClass::Protocol,
+            | Op::PiecewisePoly { .. }
+            | Op::Downcast { .. }
+            | Op::Upcast { .. } => OpClass::Protocol,
             Op::Output { .. } => OpClass::Reveal,
             Op::Gelu
             | Op::Erf
@@ -288,6 +314,8 @@ impl Op {
             Op::MatMul => "matmul",
             Op::Trunc { .. } => "trunc",
             Op::Shl { .. } => "shl",
+            Op::Downcast { .. } => "downcast",
+            Op::Upcast { .. } => "upcast",
             Op::Reshape => "reshape",
             Op::Transpose { .. } => "transpose",
             Op::Slice { .. } => "slice",

@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 pub const PLAN_MAGIC: &[u8; 8] = b"MPCCPLAN";
 /// Current plan format version. Bump on any change to the header's or [`PlanBody`]'s
 /// encoding. Version 3: the digest covers the header fields (version, protocol, ring,
-/// fraction bits, reserved byte) as well as the body.
-pub const PLAN_VERSION: u32 = 3;
+/// fraction bits, reserved byte) as well as the body. Version 4: the ring conversions
+/// `downcast` and `upcast` (new `Op` variants, which renumber the variants after them).
+pub const PLAN_VERSION: u32 = 4;
 
 /// The most fraction bits a plan over `ring` can hold at all: a product of two values at
 /// scale f sits at scale 2f, and a secret truncation needs |x| < 2^(k-2), so even 1 · 1

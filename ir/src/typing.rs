@@ -7,18 +7,20 @@
 //! compile until its rule is written.
 //!
 //! The rules, in short:
-//! - **Ring.** Every operand lives in the output's ring.
+//! - **Ring.** Every operand lives in the output's ring, except for the two ring conversions:
+//!   `downcast` takes Z_2^64 to Z_2^32, `upcast` takes Z_2^32 to Z_2^64.
 //! - **Visibility.** A computed value's visibility is the join of its operands'
 //!   ([`Vis::join`]); sources declare theirs; `output` keeps its operand's type.
 //! - **Scale.** `add`/`sub`/`div`/`concat` need equal operand scales; `mul`/`matmul` add them;
 //!   `select` takes bits at scale 0 as its second operand; `trunc` lowers the scale by its bits,
-//!   `shl` raises it; `ge` gives bits at scale 0; every other op keeps its operand's scale.
+//!   `shl` raises it; `downcast` lowers it by its shift, `upcast` raises it by its shift;
+//!   `ge` gives bits at scale 0; every other op keeps its operand's scale.
 //! - **Shape.** Binary elementwise ops broadcast numpy-style; shape ops compute theirs from
 //!   their attributes; `reshape` and `broadcast` take the declared shape, which must hold the
 //!   same number of elements or be a broadcast target.
 
 use crate::op::{InputEncoding, Op, Piece};
-use crate::types::{broadcast_shapes, ValueType, Vis, N_PARTIES};
+use crate::types::{broadcast_shapes, Ring, ValueType, Vis, N_PARTIES};
 
 /// A typing failure: what is wrong with an op's operands, attributes or declared type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +86,8 @@ pub fn arity(op: &Op) -> Option<usize> {
         Op::Neg
         | Op::Trunc { .. }
         | Op::Shl { .. }
+        | Op::Downcast { .. }
+        | Op::Upcast { .. }
         | Op::Reshape
         | Op::Transpose { .. }
         | Op::Slice { .. }
@@ -171,6 +175,8 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
             }
             (x().shape.clone(), x().scale + bits)
         }
+        Op::Downcast { shift } => return convert(x(), Ring::Z64, Ring::Z32, -(*shift as i64), vis),
+        Op::Upcast { shift } => return convert(x(), Ring::Z32, Ring::Z64, *shift as i64, vis),
         Op::Reshape => {
             let s = declared(shape, op)?;
             if s.iter().product::<usize>() != x().len() {
@@ -298,6 +304,28 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
         shape: out_shape,
         ring: x().ring,
         scale,
+        vis,
+    })
+}
+
+/// The type of a ring conversion of `x` from ring `from` to ring `to` that changes the scale
+/// by `delta` bits: the operand must live in `from`, a lowered scale must not go below 0,
+/// and a raised one must leave bits of `to` for the integer part.
+fn convert(x: &ValueType, from: Ring, to: Ring, delta: i64, vis: Vis) -> TResult<ValueType> {
+    if x.ring != from {
+        return fail(format!("takes a value in {from}, has one in {}", x.ring));
+    }
+    let scale = x.scale as i64 + delta;
+    if scale < 0 {
+        return fail(format!("shift by {} from scale {}", -delta, x.scale));
+    }
+    if scale >= to.bits() as i64 {
+        return fail(format!("scale {scale} leaves no bits of {to}"));
+    }
+    Ok(ValueType {
+        shape: x.shape.clone(),
+        ring: to,
+        scale: scale as u32,
         vis,
     })
 }

@@ -21,6 +21,11 @@ fn operands(op: &Op) -> (Vec<ValueType>, Option<Vec<usize>>) {
         Op::Select => (vec![sec(&[2, 3], 18), sec(&[2, 3], 0)], None),
         Op::MatMul => (vec![sec(&[2, 3], 18), sec(&[3, 4], 18)], None),
         Op::Trunc { .. } => (vec![sec(&[2, 3], 36)], None),
+        Op::Downcast { .. } => (x(), None),
+        Op::Upcast { .. } => (
+            vec![ValueType::new(&[2, 3], Ring::Z32, 8, Vis::Client)],
+            None,
+        ),
         Op::Reshape => (x(), Some(vec![3, 2])),
         Op::Broadcast => (x(), Some(vec![4, 2, 3])),
         Op::Concat { .. } => (vec![sec(&[2, 3], 18), sec(&[2, 1], 18)], None),
@@ -62,6 +67,8 @@ fn every_op() -> Vec<Op> {
         Op::MatMul,
         Op::Trunc { bits: 18 },
         Op::Shl { bits: 2 },
+        Op::Downcast { shift: 10 },
+        Op::Upcast { shift: 10 },
         Op::Reshape,
         Op::Transpose { perm: vec![1, 0] },
         Op::Slice {
@@ -232,6 +239,36 @@ fn typing_refuses_bad_operands() {
             vec![x.clone()],
             None,
             "leaves no bits",
+        ),
+        (
+            Op::Downcast { shift: 10 },
+            vec![ValueType::new(&[2, 3], Ring::Z32, 18, Vis::Client)],
+            None,
+            "takes a value in z64",
+        ),
+        (
+            Op::Downcast { shift: 19 },
+            vec![x.clone()],
+            None,
+            "shift by 19 from scale 18",
+        ),
+        (
+            Op::Downcast { shift: 0 },
+            vec![sec(&[2, 3], 40)],
+            None,
+            "scale 40 leaves no bits of z32",
+        ),
+        (
+            Op::Upcast { shift: 0 },
+            vec![x.clone()],
+            None,
+            "takes a value in z32",
+        ),
+        (
+            Op::Upcast { shift: 50 },
+            vec![ValueType::new(&[2, 3], Ring::Z32, 14, Vis::Client)],
+            None,
+            "scale 64 leaves no bits of z64",
         ),
     ];
     for (op, tys, shape, want) in cases {

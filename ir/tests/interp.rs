@@ -379,3 +379,37 @@ fn check_unary_err(op: Op) -> String {
         .unwrap_err()
         .to_string()
 }
+
+/// The ring conversions as the ring does them: `downcast` keeps a value that fits Z_2^32 at
+/// its output scale (flooring to an integer at scale 0) and wraps one that does not, modulo
+/// 2^(32 - scale); `upcast` keeps the value.
+#[test]
+fn ring_conversions() {
+    let z32 = |scale| ValueType::new(&[5], Ring::Z32, scale, Vis::Client);
+    // At scale 8, Z_2^32 holds [-2^23, 2^23).
+    let lim = 8388608.0;
+    let x = vec![1.5, -2.25, lim - 0.5, lim, -lim - 1.0];
+    let y = check_unary(Op::Downcast { shift: 10 }, &[5], z32(8), x);
+    assert_eq!(y, vec![1.5, -2.25, lim - 0.5, -lim, lim - 1.0]);
+    let y = check_unary(
+        Op::Downcast { shift: 18 },
+        &[5],
+        z32(0),
+        vec![1.5, -2.25, 0.0, 7.0, -0.5],
+    );
+    assert_eq!(y, vec![1.0, -3.0, 0.0, 7.0, -1.0]);
+    let mut g = Graph::new(18);
+    let op = Op::Input {
+        name: "x".into(),
+        owner: CLIENT,
+        encoding: InputEncoding::Fixed,
+    };
+    let v = g.add(op, &[], z32(8), "x");
+    let y = g
+        .add_typed(Op::Upcast { shift: 10 }, &[v], None, "up")
+        .unwrap();
+    assert_eq!(*g.ty(y), ty(&[5], 18, Vis::Client));
+    output(&mut g, y);
+    let x = vec![1.5, -2.25, 0.0, -4194304.0, 4194303.5];
+    assert_eq!(run(&g, &[("x", x.clone())]), x);
+}

@@ -115,6 +115,23 @@ v3 = output {"name":"y","to":[1]} v2 : client<1x4,z64,f12> @ "y"
     assert_eq!(g.to_string(), text.replace("1e-5", "0.00001"));
 }
 
+/// The ring conversions print their shift as serde names it, and a mixed-ring graph (Ditto's
+/// z64 → z32 → z64) parses, verifies and prints back verbatim.
+#[test]
+fn ring_conversions_text() {
+    let text = r#"graph frac_bits=18
+v0 = input {"encoding":"Fixed","name":"x","owner":1} : client<2,z64,f18> @ "x"
+v1 = downcast {"shift":10} v0 : client<2,z32,f8> @ "to16"
+v2 = upcast {"shift":10} v1 : client<2,z64,f18> @ "to32"
+v3 = output {"name":"y","to":[1]} v2 : client<2,z64,f18> @ "y"
+"#;
+    let g: Graph = text.parse().unwrap();
+    assert_eq!(g.nodes[1].op, Op::Downcast { shift: 10 });
+    assert_eq!(g.nodes[2].op, Op::Upcast { shift: 10 });
+    g.verify(true).unwrap();
+    assert_eq!(g.to_string(), text);
+}
+
 /// Comments, blank lines, extra spaces and nodes out of id order are accepted.
 #[test]
 fn lenient_layout() {
@@ -245,6 +262,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         arb_floats().prop_map(|values| Op::Const { values }),
         n.clone().prop_map(|bits| Op::Trunc { bits }),
         n.clone().prop_map(|bits| Op::Shl { bits }),
+        n.clone().prop_map(|shift| Op::Downcast { shift }),
+        n.clone().prop_map(|shift| Op::Upcast { shift }),
         prop::collection::vec((0usize..4, 0usize..4), 0..4).prop_map(|pads| Op::Pad { pads }),
         arb_usizes().prop_map(|perm| Op::Transpose { perm }),
         (0usize..5, 0usize..9, 0usize..9, 1usize..4).prop_map(|(axis, start, end, step)| {

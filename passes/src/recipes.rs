@@ -122,6 +122,8 @@ impl RecipeKind {
             | Op::MatMul
             | Op::Trunc { .. }
             | Op::Shl { .. }
+            | Op::Downcast { .. }
+            | Op::Upcast { .. }
             | Op::Reshape
             | Op::Transpose { .. }
             | Op::Slice { .. }

@@ -7,7 +7,8 @@
 //! [`shape`] (local shape ops), [`bits`], [`carry`], [`compare`] and [`bitdec`] (boolean
 //! shares, the parallel-prefix comparison, bit decomposition), [`inject`] (bit injection,
 //! multiplexers), [`boolean`] (`ge`, `relu`, `max_axis`, `msb_weights`), [`poly`] (power
-//! trees, `poly`, `piecewise_poly`, `exp_taylor`), [`invert`] (`reciprocal`, `rsqrt`), and
+//! trees, `poly`, `piecewise_poly`, `exp_taylor`), [`invert`] (`reciprocal`, `rsqrt`),
+//! [`convert`] (ring conversions between Z_2^64 and Z_2^32: `downcast`, `upcast`), and
 //! [`approx`] (the approximation kernels' plaintext references and error bounds).
 
 pub mod approx;
@@ -18,6 +19,7 @@ pub mod boolean;
 pub mod carry;
 pub mod common;
 pub mod compare;
+pub mod convert;
 pub mod elementwise;
 pub mod inject;
 pub mod invert;

@@ -1,13 +1,14 @@
 //! The op table of the ABY3 VM, the one place where IR ops meet protocol kernels: for every
 //! [`Op`] variant, one instruction type whose `exec` and `cost` sit side by side in
-//! [`source`] (sources and the reveal), [`arith`] (arithmetic), [`shape`] (local shape ops)
-//! or [`nonlinear`] (comparisons and approximations, and the high-level ops a plan may not
-//! hold).
+//! [`source`] (sources and the reveal), [`arith`] (arithmetic), [`convert`] (ring
+//! conversions), [`shape`] (local shape ops) or [`nonlinear`] (comparisons and
+//! approximations, and the high-level ops a plan may not hold).
 //!
 //! [`visit`] is the only `match` over [`Op`] in the runtime. It names every variant, with no
 //! catch-all, so an op added to the IR does not compile here until its exec and cost exist.
 
 mod arith;
+mod convert;
 mod nonlinear;
 mod shape;
 mod source;
@@ -58,7 +59,7 @@ trait Visit {
 
 /// The instruction of `op`, handed to `v`. Every variant is listed.
 fn visit<V: Visit>(op: &Op, v: V) -> V::Out {
-    use self::{arith as a, nonlinear as nl, shape as sh, source as src};
+    use self::{arith as a, convert as cv, nonlinear as nl, shape as sh, source as src};
     match op {
         Op::Input {
             name,
@@ -79,6 +80,8 @@ fn visit<V: Visit>(op: &Op, v: V) -> V::Out {
         Op::MatMul => v.visit(&a::MatMul),
         Op::Trunc { bits } => v.visit(&a::Trunc { bits: *bits }),
         Op::Shl { bits } => v.visit(&a::Shl { bits: *bits }),
+        Op::Downcast { shift } => v.visit(&cv::Downcast { shift: *shift }),
+        Op::Upcast { shift } => v.visit(&cv::Upcast { shift: *shift }),
         Op::Reshape => v.visit(&sh::Reshape),
         Op::Transpose { perm } => v.visit(&sh::Transpose { perm }),
         Op::Slice {
