@@ -33,7 +33,8 @@ fn mean_pool(h: &[f64], mask: &[f64], b: usize, t: usize, d: usize) -> Vec<Vec<f
 }
 
 /// The secure sentence embeddings (mean-pooled over the attention mask) of both sentences
-/// have cosine ≥ 0.9995 with onnxruntime's; prints last_hidden_state's max abs error.
+/// have cosine ≥ 0.9999 with onnxruntime's (measured 0.99998, so 1 - cosine has a margin of
+/// 5); prints last_hidden_state's max abs error.
 #[test]
 fn minilm_sentence_embeddings() {
     let dir = minilm_dir();
@@ -66,16 +67,17 @@ fn minilm_sentence_embeddings() {
     o.assert_cost_matches();
     for (i, c) in cos.iter().enumerate() {
         assert!(
-            *c >= 0.9995,
-            "sentence {i}: embedding cosine {c:.7} < 0.9995"
+            *c >= 0.9999,
+            "sentence {i}: embedding cosine {c:.7} < 0.9999"
         );
     }
 }
 
 /// The input SPU's baseline runs (`../shared/bench/spu/inputs-minilm-s128`, a passage of 128
 /// word pieces, no padding; `MPCC_SPU_INPUTS` overrides the folder): compiled at [1, 128],
-/// the secure mean-pooled embedding has cosine ≥ 0.9995 with onnxruntime's (SPU with PUMA's
-/// recipe: 0.99953), and last_hidden_state's max abs error stays below SPU's 0.069.
+/// the secure mean-pooled embedding has cosine ≥ 0.9999 with onnxruntime's (measured
+/// 0.999983; SPU with PUMA's recipe: 0.99953), and last_hidden_state's max abs error stays
+/// below 0.035 (measured 0.0176, margin 2; SPU's is 0.069).
 #[test]
 fn minilm_seq128_spu_input() {
     use mpcc_compiler::backend::{self, CompileOptions};
@@ -140,6 +142,6 @@ fn minilm_seq128_spu_input() {
             "instruction {i}"
         );
     }
-    assert!(cos >= 0.9995, "embedding cosine {cos:.6} < 0.9995");
-    assert!(a.max_abs < 0.069, "max abs error {:.4}", a.max_abs);
+    assert!(cos >= 0.9999, "embedding cosine {cos:.6} < 0.9999");
+    assert!(a.max_abs < 0.035, "max abs error {:.4}", a.max_abs);
 }

@@ -19,6 +19,7 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::logic::Iff;
 use tract_onnx::tract_core::ops::nn::{Reduce, RmsNorm, Softmax};
+use tract_onnx::tract_core::ops::quant::DequantizeLinearF32;
 use tract_onnx::tract_core::ops::source::TypedSource;
 
 /// State of one lowering: the IR being built and what each tract outlet became.
@@ -281,7 +282,12 @@ impl Lowerer<'_> {
         } else if let Some(op) = node.op_as::<TypedBinOp>() {
             self.binop(node, op.0.name())
         } else if let Some(op) = node.op_as::<ElementWiseOp>() {
-            self.unary(node, op)
+            match self.quantize(node, &op.0.name())? {
+                Some(v) => Ok(v),
+                None => self.unary(node, op),
+            }
+        } else if let Some(op) = node.op_as::<DequantizeLinearF32>() {
+            self.dequantize(node, op.scale, op.zero_point)
         } else if let Some(op) = node.op_as::<Reduce>() {
             self.reduce(node, op)
         } else if let Some(op) = node.op_as::<Softmax>() {

@@ -14,6 +14,7 @@ mod lower;
 mod lut;
 mod origins;
 mod ownership;
+mod quant;
 mod shape_ops;
 mod shapes;
 mod values;

@@ -90,6 +90,7 @@ pub(super) fn split(
     let Some(graph) = proto.graph.as_mut() else {
         return Ok((Vec::new(), Secrets::new()));
     };
+    refuse_dynamic_quantization(graph)?;
     let load = |t: &pb::TensorProto| {
         tract_onnx::tensor::load_tensor(&*onnx.provider, t, None).map_err(|e| CompileError::Load {
             path: path.to_string(),
@@ -156,7 +157,41 @@ pub(super) fn split(
     }
     graph.initializer = kept;
     graph.input.retain(|i| !dropped.contains(&i.name));
+    expand_runtime_dequantization(graph, &load);
     Ok((public, secrets))
+}
+
+/// Operators of dynamically quantized or integer-kernel exports, which compute quantization
+/// parameters from the data at run time (or hard-code integer arithmetic).
+const INTEGER_KERNELS: [&str; 6] = [
+    "DynamicQuantizeLinear",
+    "MatMulInteger",
+    "ConvInteger",
+    "QLinearMatMul",
+    "QLinearConv",
+    "QLinearAdd",
+];
+
+/// Refuses dynamically quantized models, naming the operator and saying how to export.
+fn refuse_dynamic_quantization(graph: &pb::GraphProto) -> Result<(), CompileError> {
+    match graph
+        .node
+        .iter()
+        .find(|n| INTEGER_KERNELS.contains(&n.op_type.as_str()))
+    {
+        None => Ok(()),
+        Some(n) => Err(CompileError::Unsupported {
+            op: n.op_type.clone(),
+            node: n.name.clone(),
+            reason: "dynamically quantized models (onnxruntime's quantize_dynamic, optimum's \
+                     dynamic quantization) compute activation scales from secret data at run \
+                     time and multiply in integers, which mpcc does not do; compile the float \
+                     model, or quantize it statically in the QDQ format (quantize_static with \
+                     quant_format=QuantFormat.QDQ), whose int8 weights mpcc folds into secret \
+                     fixed-point weights"
+                .into(),
+        }),
+    }
 }
 
 /// One element, whatever the rank.
@@ -342,6 +377,105 @@ impl Uses {
         }
         Ok(())
     }
+}
+
+/// Writes every per-tensor `DequantizeLinear` of run-time data (an activation's fake
+/// quantization, after its `QuantizeLinear`) as `(Cast(q, float) - z) * s` with the public
+/// scale and zero point. Same values; but tract no longer fuses `DequantizeLinear -> op ->
+/// QuantizeLinear` chains into integer lookup tables, which have no secret lowering.
+fn expand_runtime_dequantization(
+    graph: &mut pb::GraphProto,
+    load: &dyn Fn(&pb::TensorProto) -> Result<Tensor, CompileError>,
+) {
+    let inits: HashMap<String, usize> = graph
+        .initializer
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
+    let mut out_nodes = Vec::with_capacity(graph.node.len());
+    let mut extra = Vec::new();
+    for n in std::mem::take(&mut graph.node) {
+        let runtime = n.op_type == "DequantizeLinear"
+            && n.domain.is_empty()
+            && n.input.len() >= 2
+            && !inits.contains_key(&n.input[0]);
+        let scale = n
+            .input
+            .get(1)
+            .and_then(|x| inits.get(x))
+            .map(|&i| &graph.initializer[i]);
+        let zp = n.input.get(2).filter(|x| !x.is_empty());
+        let zp = match zp {
+            Some(z) => inits.get(z).map(|&i| Some(&graph.initializer[i])),
+            None => Some(None),
+        };
+        let (Some(scale), Some(zp)) = (scale, zp) else {
+            out_nodes.push(n);
+            continue;
+        };
+        let per_tensor = is_scalar(scale) && zp.is_none_or(is_scalar);
+        if !runtime || !per_tensor {
+            out_nodes.push(n);
+            continue;
+        }
+        let zp_value = zp
+            .and_then(|t| load(t).ok())
+            .and_then(|t| super::known::to_f64(&t).ok())
+            .and_then(|a| a.iter().next().copied())
+            .unwrap_or(0.0);
+        let out = n.output[0].clone();
+        let (cast, centered, zname) = (
+            format!("{out}.mpcc_cast"),
+            format!("{out}.mpcc_centered"),
+            format!("{out}.mpcc_zero_point"),
+        );
+        extra.push(pb::TensorProto {
+            dims: vec![],
+            data_type: DataType::Float as i32,
+            name: zname.clone(),
+            raw_data: (zp_value as f32).to_le_bytes().to_vec(),
+            ..Default::default()
+        });
+        let node =
+            |op: &str, name: String, inputs: Vec<String>, output: String, attrs| pb::NodeProto {
+                input: inputs,
+                output: vec![output],
+                name,
+                op_type: op.into(),
+                attribute: attrs,
+                ..Default::default()
+            };
+        let to_float = pb::AttributeProto {
+            name: "to".into(),
+            r#type: pb::attribute_proto::AttributeType::Int as i32,
+            i: DataType::Float as i64,
+            ..Default::default()
+        };
+        out_nodes.push(node(
+            "Cast",
+            format!("{}.cast", n.name),
+            vec![n.input[0].clone()],
+            cast.clone(),
+            vec![to_float],
+        ));
+        out_nodes.push(node(
+            "Sub",
+            format!("{}.sub", n.name),
+            vec![cast, zname],
+            centered.clone(),
+            vec![],
+        ));
+        out_nodes.push(node(
+            "Mul",
+            n.name.clone(),
+            vec![centered, n.input[1].clone()],
+            out,
+            vec![],
+        ));
+    }
+    graph.node = out_nodes;
+    graph.initializer.extend(extra);
 }
 
 /// Folds every `DequantizeLinear` whose operands are all initializers into one float
