@@ -3,7 +3,8 @@
 //! Seed `s_j` is known to parties `j` and `j-1`, the two holders of share `x_j`. Party `i`
 //! keeps `own` = PRG(s_i) (shared with party i-1) and `next` = PRG(s_{i+1}) (shared with
 //! party i+1). A third seed `all` is common to the three parties (public randomness).
-//! Seeds come from the OS CSPRNG at session start; the PRG is ChaCha12.
+//! Seeds come from the OS CSPRNG at session start; the common seed is the hash of one
+//! contribution from each party ([`crate::ctx::Ctx::setup`]). The PRG is ChaCha12.
 //!
 //! **Invariant:** the parties draw from a shared stream in lockstep (same count, same order),
 //! which holds because every kernel is deterministic in its public parameters.
