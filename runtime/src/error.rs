@@ -50,6 +50,32 @@ impl RtError {
     }
 }
 
+impl RtError {
+    /// What this party may tell its peers about the failure (the reason of an abort
+    /// message): the instruction and ONNX node, and the kind of failure, but never the
+    /// details of bad user data, which may quote a private input value. The local error
+    /// ([`std::fmt::Display`]) keeps every detail.
+    pub fn peer_reason(&self) -> String {
+        match self {
+            RtError::Input(_) => "bad input at this party (details withheld from peers)".into(),
+            RtError::At {
+                index,
+                op,
+                origin,
+                cause,
+            } => format!(
+                "instruction {index} ({op} from ONNX node '{origin}'): {}",
+                cause.peer_reason()
+            ),
+            RtError::Transport(_)
+            | RtError::Net(_)
+            | RtError::Unsupported(_)
+            | RtError::HighLevelOp(_)
+            | RtError::Internal(_) => self.to_string(),
+        }
+    }
+}
+
 /// Why the network links could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -118,4 +144,30 @@ pub enum NetError {
         /// What happened.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input error's details stay local: the peers' reason names the instruction and
+    /// the node but not the value.
+    #[test]
+    fn peer_reason_withholds_input_details() {
+        let e = RtError::At {
+            index: 3,
+            op: "input",
+            origin: "input_ids".into(),
+            cause: Box::new(RtError::Input(
+                "id 31337 at position 2 is outside the vocabulary 0..100".into(),
+            )),
+        };
+        assert!(e.to_string().contains("31337"));
+        let r = e.peer_reason();
+        assert!(!r.contains("31337") && !r.contains("position 2"), "{r}");
+        assert!(
+            r.contains("instruction 3") && r.contains("input_ids"),
+            "{r}"
+        );
+    }
 }
