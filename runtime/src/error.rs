@@ -34,6 +34,15 @@ pub enum RtError {
         /// The failure.
         cause: Box<RtError>,
     },
+    /// A truncation by a shift the kernels do not support: a secret needs 1 to k-2 bits, a
+    /// public value fewer than k.
+    #[error("truncation by {bits} bits in Z_2^{ring_bits}: a secret takes 1 to {} bits, a public value fewer than {ring_bits}", ring_bits - 2)]
+    TruncShift {
+        /// The shift asked for.
+        bits: u32,
+        /// k, the ring's bits.
+        ring_bits: u32,
+    },
     /// A bug in mpcc.
     #[error("internal error (a bug in mpcc): {0}")]
     Internal(String),
@@ -71,6 +80,7 @@ impl RtError {
             | RtError::Net(_)
             | RtError::Unsupported(_)
             | RtError::HighLevelOp(_)
+            | RtError::TruncShift { .. }
             | RtError::Internal(_) => self.to_string(),
         }
     }

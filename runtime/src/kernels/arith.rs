@@ -4,6 +4,7 @@
 use super::common::{concat, const_plus, split};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
+use crate::error::RtError;
 use crate::ring::{pack, unpack};
 use crate::share::{AShare, ShareRef};
 use crate::transport::TransportError;
@@ -292,7 +293,19 @@ pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {
 /// `2^(l+1-k)` (A uniform lands within |x| of the wrap point); the result is then off by
 /// about `2^(k-d)`. With k = 64, f = 18 and products below 64 in magnitude (l = 42) that
 /// is under 2^-21 per element.
-pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+/// **Shift:** `1 <= d <= k-2`, else [`RtError::TruncShift`] (checked before any traffic).
+pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+    check_shift(d, ring)?;
+    Ok(trunc_prob_in_range(ctx, x, d, ring)?)
+}
+
+fn trunc_prob_in_range(
+    ctx: &mut Ctx,
+    x: &AShare,
+    d: u32,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    debug_assert!(shift_in_range(d, ring), "trunc_prob by {d} in {ring}");
     let m = ring.mask();
     let n = x.len();
     let rho = ctx.prss.all(n, m);
@@ -341,8 +354,27 @@ pub fn trunc_prob_cost(n: usize, ring: Ring) -> Cost {
     Cost::round([0, n as u64 * ring.bytes(), 0])
 }
 
-/// Truncation by `d` bits, the VM's default: [`trunc_exact`].
-pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+/// True when the truncation kernels support a shift of `d` bits in `ring`: `1 <= d <= k-2`
+/// (the exact truncation's positive range `[0, 2^(k-1))` leaves `k-1` bits above zero; a
+/// shift of 0 would need a multiplier `2^k`, which does not exist in the ring).
+pub fn shift_in_range(d: u32, ring: Ring) -> bool {
+    (1..=ring.bits() - 2).contains(&d)
+}
+
+/// [`shift_in_range`] as an error: [`RtError::TruncShift`] naming the shift and the ring.
+pub fn check_shift(d: u32, ring: Ring) -> Result<(), RtError> {
+    if shift_in_range(d, ring) {
+        Ok(())
+    } else {
+        Err(RtError::TruncShift {
+            bits: d,
+            ring_bits: ring.bits(),
+        })
+    }
+}
+
+/// Truncation by `d` bits, the VM's default: [`trunc_exact`]. Same shift guard.
+pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
     trunc_exact(ctx, x, d, ring)
 }
 
@@ -365,12 +397,21 @@ pub fn trunc_cost(n: usize, ring: Ring) -> Cost {
 /// **Error bound:** the result is `floor(x/2^d)` or `floor(x/2^d) - 1`, always (no failure
 /// probability) while `|x| < 2^(k-2)`.
 /// **Cost:** 2 rounds; party 0 sends n elements, party 1 2n, party 2 n.
-pub fn trunc_exact(
+/// **Shift:** `1 <= d <= k-2`, else [`RtError::TruncShift`] (checked before any traffic).
+pub fn trunc_exact(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+    check_shift(d, ring)?;
+    Ok(trunc_exact_in_range(ctx, x, d, ring)?)
+}
+
+/// [`trunc_exact`] for a shift the caller derived within [`shift_in_range`] (asserted in
+/// debug builds).
+fn trunc_exact_in_range(
     ctx: &mut Ctx,
     x: &AShare,
     d: u32,
     ring: Ring,
 ) -> Result<AShare, TransportError> {
+    debug_assert!(shift_in_range(d, ring), "trunc_exact by {d} in {ring}");
     let m = ring.mask();
     let k = ring.bits();
     let n = x.len();
@@ -466,9 +507,22 @@ pub fn trunc_exact_cost(n: usize, ring: Ring) -> Cost {
 /// Truncation by d bits rounded to nearest on average: [`trunc`] (floor(x/2^d) or one
 /// less, mean `x/2^d - 1`) plus one unit, so the result is `floor(x/2^d)` or one more: error
 /// below one unit either way and no bias (and exact, with overwhelming probability, when
-/// `2^d` divides x). Same cost as [`trunc`].
-pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
-    let t = trunc(ctx, x, d, ring)?;
+/// `2^d` divides x). Same cost and shift guard as [`trunc`].
+pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+    check_shift(d, ring)?;
+    Ok(trunc1_in_range(ctx, x, d, ring)?)
+}
+
+/// [`trunc1`] inside kernels whose shift derives from their own parameters (the power
+/// tree, exp_taylor, reciprocal and rsqrt, which return [`TransportError`] to the op table):
+/// the shift is asserted in debug builds only. See [`check_shift`].
+pub fn trunc1_in_range(
+    ctx: &mut Ctx,
+    x: &AShare,
+    d: u32,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let t = trunc_exact_in_range(ctx, x, d, ring)?;
     Ok(const_plus(ctx.id, 1, &t, ring))
 }
 
@@ -484,7 +538,7 @@ pub fn mul_trunc_many(
     let l: Vec<&AShare> = pairs.iter().map(|p| p.0).collect();
     let r: Vec<&AShare> = pairs.iter().map(|p| p.1).collect();
     let z = mul(ctx, &concat(&l), &concat(&r), ring)?;
-    Ok(split(&trunc1(ctx, &z, d, ring)?, n))
+    Ok(split(&trunc1_in_range(ctx, &z, d, ring)?, n))
 }
 
 /// Cost of [`mul_trunc_many`] with `pairs` pairs of `n` elements.
