@@ -1,5 +1,6 @@
 //! The runtime's errors: [`RtError`] (transport and network failures, bad user data, plans
-//! this VM cannot run, bugs) and [`NetError`] (network set-up).
+//! this VM cannot run, bugs), [`KernelError`] (what a protocol kernel may fail with) and
+//! [`NetError`] (network set-up).
 
 use crate::transport;
 use mpcc_ir::PartyId;
@@ -55,6 +56,32 @@ impl RtError {
             RtError::Transport(transport::TransportError::Disconnected { .. }) => true,
             RtError::At { cause, .. } => cause.is_disconnect(),
             _ => false,
+        }
+    }
+}
+
+/// A protocol kernel's failure: its links, or parameters it cannot run with. Converts into
+/// [`RtError`] (the same variants).
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// A link failed.
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
+    /// See [`RtError::TruncShift`].
+    #[error("truncation by {bits} bits in Z_2^{ring_bits}: a secret takes 1 to {} bits, a public value fewer than {ring_bits}", ring_bits - 2)]
+    TruncShift {
+        /// The shift asked for.
+        bits: u32,
+        /// k, the ring's bits.
+        ring_bits: u32,
+    },
+}
+
+impl From<KernelError> for RtError {
+    fn from(e: KernelError) -> RtError {
+        match e {
+            KernelError::Transport(t) => RtError::Transport(t),
+            KernelError::TruncShift { bits, ring_bits } => RtError::TruncShift { bits, ring_bits },
         }
     }
 }

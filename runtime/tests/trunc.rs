@@ -10,7 +10,7 @@ use mpcc_runtime::Cost;
 use proptest::prelude::*;
 use std::time::Duration;
 
-type Proto = fn(&mut Ctx, &AShare, u32, Ring) -> Result<AShare, mpcc_runtime::RtError>;
+type Proto = fn(&mut Ctx, &AShare, u32, Ring) -> Result<AShare, mpcc_runtime::error::KernelError>;
 
 /// Shares `xs` (dealer-style, in the test only), runs `f` on three parties, reveals in the
 /// clear, and returns the results with each party's (bytes, rounds).
@@ -141,7 +141,7 @@ fn probabilistic_trunc_small_values() {
     }
 }
 
-/// Every truncation kernel refuses a shift of 0 or above k-2 with `RtError::TruncShift`,
+/// Every truncation kernel refuses a shift of 0 or above k-2 with `KernelError::TruncShift`,
 /// in both rings, without sending anything; k-2 itself is accepted.
 #[test]
 fn out_of_range_shifts_are_refused() {

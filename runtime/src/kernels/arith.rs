@@ -4,7 +4,7 @@
 use super::common::{concat, const_plus, split};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
-use crate::error::RtError;
+use crate::error::KernelError;
 use crate::ring::{pack, unpack};
 use crate::share::{AShare, ShareRef};
 use crate::transport::TransportError;
@@ -293,8 +293,8 @@ pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {
 /// `2^(l+1-k)` (A uniform lands within |x| of the wrap point); the result is then off by
 /// about `2^(k-d)`. With k = 64, f = 18 and products below 64 in magnitude (l = 42) that
 /// is under 2^-21 per element.
-/// **Shift:** `1 <= d <= k-2`, else [`RtError::TruncShift`] (checked before any traffic).
-pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+/// **Shift:** `1 <= d <= k-2`, else [`KernelError::TruncShift`] (checked before any traffic).
+pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
     check_shift(d, ring)?;
     Ok(trunc_prob_in_range(ctx, x, d, ring)?)
 }
@@ -361,12 +361,12 @@ pub fn shift_in_range(d: u32, ring: Ring) -> bool {
     (1..=ring.bits() - 2).contains(&d)
 }
 
-/// [`shift_in_range`] as an error: [`RtError::TruncShift`] naming the shift and the ring.
-pub fn check_shift(d: u32, ring: Ring) -> Result<(), RtError> {
+/// [`shift_in_range`] as an error: [`KernelError::TruncShift`] naming the shift and the ring.
+pub fn check_shift(d: u32, ring: Ring) -> Result<(), KernelError> {
     if shift_in_range(d, ring) {
         Ok(())
     } else {
-        Err(RtError::TruncShift {
+        Err(KernelError::TruncShift {
             bits: d,
             ring_bits: ring.bits(),
         })
@@ -374,7 +374,7 @@ pub fn check_shift(d: u32, ring: Ring) -> Result<(), RtError> {
 }
 
 /// Truncation by `d` bits, the VM's default: [`trunc_exact`]. Same shift guard.
-pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
     trunc_exact(ctx, x, d, ring)
 }
 
@@ -397,8 +397,8 @@ pub fn trunc_cost(n: usize, ring: Ring) -> Cost {
 /// **Error bound:** the result is `floor(x/2^d)` or `floor(x/2^d) - 1`, always (no failure
 /// probability) while `|x| < 2^(k-2)`.
 /// **Cost:** 2 rounds; party 0 sends n elements, party 1 2n, party 2 n.
-/// **Shift:** `1 <= d <= k-2`, else [`RtError::TruncShift`] (checked before any traffic).
-pub fn trunc_exact(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+/// **Shift:** `1 <= d <= k-2`, else [`KernelError::TruncShift`] (checked before any traffic).
+pub fn trunc_exact(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
     check_shift(d, ring)?;
     Ok(trunc_exact_in_range(ctx, x, d, ring)?)
 }
@@ -508,7 +508,7 @@ pub fn trunc_exact_cost(n: usize, ring: Ring) -> Cost {
 /// less, mean `x/2^d - 1`) plus one unit, so the result is `floor(x/2^d)` or one more: error
 /// below one unit either way and no bias (and exact, with overwhelming probability, when
 /// `2^d` divides x). Same cost and shift guard as [`trunc`].
-pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, RtError> {
+pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
     check_shift(d, ring)?;
     Ok(trunc1_in_range(ctx, x, d, ring)?)
 }
