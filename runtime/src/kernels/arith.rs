@@ -50,10 +50,25 @@ pub fn share_input(
             .zip(&r)
             .map(|(v, r)| v.wrapping_sub(*r) & m)
             .collect();
+        #[cfg(not(feature = "broken-input-halves"))]
         ctx.exchange(Some(&pack(&d, ring)), None, false, false)?;
+        // INSECURE, test-only (see Cargo.toml): the next party also gets r, so it holds both
+        // halves of v.
+        #[cfg(feature = "broken-input-halves")]
+        ctx.exchange(
+            Some(&pack(&[d.clone(), r.clone()].concat(), ring)),
+            None,
+            false,
+            false,
+        )?;
         Ok(AShare { a: r, b: d })
     } else if id == (owner + 1) % 3 {
         let (p, _) = ctx.exchange(None, None, true, false)?;
+        #[cfg(feature = "broken-input-halves")]
+        let p = p.map(|mut m| {
+            m.truncate(n * ring.bytes() as usize);
+            m
+        });
         let d = recv_elems(p, n, ring, owner)?;
         Ok(AShare {
             a: d,
@@ -464,6 +479,12 @@ fn trunc_exact_in_range(
                 ctx.prss.next(n, m),
                 ctx.prss.next(n, m),
             );
+            // INSECURE, test-only (see Cargo.toml): one key for both candidates.
+            #[cfg(feature = "broken-ot-key")]
+            let k1 = {
+                drop(k1);
+                k0.clone()
+            };
             let mut e = Vec::with_capacity(2 * n);
             for i in 0..n {
                 let bv = x.a[i].wrapping_add(x.b[i]).wrapping_sub(rho[i]) & m;
@@ -480,6 +501,11 @@ fn trunc_exact_in_range(
         _ => {
             let (u0, a) = part_a(&x.b);
             let (k0, k1, u) = (ctx.prss.own(n, m), ctx.prss.own(n, m), ctx.prss.own(n, m));
+            #[cfg(feature = "broken-ot-key")]
+            let k1 = {
+                drop(k1);
+                k0.clone()
+            };
             let keys: Vec<u64> = (0..n)
                 .map(|i| if a[i] == 1 { k1[i] } else { k0[i] })
                 .collect();
