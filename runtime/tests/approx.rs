@@ -502,7 +502,7 @@ fn trunc1_is_unbiased_within_one_unit() {
     use mpcc_runtime::kernels::arith::{self, trunc1};
     let (n, d, ring) = (4096usize, 18u32, Ring::Z64);
     let vs: Vec<i64> = (0..n as i64)
-        .map(|i| (i * 0x9E37_79B9_7F4A_7C15u64 as i64) >> 24)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15u64 as i64) >> 24)
         .collect();
     let out = three_parties(|ctx| {
         let data: Vec<u64> = vs.iter().map(|v| *v as u64).collect();
