@@ -16,6 +16,24 @@ pub struct Stats {
     pub rounds: u64,
 }
 
+/// Payload bytes each party sends in [`Ctx::setup`]: its pairwise seed and its common-seed
+/// contribution to the previous party (64), its contribution to the next party (32).
+pub const SETUP_BYTES: u64 = 96;
+
+/// Domain separation of the common seed's hash.
+const COMMON_SEED_DOMAIN: &[u8] = b"mpcc common seed v1";
+
+/// The common seed from the three parties' contributions, in party order.
+fn common_seed(contributions: &[[u8; 32]; 3]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(COMMON_SEED_DOMAIN);
+    for c in contributions {
+        h.update(c);
+    }
+    h.finalize().into()
+}
+
 /// What one round delivers: the messages from the previous and from the next party.
 pub type Received = (Option<Vec<u8>>, Option<Vec<u8>>);
 
@@ -33,39 +51,40 @@ pub struct Ctx {
 impl Ctx {
     /// Starts a session: agrees the pairwise and common PRG seeds over the transport
     /// (one round; counted as set-up traffic in `stats`).
+    ///
+    /// Every party draws two fresh 32-byte seeds from the OS: its pairwise seed `s_i`, which
+    /// it shares with the previous party, and its contribution `c_i` to the common seed. It
+    /// sends `s_i ‖ c_i` to the previous party and `c_i` to the next one, so each party
+    /// sends [`SETUP_BYTES`] in two messages. The common seed is
+    /// `SHA-256(COMMON_SEED_DOMAIN ‖ c_0 ‖ c_1 ‖ c_2)`: no single party chooses it.
     pub fn setup(mut transport: Box<dyn Transport>) -> Result<Ctx, TransportError> {
         let id = transport.id();
         let (next, prev) = ((id + 1) % 3, (id + 2) % 3);
         let own = os_seed();
-        let all_mine = os_seed();
-        transport.send(prev, &own)?;
-        if id == 0 {
-            transport.send(1, &all_mine)?;
-            transport.send(2, &all_mine)?;
+        let contribution = os_seed();
+        transport.send(prev, &[own, contribution].concat())?;
+        transport.send(next, &contribution)?;
+        let from_next = transport.recv(next)?;
+        let from_prev = transport.recv(prev)?;
+        let bad = |peer| TransportError::Io {
+            peer,
+            message: "bad seed message".into(),
+        };
+        if from_next.len() != 64 {
+            return Err(bad(next));
         }
-        let next_seed = transport.recv(next)?;
-        let all = if id == 0 {
-            all_mine.to_vec()
-        } else {
-            transport.recv(0)?
-        };
-        let to32 = |v: Vec<u8>, peer| {
-            <[u8; 32]>::try_from(v.as_slice()).map_err(|_| TransportError::Io {
-                peer,
-                message: "bad seed message".into(),
-            })
-        };
-        let next_seed = to32(next_seed, next)?;
-        let all = to32(all, 0)?;
-        let sent = if id == 0 { 96 } else { 32 };
-        let messages = if id == 0 { 3 } else { 1 };
+        let next_seed: [u8; 32] = from_next[..32].try_into().map_err(|_| bad(next))?;
+        let mut contributions = [[0u8; 32]; 3];
+        contributions[id as usize] = contribution;
+        contributions[next as usize] = from_next[32..].try_into().map_err(|_| bad(next))?;
+        contributions[prev as usize] = from_prev.as_slice().try_into().map_err(|_| bad(prev))?;
         Ok(Ctx {
             id,
             transport,
-            prss: Prss::new(own, next_seed, all),
+            prss: Prss::new(own, next_seed, common_seed(&contributions)),
             stats: Stats {
-                bytes_sent: sent,
-                messages,
+                bytes_sent: SETUP_BYTES,
+                messages: 2,
                 rounds: 1,
             },
         })
@@ -140,5 +159,53 @@ impl Ctx {
     /// Returns the counters and resets them.
     pub fn take_stats(&mut self) -> Stats {
         std::mem::take(&mut self.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::LocalTransport;
+    use std::time::Duration;
+
+    /// Every party counts exactly what it sends in set-up (96 bytes in 2 messages, 1 round),
+    /// and all three derive the same common stream and matching pairwise streams.
+    #[test]
+    fn setup_agrees_seeds_and_counts_its_traffic() {
+        let links = LocalTransport::triple(Duration::from_secs(10));
+        let mut ctxs: Vec<Ctx> = std::thread::scope(|s| {
+            let hs: Vec<_> = links
+                .into_iter()
+                .map(|l| s.spawn(move || Ctx::setup(Box::new(l)).unwrap()))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all = Vec::new();
+        let mut own = Vec::new();
+        let mut next = Vec::new();
+        for c in &mut ctxs {
+            let st = c.take_stats();
+            assert_eq!((st.bytes_sent, st.messages, st.rounds), (SETUP_BYTES, 2, 1));
+            all.push(c.prss.all(4, u64::MAX));
+            own.push(c.prss.own(4, u64::MAX));
+            next.push(c.prss.next(4, u64::MAX));
+        }
+        assert!(all[0] == all[1] && all[1] == all[2]);
+        for i in 0..3 {
+            assert_eq!(next[i], own[(i + 1) % 3], "party {i} and its next party");
+        }
+        assert_ne!(own[0], own[1]);
+    }
+
+    /// The common seed depends on every party's contribution (none alone fixes it).
+    #[test]
+    fn common_seed_depends_on_every_contribution() {
+        let base = [[1u8; 32], [2u8; 32], [3u8; 32]];
+        let s = common_seed(&base);
+        for p in 0..3 {
+            let mut c = base;
+            c[p][7] ^= 1;
+            assert_ne!(common_seed(&c), s, "contribution of party {p}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The runtime's errors: [`RtError`] (transport and network failures, bad user data, plans
-//! this VM cannot run, bugs) and [`NetError`] (network set-up).
+//! this VM cannot run, bugs), [`KernelError`] (what a protocol kernel may fail with) and
+//! [`NetError`] (network set-up).
 
 use crate::transport;
 use mpcc_ir::PartyId;
@@ -34,6 +35,15 @@ pub enum RtError {
         /// The failure.
         cause: Box<RtError>,
     },
+    /// A truncation by a shift the kernels do not support: a secret needs 1 to k-2 bits, a
+    /// public value fewer than k.
+    #[error("truncation by {bits} bits in Z_2^{ring_bits}: a secret takes 1 to {} bits, a public value fewer than {ring_bits}", ring_bits - 2)]
+    TruncShift {
+        /// The shift asked for.
+        bits: u32,
+        /// k, the ring's bits.
+        ring_bits: u32,
+    },
     /// A bug in mpcc.
     #[error("internal error (a bug in mpcc): {0}")]
     Internal(String),
@@ -46,6 +56,59 @@ impl RtError {
             RtError::Transport(transport::TransportError::Disconnected { .. }) => true,
             RtError::At { cause, .. } => cause.is_disconnect(),
             _ => false,
+        }
+    }
+}
+
+/// A protocol kernel's failure: its links, or parameters it cannot run with. Converts into
+/// [`RtError`] (the same variants).
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// A link failed.
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
+    /// See [`RtError::TruncShift`].
+    #[error("truncation by {bits} bits in Z_2^{ring_bits}: a secret takes 1 to {} bits, a public value fewer than {ring_bits}", ring_bits - 2)]
+    TruncShift {
+        /// The shift asked for.
+        bits: u32,
+        /// k, the ring's bits.
+        ring_bits: u32,
+    },
+}
+
+impl From<KernelError> for RtError {
+    fn from(e: KernelError) -> RtError {
+        match e {
+            KernelError::Transport(t) => RtError::Transport(t),
+            KernelError::TruncShift { bits, ring_bits } => RtError::TruncShift { bits, ring_bits },
+        }
+    }
+}
+
+impl RtError {
+    /// What this party may tell its peers about the failure (the reason of an abort
+    /// message): the instruction and ONNX node, and the kind of failure, but never the
+    /// details of bad user data, which may quote a private input value. The local error
+    /// ([`std::fmt::Display`]) keeps every detail.
+    pub fn peer_reason(&self) -> String {
+        match self {
+            RtError::Input(_) => "bad input at this party (details withheld from peers)".into(),
+            RtError::At {
+                index,
+                op,
+                origin,
+                cause,
+            } => format!(
+                "instruction {index} ({op} from ONNX node '{origin}'): {}",
+                cause.peer_reason()
+            ),
+            RtError::Transport(_)
+            | RtError::Net(_)
+            | RtError::Unsupported(_)
+            | RtError::HighLevelOp(_)
+            | RtError::TruncShift { .. }
+            | RtError::Internal(_) => self.to_string(),
         }
     }
 }
@@ -118,4 +181,30 @@ pub enum NetError {
         /// What happened.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input error's details stay local: the peers' reason names the instruction and
+    /// the node but not the value.
+    #[test]
+    fn peer_reason_withholds_input_details() {
+        let e = RtError::At {
+            index: 3,
+            op: "input",
+            origin: "input_ids".into(),
+            cause: Box::new(RtError::Input(
+                "id 31337 at position 2 is outside the vocabulary 0..100".into(),
+            )),
+        };
+        assert!(e.to_string().contains("31337"));
+        let r = e.peer_reason();
+        assert!(!r.contains("31337") && !r.contains("position 2"), "{r}");
+        assert!(
+            r.contains("instruction 3") && r.contains("input_ids"),
+            "{r}"
+        );
+    }
 }

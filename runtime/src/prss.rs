@@ -3,7 +3,8 @@
 //! Seed `s_j` is known to parties `j` and `j-1`, the two holders of share `x_j`. Party `i`
 //! keeps `own` = PRG(s_i) (shared with party i-1) and `next` = PRG(s_{i+1}) (shared with
 //! party i+1). A third seed `all` is common to the three parties (public randomness).
-//! Seeds come from the OS CSPRNG at session start; the PRG is ChaCha12.
+//! Seeds come from the OS CSPRNG at session start; the common seed is the hash of one
+//! contribution from each party ([`crate::ctx::Ctx::setup`]). The PRG is ChaCha12.
 //!
 //! **Invariant:** the parties draw from a shared stream in lockstep (same count, same order),
 //! which holds because every kernel is deterministic in its public parameters.
@@ -16,6 +17,9 @@ pub struct Prss {
     own: ChaCha12Rng,
     next: ChaCha12Rng,
     all: ChaCha12Rng,
+    /// INSECURE, test-only (see Cargo.toml): the first zero sharing of each length, reused.
+    #[cfg(feature = "broken-reshare-mask")]
+    reused_zero: std::collections::HashMap<usize, Vec<u64>>,
 }
 
 /// A fresh 32-byte seed from the operating system's CSPRNG.
@@ -44,6 +48,8 @@ impl Prss {
             own: ChaCha12Rng::from_seed(own),
             next: ChaCha12Rng::from_seed(next),
             all: ChaCha12Rng::from_seed(all),
+            #[cfg(feature = "broken-reshare-mask")]
+            reused_zero: Default::default(),
         }
     }
     /// n words shared with the previous party (it draws them with [`Prss::next`]).
@@ -66,9 +72,13 @@ impl Prss {
     pub fn zero(&mut self, n: usize, mask: u64) -> Vec<u64> {
         let a = self.own(n, mask);
         let b = self.next(n, mask);
-        a.iter()
+        let z: Vec<u64> = a
+            .iter()
             .zip(&b)
             .map(|(x, y)| x.wrapping_sub(*y) & mask)
-            .collect()
+            .collect();
+        #[cfg(feature = "broken-reshare-mask")]
+        let z = self.reused_zero.entry(n).or_insert(z).clone();
+        z
     }
 }

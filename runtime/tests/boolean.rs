@@ -111,7 +111,7 @@ fn value(ring: Ring, raw: u64, pick: u8) -> u64 {
         1 => lim - 1 - (raw % 4) as i64,
         2 => -lim + (raw % 4) as i64,
         3 => (raw % 7) as i64 - 3,
-        _ => (raw as i64).rem_euclid(2 * lim) - lim,
+        _ => (raw % (1u64 << (ring.bits() - 1))) as i64 - lim,
     };
     (v as u64) & ring.mask()
 }

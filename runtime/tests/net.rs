@@ -509,3 +509,61 @@ fn large_simultaneous_messages_do_not_deadlock() {
         assert_eq!(*sent, want, "party {p}");
     }
 }
+
+/// A client whose token id lies outside the vocabulary stops with an error quoting it,
+/// but the abort message its peers receive names only the instruction and the node: the
+/// value and its position never leave the client.
+#[test]
+fn abort_reason_keeps_input_values_private() {
+    let mut g = Graph::new(18);
+    let ids = Op::Input {
+        name: "ids".into(),
+        owner: CLIENT,
+        encoding: InputEncoding::OneHot { depth: 4 },
+    };
+    let x = g.add(ids, &[], ValueType::z64(&[2, 4], 18, Vis::Client), "ids");
+    // The product makes every party wait for a message from the client's side.
+    let sq = g.add(
+        Op::Mul,
+        &[x, x],
+        ValueType::z64(&[2, 4], 36, Vis::Client),
+        "sq",
+    );
+    let out = Op::Output {
+        name: "y".into(),
+        to: vec![CLIENT],
+    };
+    g.add(out, &[sq], ValueType::z64(&[2, 4], 36, Vis::Client), "y");
+    let plan = Plan::from_graph(g).unwrap();
+    let mut inputs = HashMap::new();
+    let bad = HostTensor {
+        shape: vec![2],
+        data: vec![1.0, 31337.0],
+    };
+    inputs.insert("ids".to_string(), bad);
+    let datas = party_data(&plan, &inputs, None);
+    let s = setup([plan.header.digest; 3], Duration::from_secs(10), None);
+    let errs: Vec<String> = std::thread::scope(|sc| {
+        let hs: Vec<_> = s
+            .cfgs
+            .into_iter()
+            .zip(s.listeners)
+            .map(|(cfg, l)| {
+                let (plan, d) = (&plan, &datas[cfg.id as usize]);
+                sc.spawn(move || run_networked(plan, d, &cfg, l, None))
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap().expect_err("run fails").to_string())
+            .collect()
+    });
+    assert!(errs[CLIENT as usize].contains("31337"), "{errs:?}");
+    for p in [0, 2] {
+        let e = &errs[p];
+        assert!(!e.contains("31337") && !e.contains("position 1"), "{e}");
+        assert!(
+            e.contains("party 1 stopped") && e.contains("node 'ids'"),
+            "party {p}: {e}"
+        );
+    }
+}

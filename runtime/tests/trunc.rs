@@ -1,5 +1,6 @@
 //! Truncation protocols, run directly on three in-process parties: exact truncation never
-//! fails in its range, and both variants send exactly their declared bytes and rounds.
+//! fails in its range, both variants send exactly their declared bytes and rounds, and a
+//! shift outside `1..=k-2` is refused before any traffic.
 use mpcc_ir::Ring;
 use mpcc_runtime::ctx::Ctx;
 use mpcc_runtime::kernels::arith;
@@ -9,8 +10,7 @@ use mpcc_runtime::Cost;
 use proptest::prelude::*;
 use std::time::Duration;
 
-type Proto =
-    fn(&mut Ctx, &AShare, u32, Ring) -> Result<AShare, mpcc_runtime::transport::TransportError>;
+type Proto = fn(&mut Ctx, &AShare, u32, Ring) -> Result<AShare, mpcc_runtime::error::KernelError>;
 
 /// Shares `xs` (dealer-style, in the test only), runs `f` on three parties, reveals in the
 /// clear, and returns the results with each party's (bytes, rounds).
@@ -139,4 +139,92 @@ fn probabilistic_trunc_small_values() {
     for (p, sp) in st.iter().enumerate() {
         assert_eq!(*sp, (c.bytes[p], c.rounds));
     }
+}
+
+/// Every truncation kernel refuses a shift of 0 or above k-2 with `KernelError::TruncShift`,
+/// in both rings, without sending anything; k-2 itself is accepted.
+#[test]
+fn out_of_range_shifts_are_refused() {
+    let kernels: [(&str, Proto); 4] = [
+        ("trunc", arith::trunc),
+        ("trunc_exact", arith::trunc_exact),
+        ("trunc_prob", arith::trunc_prob),
+        ("trunc1", arith::trunc1),
+    ];
+    for ring in [Ring::Z64, Ring::Z32] {
+        let k = ring.bits();
+        for d in [0, k - 1, k, k + 5] {
+            for (name, f) in kernels {
+                let links = LocalTransport::triple(Duration::from_secs(5));
+                let errs: Vec<(String, u64)> = std::thread::scope(|s| {
+                    let hs: Vec<_> = links
+                        .into_iter()
+                        .map(|l| {
+                            s.spawn(move || {
+                                let mut ctx = Ctx::setup(Box::new(l)).unwrap();
+                                ctx.take_stats();
+                                let x = AShare {
+                                    a: vec![5; 3],
+                                    b: vec![7; 3],
+                                };
+                                let e = f(&mut ctx, &x, d, ring).expect_err("refused");
+                                let sent = ctx.take_stats().bytes_sent;
+                                (e.to_string(), sent)
+                            })
+                        })
+                        .collect();
+                    hs.into_iter().map(|h| h.join().unwrap()).collect()
+                });
+                for (e, sent) in errs {
+                    let want = format!("truncation by {d} bits in Z_2^{k}");
+                    assert!(e.starts_with(&want), "{name} {ring} d={d}: {e}");
+                    assert_eq!(sent, 0, "{name} {ring} d={d}");
+                }
+            }
+        }
+        assert!(arith::shift_in_range(k - 2, ring) && arith::shift_in_range(1, ring));
+        check_exact(&[3, -3, 1 << (k - 3)], k - 2, ring);
+    }
+}
+
+/// A plan's `trunc` by 0 bits on a secret stops the run at that instruction with the shift
+/// error at every party (none waits for a message that never comes).
+#[test]
+fn plan_with_zero_shift_is_refused() {
+    use mpcc_ir::*;
+    let mut g = Graph::new(18);
+    let input = Op::Input {
+        name: "x".into(),
+        owner: CLIENT,
+        encoding: InputEncoding::Fixed,
+    };
+    let x = g.add(input, &[], ValueType::z64(&[2], 18, Vis::Client), "x");
+    let t = g.add(
+        Op::Trunc { bits: 0 },
+        &[x],
+        ValueType::z64(&[2], 18, Vis::Client),
+        "t",
+    );
+    let out = Op::Output {
+        name: "y".into(),
+        to: vec![CLIENT],
+    };
+    g.add(out, &[t], ValueType::z64(&[2], 18, Vis::Client), "y");
+    let plan = mpcc_ir::plan::Plan::from_graph(g).unwrap();
+    let x = mpcc_runtime::HostTensor {
+        shape: vec![2],
+        data: vec![0.5, -1.5],
+    };
+    let inputs = std::collections::HashMap::from([("x".to_string(), x)]);
+    let data = mpcc_runtime::party_data(&plan, &inputs, None);
+    let opts = mpcc_runtime::RunOptions {
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    let e = mpcc_runtime::run_local(&plan, data, &opts).expect_err("refused");
+    let e = e.to_string();
+    assert!(
+        e.starts_with("instruction 1 (trunc from ONNX node 't'): truncation by 0 bits"),
+        "{e}"
+    );
 }

@@ -4,6 +4,7 @@
 use super::common::{concat, const_plus, split};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
+use crate::error::KernelError;
 use crate::ring::{pack, unpack};
 use crate::share::{AShare, ShareRef};
 use crate::transport::TransportError;
@@ -49,10 +50,25 @@ pub fn share_input(
             .zip(&r)
             .map(|(v, r)| v.wrapping_sub(*r) & m)
             .collect();
+        #[cfg(not(feature = "broken-input-halves"))]
         ctx.exchange(Some(&pack(&d, ring)), None, false, false)?;
+        // INSECURE, test-only (see Cargo.toml): the next party also gets r, so it holds both
+        // halves of v.
+        #[cfg(feature = "broken-input-halves")]
+        ctx.exchange(
+            Some(&pack(&[d.clone(), r.clone()].concat(), ring)),
+            None,
+            false,
+            false,
+        )?;
         Ok(AShare { a: r, b: d })
     } else if id == (owner + 1) % 3 {
         let (p, _) = ctx.exchange(None, None, true, false)?;
+        #[cfg(feature = "broken-input-halves")]
+        let p = p.map(|mut m| {
+            m.truncate(n * ring.bytes() as usize);
+            m
+        });
         let d = recv_elems(p, n, ring, owner)?;
         Ok(AShare {
             a: d,
@@ -292,7 +308,19 @@ pub fn matmul_ss_cost(out: usize, macs: u64, ring: Ring) -> Cost {
 /// `2^(l+1-k)` (A uniform lands within |x| of the wrap point); the result is then off by
 /// about `2^(k-d)`. With k = 64, f = 18 and products below 64 in magnitude (l = 42) that
 /// is under 2^-21 per element.
-pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+/// **Shift:** `1 <= d <= k-2`, else [`KernelError::TruncShift`] (checked before any traffic).
+pub fn trunc_prob(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
+    check_shift(d, ring)?;
+    Ok(trunc_prob_in_range(ctx, x, d, ring)?)
+}
+
+fn trunc_prob_in_range(
+    ctx: &mut Ctx,
+    x: &AShare,
+    d: u32,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    debug_assert!(shift_in_range(d, ring), "trunc_prob by {d} in {ring}");
     let m = ring.mask();
     let n = x.len();
     let rho = ctx.prss.all(n, m);
@@ -341,8 +369,27 @@ pub fn trunc_prob_cost(n: usize, ring: Ring) -> Cost {
     Cost::round([0, n as u64 * ring.bytes(), 0])
 }
 
-/// Truncation by `d` bits, the VM's default: [`trunc_exact`].
-pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
+/// True when the truncation kernels support a shift of `d` bits in `ring`: `1 <= d <= k-2`
+/// (the exact truncation's positive range `[0, 2^(k-1))` leaves `k-1` bits above zero; a
+/// shift of 0 would need a multiplier `2^k`, which does not exist in the ring).
+pub fn shift_in_range(d: u32, ring: Ring) -> bool {
+    (1..=ring.bits() - 2).contains(&d)
+}
+
+/// [`shift_in_range`] as an error: [`KernelError::TruncShift`] naming the shift and the ring.
+pub fn check_shift(d: u32, ring: Ring) -> Result<(), KernelError> {
+    if shift_in_range(d, ring) {
+        Ok(())
+    } else {
+        Err(KernelError::TruncShift {
+            bits: d,
+            ring_bits: ring.bits(),
+        })
+    }
+}
+
+/// Truncation by `d` bits, the VM's default: [`trunc_exact`]. Same shift guard.
+pub fn trunc(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
     trunc_exact(ctx, x, d, ring)
 }
 
@@ -365,12 +412,21 @@ pub fn trunc_cost(n: usize, ring: Ring) -> Cost {
 /// **Error bound:** the result is `floor(x/2^d)` or `floor(x/2^d) - 1`, always (no failure
 /// probability) while `|x| < 2^(k-2)`.
 /// **Cost:** 2 rounds; party 0 sends n elements, party 1 2n, party 2 n.
-pub fn trunc_exact(
+/// **Shift:** `1 <= d <= k-2`, else [`KernelError::TruncShift`] (checked before any traffic).
+pub fn trunc_exact(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
+    check_shift(d, ring)?;
+    Ok(trunc_exact_in_range(ctx, x, d, ring)?)
+}
+
+/// [`trunc_exact`] for a shift the caller derived within [`shift_in_range`] (asserted in
+/// debug builds).
+fn trunc_exact_in_range(
     ctx: &mut Ctx,
     x: &AShare,
     d: u32,
     ring: Ring,
 ) -> Result<AShare, TransportError> {
+    debug_assert!(shift_in_range(d, ring), "trunc_exact by {d} in {ring}");
     let m = ring.mask();
     let k = ring.bits();
     let n = x.len();
@@ -423,6 +479,12 @@ pub fn trunc_exact(
                 ctx.prss.next(n, m),
                 ctx.prss.next(n, m),
             );
+            // INSECURE, test-only (see Cargo.toml): one key for both candidates.
+            #[cfg(feature = "broken-ot-key")]
+            let k1 = {
+                drop(k1);
+                k0.clone()
+            };
             let mut e = Vec::with_capacity(2 * n);
             for i in 0..n {
                 let bv = x.a[i].wrapping_add(x.b[i]).wrapping_sub(rho[i]) & m;
@@ -439,6 +501,11 @@ pub fn trunc_exact(
         _ => {
             let (u0, a) = part_a(&x.b);
             let (k0, k1, u) = (ctx.prss.own(n, m), ctx.prss.own(n, m), ctx.prss.own(n, m));
+            #[cfg(feature = "broken-ot-key")]
+            let k1 = {
+                drop(k1);
+                k0.clone()
+            };
             let keys: Vec<u64> = (0..n)
                 .map(|i| if a[i] == 1 { k1[i] } else { k0[i] })
                 .collect();
@@ -466,9 +533,22 @@ pub fn trunc_exact_cost(n: usize, ring: Ring) -> Cost {
 /// Truncation by d bits rounded to nearest on average: [`trunc`] (floor(x/2^d) or one
 /// less, mean `x/2^d - 1`) plus one unit, so the result is `floor(x/2^d)` or one more: error
 /// below one unit either way and no bias (and exact, with overwhelming probability, when
-/// `2^d` divides x). Same cost as [`trunc`].
-pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, TransportError> {
-    let t = trunc(ctx, x, d, ring)?;
+/// `2^d` divides x). Same cost and shift guard as [`trunc`].
+pub fn trunc1(ctx: &mut Ctx, x: &AShare, d: u32, ring: Ring) -> Result<AShare, KernelError> {
+    check_shift(d, ring)?;
+    Ok(trunc1_in_range(ctx, x, d, ring)?)
+}
+
+/// [`trunc1`] inside kernels whose shift derives from their own parameters (the power
+/// tree, exp_taylor, reciprocal and rsqrt, which return [`TransportError`] to the op table):
+/// the shift is asserted in debug builds only. See [`check_shift`].
+pub fn trunc1_in_range(
+    ctx: &mut Ctx,
+    x: &AShare,
+    d: u32,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let t = trunc_exact_in_range(ctx, x, d, ring)?;
     Ok(const_plus(ctx.id, 1, &t, ring))
 }
 
@@ -484,7 +564,7 @@ pub fn mul_trunc_many(
     let l: Vec<&AShare> = pairs.iter().map(|p| p.0).collect();
     let r: Vec<&AShare> = pairs.iter().map(|p| p.1).collect();
     let z = mul(ctx, &concat(&l), &concat(&r), ring)?;
-    Ok(split(&trunc1(ctx, &z, d, ring)?, n))
+    Ok(split(&trunc1_in_range(ctx, &z, d, ring)?, n))
 }
 
 /// Cost of [`mul_trunc_many`] with `pairs` pairs of `n` elements.

@@ -5,6 +5,7 @@
 use super::{arith, common};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
+use crate::error::KernelError;
 use crate::ring::to_signed;
 use crate::share::Val;
 use crate::transport::TransportError;
@@ -78,11 +79,18 @@ pub fn mul_cost(n: usize, both_secret: bool, ring: Ring) -> Cost {
     }
 }
 
-/// Division by `2^bits`: an arithmetic shift of a public value; for a secret one,
-/// [`arith::trunc1`] (floor(x/2^d) or one more: unbiased, |error| < 1 unit).
-pub fn trunc(ctx: &mut Ctx, x: &Val, bits: u32, ring: Ring) -> Result<Val, TransportError> {
+/// Division by `2^bits`: an arithmetic shift of a public value (any shift below k); for a
+/// secret one, [`arith::trunc1`] (floor(x/2^d) or one more: unbiased, |error| < 1 unit),
+/// which refuses a shift outside `1..=k-2` ([`arith::check_shift`]).
+pub fn trunc(ctx: &mut Ctx, x: &Val, bits: u32, ring: Ring) -> Result<Val, KernelError> {
     let m = ring.mask();
     Ok(match x {
+        Val::Pub(_) if bits >= ring.bits() => {
+            return Err(KernelError::TruncShift {
+                bits,
+                ring_bits: ring.bits(),
+            })
+        }
         Val::Pub(x) => Val::Pub(
             x.iter()
                 .map(|v| ((to_signed(*v, ring) >> bits) as u64) & m)

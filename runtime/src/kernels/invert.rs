@@ -13,7 +13,7 @@
 //! round with m elements from every party, a trunc of m elements 2 rounds with `m, 2m, m`
 //! elements from parties 0, 1, 2.
 
-use super::arith::{mul_trunc_many, mul_trunc_many_cost, trunc1};
+use super::arith::{mul_trunc_many, mul_trunc_many_cost, trunc1_in_range};
 use super::common::{add, concat, const_minus, const_plus, scale_by, split};
 use super::{arith, boolean, common};
 use crate::cost::Cost;
@@ -100,7 +100,7 @@ fn scale_back(
     let n = y.len();
     let z = arith::mul(ctx, &concat(&[y, y]), &concat(&[lo, hi]), ring)?;
     let parts = split(&z, n);
-    let big = trunc1(ctx, &parts[1], s, ring)?;
+    let big = trunc1_in_range(ctx, &parts[1], s, ring)?;
     Ok(add(&parts[0], &big, ring))
 }
 
@@ -117,7 +117,7 @@ fn normalise(
     ring: Ring,
 ) -> Result<AShare, TransportError> {
     let p = arith::mul(ctx, x, t, ring)?;
-    trunc1(ctx, &p, s, ring)
+    trunc1_in_range(ctx, &p, s, ring)
 }
 
 /// 1/x for secret x > 0 at scale f, result at scale f (Goldschmidt, as SPU's division).
@@ -238,7 +238,7 @@ pub fn rsqrt(
     let (lo, hi) = pow2_tables(f, ring, |e| (e + 1).div_euclid(2));
     let t = boolean::msb_weights(ctx, x, &[rsqrt_norm_table(f, ring), lo, hi], ring)?;
     let u = normalise(ctx, x, &t[0], s, ring)?;
-    let bu = trunc1(ctx, &scale_by(&u, encode(RSQRT_B, f, ring), ring), f, ring)?;
+    let bu = trunc1_in_range(ctx, &scale_by(&u, encode(RSQRT_B, f, ring), ring), f, ring)?;
     let mut y = const_minus(ctx.id, encode(RSQRT_A, f, ring), &bu, ring);
     for _ in 0..iters {
         y = newton_rsqrt(ctx, &u, &y, f, ring)?;
@@ -260,7 +260,7 @@ fn newton_rsqrt(
     let q = common::local2(&scale_by(y, 3u64 << f, ring), &p, |a, b| {
         a.wrapping_sub(b) & m
     });
-    trunc1(ctx, &q, f + 1, ring)
+    trunc1_in_range(ctx, &q, f + 1, ring)
 }
 
 /// Cost of [`rsqrt`] on `n` elements.

@@ -10,7 +10,7 @@
 //! one element per party), a fixed-point product (mul + trunc) of m elements takes 3 rounds
 //! and parties 0, 1, 2 send `2m, 3m, 2m` elements (8 bytes each in Z64, 4 in Z32).
 
-use super::arith::{mul_trunc_many_cost, trunc1};
+use super::arith::{mul_trunc_many_cost, trunc1_in_range};
 use super::common::{self, add, concat, const_minus, const_plus, scale_by, split};
 use super::{arith, boolean};
 use crate::cost::Cost;
@@ -110,7 +110,7 @@ impl PowerTree {
                 .map(|(v, e)| scale_by(v, 1u64 << (top - e), ring))
                 .collect();
             let parts: Vec<&AShare> = parts.iter().collect();
-            let t = trunc1(ctx, &concat(&parts), f + top, ring)?;
+            let t = trunc1_in_range(ctx, &concat(&parts), f + top, ring)?;
             for (&(j, _, _), v) in level.iter().zip(split(&t, n)) {
                 pw[j] = Some(v);
             }
@@ -187,7 +187,7 @@ pub fn poly(
     let pw = PowerTree::for_coeffs(coeffs, f, ring, 0).eval(ctx, x, f, ring)?;
     let sum = terms_2f(&pw, &terms, ring).expect("a secret term exists");
     let sum = const_plus(ctx.id, encode(c0, 2 * f, ring), &sum, ring);
-    trunc1(ctx, &sum, f, ring)
+    trunc1_in_range(ctx, &sum, f, ring)
 }
 
 /// Cost of [`poly`] on `n` elements.
@@ -242,11 +242,14 @@ pub fn exp_taylor(
         (const_plus(ctx.id, one, x, ring), f + 2 * t)
     } else {
         let one = encode(1.0, f, ring);
-        (const_plus(ctx.id, one, &trunc1(ctx, x, t, ring)?, ring), f)
+        (
+            const_plus(ctx.id, one, &trunc1_in_range(ctx, x, t, ring)?, ring),
+            f,
+        )
     };
     for _ in 0..t {
         let sq = arith::mul(ctx, &y, &y, ring)?;
-        y = trunc1(ctx, &sq, d, ring)?;
+        y = trunc1_in_range(ctx, &sq, d, ring)?;
         d = f;
     }
     Ok(y)
@@ -412,7 +415,7 @@ pub fn piecewise(
         acc = split(&prod, n).iter().fold(acc, |a, p| add(&a, p, ring));
     }
     if sp.wide {
-        acc = trunc1(ctx, &acc, f, ring)?;
+        acc = trunc1_in_range(ctx, &acc, f, ring)?;
     }
     Ok(acc)
 }

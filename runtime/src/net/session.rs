@@ -25,7 +25,8 @@ pub struct NetRun {
 
 /// Runs `plan` as party `cfg.id` over TLS links: checks the party's data, connects (see
 /// [`establish`]), runs [`run_party`] and closes the links after flushing them. When the run
-/// fails, the peers receive the error as the reason this party stopped.
+/// fails, the peers receive [`RtError::peer_reason`] as the reason this party stopped (no
+/// input values; the error returned here keeps them).
 pub fn run_networked(
     plan: &Plan,
     data: &PartyData,
@@ -55,7 +56,7 @@ pub fn run_networked(
     let setup = ctx.take_stats();
     let r = run_party(plan, &mut ctx, data, progress);
     if let Err(e) = &r {
-        handle.abort(&e.to_string());
+        handle.abort(&e.peer_reason());
     }
     let wall = t0.elapsed();
     drop(ctx);
