@@ -373,7 +373,7 @@ pub fn file_stem(name: &str) -> String {
 }
 
 /// Inputs a tokenizer can fill in.
-const TEXT_INPUTS: [&str; 4] = [
+pub const TEXT_INPUTS: [&str; 4] = [
     "input_ids",
     "attention_mask",
     "token_type_ids",

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod client;
 pub mod frontend;
 pub mod io;
 pub mod report;

@@ -8,6 +8,7 @@ use mpcc_compiler::cli;
 ///
 /// A typical session:
 ///
+///   mpcc inspect model.onnx
 ///   mpcc compile model.onnx -o model.plan --input-shape input_ids=1,16 ...
 ///   mpcc cost model.plan --network wan
 ///   mpcc run model.plan --input input_ids=ids.npy ... --output-dir out/
@@ -23,6 +24,7 @@ enum Cmd {
     Compile(cli::compile::Args),
     Run(cli::run::Args),
     Cost(cli::cost::Args),
+    Inspect(cli::inspect::Args),
     Party(cli::party::Args),
     Keygen(cli::keygen::Args),
 }
@@ -33,6 +35,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Compile(a) => cli::compile::main(a),
         Cmd::Run(a) => cli::run::main(a),
         Cmd::Cost(a) => cli::cost::main(a),
+        Cmd::Inspect(a) => cli::inspect::main(a),
         Cmd::Party(a) => cli::party::main(a),
         Cmd::Keygen(a) => cli::keygen::main(a),
     };

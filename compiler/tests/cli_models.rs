@@ -129,3 +129,152 @@ fn run_with_link_shaping() {
         text(&bad.stderr)
     );
 }
+
+/// Issue 15: the export folder as input. models/bert-tiny-seqcls holds what `optimum-cli
+/// export onnx` writes (model.onnx, config.json with id2label, tokenizer.json: a small
+/// WordPiece vocabulary inside the model's 1000 ids). `mpcc compile DIR --batch 2 --seq 16`
+/// writes the plan and the client file, and `mpcc run PLAN --text A --text B` needs no
+/// tokenizer flag and prints each text's label and softmax score. The expected scores are
+/// softmax(onnxruntime's logits) for the same token ids (made with onnxruntime 1.x:
+/// logits [[0.04999378, 0.02145458], [0.04983767, 0.02120204]]).
+#[test]
+fn export_folder_classifier_prints_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("sc.plan");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny-seqcls");
+    let p = plan.to_str().unwrap();
+    let out = mpcc(&[
+        "compile",
+        dir.to_str().unwrap(),
+        "-o",
+        p,
+        "--batch",
+        "2",
+        "--seq",
+        "16",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("task text-classification, 2 labels, tokenizer"),
+        "{stdout}"
+    );
+    let client = std::fs::read_to_string(tmp.path().join("sc.client.json")).unwrap();
+    assert!(
+        client.contains("\"NEGATIVE\"") && !client.contains("weight"),
+        "{client}"
+    );
+    let texts = [
+        "I loved the movie, the acting was wonderful!",
+        "A boring film. The plot was awful.",
+    ];
+    let outdir = tmp.path().join("out");
+    let o = outdir.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            p,
+            "--text",
+            texts[0],
+            "--text",
+            texts[1],
+            "--output-dir",
+            o,
+        ];
+        args.extend(extra);
+        let out = mpcc(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let stdout = run(&[]);
+    let want = [0.507_134_3, 0.507_158_4];
+    for (t, w) in texts.iter().zip(want) {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{t:?}: ")))
+            .unwrap_or_else(|| panic!("no answer for {t}:\n{stdout}"));
+        let rest = line.split(": ").nth(1).unwrap();
+        assert!(rest.starts_with("NEGATIVE ("), "{line}");
+        let score: f64 = rest["NEGATIVE (".len()..rest.len() - 1].parse().unwrap();
+        assert!((score - w).abs() < 1e-3, "{line}: want {w}");
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        run(&["--json", "--top-k", "2"])
+            .lines()
+            .skip_while(|l| !l.starts_with('['))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_str(),
+    )
+    .expect("JSON answers");
+    assert_eq!(json[1][1]["label"], "POSITIVE");
+    let s = json[1][1]["score"].as_f64().unwrap();
+    assert!((s - (1.0 - want[1])).abs() < 1e-3, "{s}");
+}
+
+/// Issue 15: sentence embeddings as sentence-transformers computes them. all-MiniLM-L6-v2
+/// compiled with `--task feature-extraction --pool mean --normalize` at [2, 32]; `mpcc run`
+/// writes sentence_embedding.npy, whose rows match the mean over the attention mask, then L2,
+/// of onnxruntime's last_hidden_state with cosine >= 0.9999 (measured 0.99998 in
+/// tests/tests/e2e_minilm.rs).
+#[test]
+fn minilm_sentence_embeddings_from_the_cli() {
+    let dir = std::env::var("MPCC_MINILM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/all-minilm-l6-v2")
+        });
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("minilm.plan");
+    let p = plan.to_str().unwrap();
+    let model = dir.join("model.onnx");
+    let flags = [
+        "--batch",
+        "2",
+        "--seq",
+        "32",
+        "--task",
+        "feature-extraction",
+    ];
+    let mut args = vec!["compile", model.to_str().unwrap(), "-o", p];
+    args.extend(flags);
+    args.extend(["--pool", "mean", "--normalize"]);
+    let out = mpcc(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let refpath = dir.join("reference.json");
+    let outdir = tmp.path().join("out");
+    let run = mpcc(&[
+        "run",
+        p,
+        "--reference",
+        refpath.to_str().unwrap(),
+        "--output-dir",
+        outdir.to_str().unwrap(),
+    ]);
+    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        stdout.contains("sentence embeddings written to"),
+        "{stdout}"
+    );
+    let got = io::read_npy(&outdir.join("sentence_embedding.npy"))
+        .unwrap()
+        .tensor;
+    assert_eq!(got.shape, vec![2, 384]);
+    let r = Reference::load(&refpath).unwrap();
+    let hidden = r.output("last_hidden_state").unwrap().tensor();
+    let mask = r.input("attention_mask").unwrap().tensor();
+    let want = mpcc_compiler::client::pool(
+        &hidden.data,
+        &hidden.shape,
+        Some(&mask.data),
+        mpcc_compiler::client::Pool::Mean,
+        true,
+    )
+    .unwrap();
+    for (i, w) in want.iter().enumerate() {
+        let g = &got.data[i * 384..(i + 1) * 384];
+        let c = io::agreement(g, w).cosine;
+        assert!(c >= 0.9999, "sentence {i}: cosine {c}");
+    }
+}

@@ -418,6 +418,8 @@ fn missing_input_shapes_are_listed() {
             "input_ids needs --input-shape input_ids=BATCH,SEQ (dims batch_size, sequence_length)",
             "attention_mask needs --input-shape attention_mask=BATCH,SEQ (dims batch_size, sequence_length)",
             "token_type_ids needs --input-shape token_type_ids=BATCH,SEQ (dims batch_size, sequence_length)",
+            "(or fix every text input at once with --batch B --seq S; an image input with \
+             --batch B --image-size H,W)",
         ]
     );
     assert!(err.to_string().contains("--input-shape"));

@@ -353,23 +353,27 @@ fn odd_shapes() {
 /// Taylor limit against exp itself (|x| <= n).
 fn public_reference(op: &Op, x: f64, f: u32) -> Vec<(f64, f64)> {
     let ulp = (-(f as f64)).exp2();
-    match op {
-        Op::Poly { coeffs } => {
+    if let Op::Poly { coeffs } = op {
+        return {
             let want: f64 = coeffs
                 .iter()
                 .enumerate()
                 .map(|(i, c)| c * x.powi(i as i32))
                 .sum();
             vec![(want, ulp)]
-        }
-        Op::ExpTaylor { iters } => {
+        };
+    }
+    if let Op::ExpTaylor { iters } = op {
+        return {
             let n = (*iters as f64).exp2();
             let limit = (1.0 + x / n).powf(n);
             let lo = x.exp() * (1.0 - x * x / n);
             let mid = (x.exp() + lo) / 2.0;
             vec![(limit, ulp), (mid, (x.exp() - lo) / 2.0 + ulp)]
-        }
-        Op::PiecewisePoly { .. } => {
+        };
+    }
+    if let Op::PiecewisePoly { .. } = op {
+        return {
             let (breaks, pieces) = gelu_parts();
             let j = breaks.iter().filter(|b| x >= **b).count();
             let want = match &pieces[j] {
@@ -382,17 +386,21 @@ fn public_reference(op: &Op, x: f64, f: u32) -> Vec<(f64, f64)> {
                     .sum(),
             };
             vec![(want, ulp)]
-        }
-        Op::Reciprocal { iters } => {
+        };
+    }
+    if let Op::Reciprocal { iters } = op {
+        return {
             let want = 1.0 / x;
             vec![(want, plain::reciprocal_rel_error(*iters) * want + ulp)]
-        }
-        Op::Rsqrt { iters } => {
+        };
+    }
+    if let Op::Rsqrt { iters } = op {
+        return {
             let want = 1.0 / x.sqrt();
             vec![(want, plain::rsqrt_rel_error(*iters) * want + ulp)]
-        }
-        other => panic!("no reference for {}", other.name()),
+        };
     }
+    panic!("no reference for {}", op.name())
 }
 
 /// A public operand is computed in the clear, at zero cost, and its result matches the real

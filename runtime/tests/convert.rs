@@ -12,7 +12,7 @@ use mpcc_ir::*;
 use mpcc_runtime::ctx::Ctx;
 use mpcc_runtime::kernels::convert;
 use mpcc_runtime::share::{AShare, Val};
-use mpcc_runtime::transport::{LocalTransport, TransportError};
+use mpcc_runtime::transport::LocalTransport;
 use mpcc_runtime::{node_cost, party_data, run_local, Cost, HostTensor, RunOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,7 +28,7 @@ const N: usize = 1000;
 /// (bytes sent, rounds).
 fn run3<F>(xs: &[u64], from: Ring, to: Ring, seed: u64, f: F) -> (Vec<u64>, [(u64, u64); 3])
 where
-    F: Fn(&mut Ctx, &AShare) -> Result<AShare, TransportError> + Sync,
+    F: Fn(&mut Ctx, &AShare) -> Result<AShare, mpcc_runtime::error::KernelError> + Sync,
 {
     let m = from.mask();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -45,16 +45,44 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The ONNX model (e.g. exported by `optimum-cli export onnx`).
+    /// The ONNX model: the folder `optimum-cli export onnx` writes (model.onnx, config.json,
+    /// tokenizer.json), or a bare .onnx file.
     pub model: PathBuf,
 
     /// Where to write the plan; the weights go to the same path with extension `.weights`.
     #[arg(short = 'o', long = "output", value_name = "PLAN")]
     pub output: PathBuf,
 
-    /// Concrete shape of a graph input, NAME=D0,D1[,D2...] (repeat once per input).
+    /// Concrete shape of a graph input, NAME=D0,D1[,D2...] (repeat once per input; wins over
+    /// --batch, --seq and --image-size).
     #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = parse_shape)]
     pub input_shapes: Vec<(String, Vec<usize>)>,
+
+    /// Batch size of the text inputs (input_ids, attention_mask, token_type_ids,
+    /// position_ids) and of an image input; use with --seq or --image-size.
+    #[arg(long, value_name = "B")]
+    pub batch: Option<usize>,
+
+    /// Sequence length of the text inputs: with --batch, fills their shapes as [B, S].
+    #[arg(long, value_name = "S")]
+    pub seq: Option<usize>,
+
+    /// Height and width of an image input (pixel_values [B, C, H, W], C from the model).
+    #[arg(long, value_name = "H,W", value_parser = parse_hw)]
+    pub image_size: Option<(usize, usize)>,
+
+    /// The task (default: from the export's config.json `architectures`); written to the
+    /// client file beside the plan, which `mpcc run` reads to print labels or embeddings.
+    #[arg(long, value_enum)]
+    pub task: Option<crate::client::Task>,
+
+    /// Sentence pooling of a feature-extraction model's token embeddings (client side).
+    #[arg(long, value_enum)]
+    pub pool: Option<crate::client::Pool>,
+
+    /// L2-normalise the pooled sentence embeddings (client side), as sentence-transformers.
+    #[arg(long)]
+    pub normalize: bool,
 
     /// Approximation policy: the recipes for GeLU, softmax, LayerNorm and friends.
     #[arg(long, value_name = "POLICY", default_value = "puma", value_parser = policy_parser())]
@@ -233,11 +261,74 @@ pub fn parse_shape(s: &str) -> Result<(String, Vec<usize>), String> {
     Ok((name.to_string(), dims))
 }
 
+/// `H,W`.
+fn parse_hw(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("'{s}' is not H,W (e.g. 224,224)");
+    let (h, w) = s.split_once(',').ok_or_else(bad)?;
+    match (h.trim().parse::<usize>(), w.trim().parse::<usize>()) {
+        (Ok(h), Ok(w)) if h > 0 && w > 0 => Ok((h, w)),
+        _ => Err(bad()),
+    }
+}
+
+/// The model file and, for an export folder, the folder.
+fn model_file(model: &Path) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
+    if model.is_dir() {
+        let file = model.join("model.onnx");
+        if !file.exists() {
+            anyhow::bail!(
+                "the folder '{}' has no model.onnx (is it the output folder of `optimum-cli \
+                 export onnx`?)",
+                model.display()
+            );
+        }
+        return Ok((file, Some(model.to_path_buf())));
+    }
+    if !model.exists() {
+        anyhow::bail!("model file '{}' does not exist", model.display());
+    }
+    Ok((model.to_path_buf(), None))
+}
+
+/// The input shapes: --input-shape first, then --batch with --seq for the text inputs and
+/// with --image-size for a rank-4 image input.
+fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<usize>)>> {
+    let mut shapes = args.input_shapes.clone();
+    if args.batch.is_none() && args.seq.is_none() && args.image_size.is_none() {
+        return Ok(shapes);
+    }
+    if args.seq.is_some() && args.batch.is_none() {
+        anyhow::bail!("--seq needs --batch (the shape of a text input is [batch, seq])");
+    }
+    let b = args.batch.unwrap_or(1);
+    for input in crate::frontend::declared_inputs(model)? {
+        if shapes.iter().any(|(n, _)| *n == input.name) {
+            continue;
+        }
+        let text = crate::io::TEXT_INPUTS.contains(&input.name.as_str());
+        match (text, input.dims.len(), args.seq, args.image_size) {
+            (true, 2, Some(s), _) => shapes.push((input.name, vec![b, s])),
+            (false, 4, _, Some((h, w))) => {
+                let c = input.dims[1].clone().map_err(|_| {
+                    anyhow::anyhow!(
+                        "input '{}' has a dynamic channel dim; give its shape with --input-shape",
+                        input.name
+                    )
+                })?;
+                shapes.push((input.name, vec![b, c, h, w]));
+            }
+            _ => {}
+        }
+    }
+    Ok(shapes)
+}
+
 /// Runs `mpcc compile`.
 pub fn main(args: Args) -> anyhow::Result<()> {
+    let (model, folder) = model_file(&args.model)?;
     let opts = CompileOptions {
         frontend: FrontendOptions {
-            input_shapes: args.input_shapes.clone(),
+            input_shapes: input_shapes(&args, &model)?,
             public_weights: args.public_weights,
             frac_bits: args.frac_bits,
             public: args.public.clone(),
@@ -250,11 +341,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         },
     };
     check_frac_bits(Ring::Z64, args.frac_bits).map_err(|e| anyhow::anyhow!("--frac-bits: {e}"))?;
-    if !args.model.exists() {
-        anyhow::bail!("model file '{}' does not exist", args.model.display());
-    }
-    check_outputs(&args)?;
-    let (graph, weights, public) = backend::lower_listing(&args.model, &opts)?;
+    let client = client_info(&args, folder.as_deref())?;
+    check_outputs(&args, &model, client.is_some())?;
+    let (graph, weights, public) = backend::lower_listing(&model, &opts)?;
     if let Some(path) = &args.emit_ir {
         let text = format!("{}{graph}", public_comment(&public));
         crate::io::write_file(path, text.as_bytes())
@@ -264,7 +353,70 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let (plan, weights) = backend::build_plan(graph, weights)?;
     let wpath = backend::write_plan(&args.output, &plan, &weights)?;
     print_summary(&plan, &args.output, &wpath);
+    if let Some((info, tokenizer)) = client {
+        write_client(&args.output, info, tokenizer.as_deref())?;
+    }
     print_public(&public);
+    Ok(())
+}
+
+/// The client file's contents for an export folder or a `--task`, with the tokenizer to
+/// copy beside the plan; `None` for a bare .onnx file without `--task`.
+fn client_info(
+    args: &Args,
+    folder: Option<&Path>,
+) -> anyhow::Result<Option<(crate::client::ClientInfo, Option<PathBuf>)>> {
+    use crate::client::{ClientInfo, CLIENT_FORMAT};
+    if folder.is_none() && args.task.is_none() {
+        return Ok(None);
+    }
+    let mut info = match folder {
+        Some(dir) => ClientInfo::from_config(&dir.join("config.json"))?,
+        None => ClientInfo {
+            format: CLIENT_FORMAT.into(),
+            ..ClientInfo::default()
+        },
+    };
+    if args.task.is_some() {
+        info.task = args.task;
+    }
+    info.pool = args.pool;
+    info.normalize = args.normalize;
+    let tokenizer = folder
+        .map(|d| d.join("tokenizer.json"))
+        .filter(|t| t.exists());
+    Ok(Some((info, tokenizer)))
+}
+
+/// Writes the client file (and the tokenizer) beside the plan.
+fn write_client(
+    plan: &Path,
+    mut info: crate::client::ClientInfo,
+    tokenizer: Option<&Path>,
+) -> anyhow::Result<()> {
+    let cpath = crate::client::client_path(plan);
+    if let Some(t) = tokenizer {
+        let tpath = crate::client::tokenizer_path(plan);
+        let bytes = std::fs::read(t)
+            .with_context(|| format!("cannot read the tokenizer '{}'", t.display()))?;
+        crate::io::write_file(&tpath, &bytes)
+            .with_context(|| format!("cannot write '{}'", tpath.display()))?;
+        info.tokenizer = tpath.file_name().map(|n| n.to_string_lossy().into_owned());
+    }
+    let text = serde_json::to_string_pretty(&info)?;
+    crate::io::write_file(&cpath, text.as_bytes())
+        .with_context(|| format!("cannot write the client file '{}'", cpath.display()))?;
+    let task = info.task.map_or("unknown", |t| t.name());
+    outln!(
+        "client file written to {} (task {task}, {} labels{}; public: no weights)",
+        cpath.display(),
+        info.labels.len(),
+        if info.tokenizer.is_some() {
+            ", tokenizer"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 
@@ -302,9 +454,9 @@ fn print_public(public: &[PublicConst]) {
 
 /// Refuses, before anything is written, a plan, weights or IR path that is the same file as
 /// the model, the overrides file or another of the outputs.
-fn check_outputs(args: &Args) -> anyhow::Result<()> {
+fn check_outputs(args: &Args, model: &Path, client: bool) -> anyhow::Result<()> {
     let wpath = backend::weights_path(&args.output);
-    let mut inputs = vec![Role::new("the model", &args.model)];
+    let mut inputs = vec![Role::new("the model", model)];
     if let Some(p) = &args.approx_overrides {
         inputs.push(Role::new("the overrides file", p));
     }
@@ -317,6 +469,17 @@ fn check_outputs(args: &Args) -> anyhow::Result<()> {
     ];
     if let Some(p) = &args.emit_ir {
         outputs.push(Role::new("the IR (--emit-ir)", p));
+    }
+    let (cpath, tpath) = (
+        crate::client::client_path(&args.output),
+        crate::client::tokenizer_path(&args.output),
+    );
+    if client {
+        outputs.push(Role::new("the client file (PLAN.client.json)", &cpath));
+        outputs.push(Role::new(
+            "the tokenizer copy (PLAN.tokenizer.json)",
+            &tpath,
+        ));
     }
     check_distinct(&inputs, &outputs)
 }

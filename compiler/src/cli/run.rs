@@ -43,12 +43,29 @@ pub struct Args {
     /// Text to tokenize into input_ids / attention_mask / token_type_ids / position_ids
     /// (those the plan declares), padded or truncated to the plan's sequence length.
     /// Repeat once per batch row.
-    #[arg(long, value_name = "TEXT", requires = "tokenizer")]
+    #[arg(long, value_name = "TEXT")]
     pub text: Vec<String>,
 
-    /// The Hugging Face tokenizer.json used with --text.
+    /// The Hugging Face tokenizer.json used with --text (default: the one `mpcc compile`
+    /// copied beside the plan from an export folder, PLAN.tokenizer.json).
     #[arg(long, value_name = "FILE", requires = "text")]
     pub tokenizer: Option<PathBuf>,
+
+    /// For a classifier: print the N best labels of each row (default 1).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub top_k: usize,
+
+    /// Sentence pooling of token embeddings (overrides the client file's).
+    #[arg(long, value_enum)]
+    pub pool: Option<crate::client::Pool>,
+
+    /// L2-normalise pooled sentence embeddings (overrides the client file's).
+    #[arg(long)]
+    pub normalize: bool,
+
+    /// Print the answers (labels and scores, or sentence embeddings) as JSON.
+    #[arg(long)]
+    pub json: bool,
 
     /// A reference.json (format onnx-reference-v1): feeds the inputs not given otherwise
     /// and compares each output with the reference (max abs error, cosine).
@@ -117,8 +134,28 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| backend::weights_path(&args.plan));
     let weights = backend::load_weights(&wpath, &plan)?.map(Arc::new);
     let reference = args.reference.as_deref().map(Reference::load).transpose()?;
-    check_outputs(&plan, &args, &wpath)?;
-    let inputs = gather_inputs(&plan, &args, reference.as_ref())?;
+    let cpath = crate::client::client_path(&args.plan);
+    let client = if cpath.exists() {
+        Some(crate::client::ClientInfo::load(&cpath)?)
+    } else {
+        None
+    };
+    let tokenizer = match (
+        &args.tokenizer,
+        client.as_ref().and_then(|c| c.tokenizer.as_ref()),
+    ) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(name)) => Some(args.plan.with_file_name(name)),
+        (None, None) => None,
+    };
+    if !args.text.is_empty() && tokenizer.is_none() {
+        bail!(
+            "--text needs a tokenizer: pass --tokenizer FILE, or compile the export folder \
+             (`mpcc compile DIR`), which copies its tokenizer.json beside the plan"
+        );
+    }
+    check_outputs(&plan, &args, &wpath, tokenizer.as_deref())?;
+    let inputs = gather_inputs(&plan, &args, reference.as_ref(), tokenizer.as_deref())?;
     let data = party_data(&plan, &inputs, weights);
     for (p, d) in data.iter().enumerate() {
         mpcc_runtime::vm::check_party_data(&plan, p as u8, d)?;
@@ -154,6 +191,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     for line in &written {
         outln!("{line}");
     }
+    if let Some(c) = &client {
+        answers(&plan, &result, &inputs, c, &args)?;
+    }
     if let Some(r) = &reference {
         compare_with_reference(&result, r);
     }
@@ -166,7 +206,12 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 /// Where each revealed output goes: DIR/<file-safe output name>.npy.
 /// Refuses, before anything runs or is written, an output file or profile that is the same
 /// file as the plan, the weights, an input, the reference, the tokenizer, or another output.
-fn check_outputs(plan: &Plan, args: &Args, wpath: &Path) -> anyhow::Result<()> {
+fn check_outputs(
+    plan: &Plan,
+    args: &Args,
+    wpath: &Path,
+    tokenizer: Option<&Path>,
+) -> anyhow::Result<()> {
     let input_names: Vec<String> = args
         .inputs
         .iter()
@@ -182,7 +227,7 @@ fn check_outputs(plan: &Plan, args: &Args, wpath: &Path) -> anyhow::Result<()> {
     if let Some(p) = &args.reference {
         inputs.push(Role::new("the reference", p));
     }
-    if let Some(p) = &args.tokenizer {
+    if let Some(p) = tokenizer {
         inputs.push(Role::new("the tokenizer", p));
     }
     let files = run_outputs(plan, &args.output_dir, None, args.profile.as_deref());
@@ -196,6 +241,7 @@ fn gather_inputs(
     plan: &Plan,
     args: &Args,
     reference: Option<&Reference>,
+    tokenizer: Option<&Path>,
 ) -> anyhow::Result<HashMap<String, HostTensor>> {
     let mut got: HashMap<String, HostTensor> = HashMap::new();
     for (name, file) in &args.inputs {
@@ -206,7 +252,7 @@ fn gather_inputs(
         let t = io::read_npy(file)?;
         got.insert(name.clone(), io::check_input(plan, decl, t)?);
     }
-    if let Some(tok) = &args.tokenizer {
+    if let Some(tok) = tokenizer.filter(|_| !args.text.is_empty()) {
         for (name, tensor) in io::tokenize(tok, &args.text, plan)? {
             if got.contains_key(&name) {
                 continue;
@@ -358,6 +404,109 @@ fn write_outputs(plan: &Plan, r: &RunResult, dir: &Path) -> anyhow::Result<Vec<S
         ));
     }
     Ok(lines)
+}
+
+/// What the client file's task makes of the revealed outputs, computed in the clear on the
+/// client's own outputs: labels with softmax scores for a classifier, pooled (and normalised)
+/// sentence embeddings for feature extraction (also written as sentence_embedding.npy).
+fn answers(
+    plan: &Plan,
+    r: &RunResult,
+    inputs: &HashMap<String, HostTensor>,
+    c: &crate::client::ClientInfo,
+    args: &Args,
+) -> anyhow::Result<()> {
+    use crate::client::{pool, top_classes, Task};
+    let first = plan
+        .body
+        .outputs
+        .first()
+        .and_then(|d| r.outputs.get(&d.name));
+    let Some(out) = first else { return Ok(()) };
+    let texts = |i: usize| {
+        args.text
+            .get(i)
+            .map(|t| format!("{t:?}"))
+            .unwrap_or(format!("row {i}"))
+    };
+    match c.task {
+        Some(Task::TextClassification) | Some(Task::ImageClassification) => {
+            let classes = *out.shape.last().unwrap_or(&1);
+            let top = top_classes(&out.data, classes, args.top_k);
+            let rows: Vec<serde_json::Value> = top
+                .iter()
+                .map(|row| {
+                    serde_json::Value::Array(
+                        row.iter()
+                            .map(|(i, p)| serde_json::json!({"label": c.label(*i), "score": p}))
+                            .collect(),
+                    )
+                })
+                .collect();
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for (i, row) in top.iter().enumerate() {
+                    let shown: Vec<String> = row
+                        .iter()
+                        .map(|(k, p)| format!("{} ({p:.4})", c.label(*k)))
+                        .collect();
+                    outln!("{}: {}", texts(i), shown.join(", "));
+                }
+            }
+        }
+        Some(Task::TokenClassification) => {
+            let classes = *out.shape.last().unwrap_or(&1);
+            let top = top_classes(&out.data, classes, 1);
+            let seq = out.shape.get(1).copied().unwrap_or(1);
+            let labels: Vec<Vec<String>> = top
+                .chunks(seq.max(1))
+                .map(|row| row.iter().map(|t| c.label(t[0].0)).collect())
+                .collect();
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&labels)?);
+            } else {
+                for (i, row) in labels.iter().enumerate() {
+                    outln!("{}: {}", texts(i), row.join(" "));
+                }
+            }
+        }
+        Some(Task::FeatureExtraction) => {
+            let Some(how) = args.pool.or(c.pool) else {
+                return Ok(());
+            };
+            let mask = inputs.get("attention_mask").map(|m| m.data.as_slice());
+            let emb = pool(
+                &out.data,
+                &out.shape,
+                mask,
+                how,
+                args.normalize || c.normalize,
+            )?;
+            let d = emb.first().map_or(0, Vec::len);
+            let t = HostTensor {
+                shape: vec![emb.len(), d],
+                data: emb.iter().flatten().copied().collect(),
+            };
+            let path = args.output_dir.join("sentence_embedding.npy");
+            io::write_npy_f32(&path, &t)?;
+            if args.json {
+                outln!("{}", serde_json::to_string(&emb)?);
+            } else {
+                for (i, e) in emb.iter().enumerate() {
+                    let head: Vec<String> = e.iter().take(4).map(|x| format!("{x:.4}")).collect();
+                    outln!(
+                        "{}: sentence embedding [{d}] [{}, …]",
+                        texts(i),
+                        head.join(", ")
+                    );
+                }
+                outln!("sentence embeddings written to {}", path.display());
+            }
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 fn compare_with_reference(r: &RunResult, reference: &Reference) {

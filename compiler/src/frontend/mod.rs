@@ -17,6 +17,7 @@ mod ownership;
 mod quant;
 mod shape_ops;
 mod shapes;
+pub mod support;
 mod values;
 
 pub use error::{BugSource, CompileError};
@@ -63,6 +64,97 @@ pub struct Loaded {
     pub weights: Weights,
     /// Every public constant from the model, with the reason.
     pub public: Vec<PublicConst>,
+}
+
+/// A graph input as the ONNX file declares it: name, element type (ONNX `DataType` name) and
+/// dims (`None` for a dynamic one, with its name when it has one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeclaredInput {
+    /// Name.
+    pub name: String,
+    /// Element type, e.g. `INT64`, `FLOAT`.
+    pub dtype: String,
+    /// Dims: fixed sizes, or the dynamic dim's name (empty when unnamed).
+    pub dims: Vec<Result<usize, String>>,
+}
+
+/// The graph inputs of `path` (initializers listed as inputs excluded), read from the
+/// protobuf alone.
+pub fn declared_inputs(path: &Path) -> Result<Vec<DeclaredInput>, CompileError> {
+    let proto = read_proto(path)?;
+    let Some(g) = &proto.graph else {
+        return Ok(Vec::new());
+    };
+    Ok(value_infos(g, &g.input, true))
+}
+
+/// The graph outputs of `path`, as [`declared_inputs`] gives the inputs.
+pub fn declared_outputs(path: &Path) -> Result<Vec<DeclaredInput>, CompileError> {
+    let proto = read_proto(path)?;
+    let Some(g) = &proto.graph else {
+        return Ok(Vec::new());
+    };
+    Ok(value_infos(g, &g.output, false))
+}
+
+fn value_infos(
+    g: &tract_onnx::pb::GraphProto,
+    list: &[tract_onnx::pb::ValueInfoProto],
+    skip_initializers: bool,
+) -> Vec<DeclaredInput> {
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value as D;
+    use tract_onnx::pb::type_proto::Value as T;
+    let inits: std::collections::HashSet<&str> =
+        g.initializer.iter().map(|t| t.name.as_str()).collect();
+    list.iter()
+        .filter(|i| !skip_initializers || !inits.contains(i.name.as_str()))
+        .map(|i| {
+            let tensor = i
+                .r#type
+                .as_ref()
+                .and_then(|t| t.value.as_ref())
+                .map(|T::TensorType(t)| t);
+            let dtype = tensor
+                .and_then(|t| tract_onnx::pb::tensor_proto::DataType::try_from(t.elem_type).ok())
+                .map(|d| d.as_str_name().to_string())
+                .unwrap_or_else(|| "?".into());
+            let dims = tensor
+                .and_then(|t| t.shape.as_ref())
+                .map(|s| {
+                    s.dim
+                        .iter()
+                        .map(|d| match &d.value {
+                            Some(D::DimValue(n)) if *n > 0 => Ok(*n as usize),
+                            Some(D::DimParam(p)) => Err(p.clone()),
+                            _ => Err(String::new()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            DeclaredInput {
+                name: i.name.clone(),
+                dtype,
+                dims,
+            }
+        })
+        .collect()
+}
+
+/// Reads the ONNX protobuf of `path`.
+pub fn read_proto(path: &Path) -> Result<tract_onnx::pb::ModelProto, CompileError> {
+    let bytes = std::fs::read(path).map_err(|source| CompileError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let onnx = tract_onnx::onnx();
+    guarded(|| {
+        onnx.proto_model_for_read(&mut bytes.as_slice())
+            .map_err(|e| e.context("Reading proto model"))
+    })
+    .map_err(|message| CompileError::Load {
+        path: path.display().to_string(),
+        message,
+    })
 }
 
 /// Loads an ONNX model and lowers it to an IR graph (high-level ops included) and the

@@ -63,6 +63,16 @@ pub(super) fn set_input_facts(
     if missing.is_empty() {
         Ok(())
     } else {
+        let text = inputs
+            .iter()
+            .any(|(n, _, d)| d.len() == 2 && ["input_ids", "attention_mask"].contains(&n.as_str()));
+        if text {
+            missing.push(
+                "(or fix every text input at once with --batch B --seq S; an image input with \
+                 --batch B --image-size H,W)"
+                    .into(),
+            );
+        }
         Err(CompileError::MissingInputShape(missing))
     }
 }

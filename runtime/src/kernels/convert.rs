@@ -26,7 +26,7 @@ pub const UPCAST_OFFSET: u64 = 1 << 30;
 /// so the result is floor(x/2^shift) or one more for |x| < 2^62). With `shift == 0` nothing is
 /// truncated and no party communicates. The narrowing keeps the value when it fits Z_2^32,
 /// |x/2^shift| < 2^31, and wraps it modulo 2^32 otherwise.
-pub fn downcast(ctx: &mut Ctx, x: &Val, shift: u32) -> Result<Val, TransportError> {
+pub fn downcast(ctx: &mut Ctx, x: &Val, shift: u32) -> Result<Val, crate::error::KernelError> {
     let narrow = |v: &[u64]| v.iter().map(|e| e & Ring::Z32.mask()).collect();
     if shift == 0 {
         return Ok(x.map(narrow));

@@ -375,13 +375,12 @@ fn plan_views(plan: &Plan, x: f64, ring: Ring) -> [View; 3] {
             let mut inbox = Inbox::new(&pending);
             let node = &plan.graph().nodes[*i];
             let name = format!("{} {}", node.op.name(), node.origin);
-            match &node.op {
-                Op::Trunc { .. } => layout::trunc_exact(&mut v, &mut inbox, p as PartyId, N, ring),
-                _ => {
-                    for (from, m) in view::messages(&pending) {
-                        v.ring_message(&format!("{name} from {from}"), &m, N, ring);
-                        inbox.take(from);
-                    }
+            if let Op::Trunc { .. } = &node.op {
+                layout::trunc_exact(&mut v, &mut inbox, p as PartyId, N, ring);
+            } else {
+                for (from, m) in view::messages(&pending) {
+                    v.ring_message(&format!("{name} from {from}"), &m, N, ring);
+                    inbox.take(from);
                 }
             }
             inbox.end();

@@ -1,0 +1,87 @@
+//! `mpcc inspect`: every bundled fixture has only supported operators, an unsupported one is
+//! named with its node, the report on bert-tiny-seqcls's export folder is kept as a golden
+//! file, and the operator table in docs/ONNX-OPS.md is the one inspect uses.
+
+use mpcc_compiler::cli::inspect::inspect;
+use mpcc_compiler::frontend::support::{Support, ONNX_OPS};
+use prost::Message;
+use std::path::{Path, PathBuf};
+use tract_onnx::prelude::Framework;
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+/// No bundled fixture holds an operator inspect calls unsupported.
+#[test]
+fn fixtures_have_no_unsupported_operator() {
+    for entry in std::fs::read_dir(models()).unwrap() {
+        let dir = entry.unwrap().path();
+        let model = dir.join("model.onnx");
+        if !model.exists() {
+            continue;
+        }
+        let report = inspect(&model).unwrap();
+        assert!(
+            !report.contains("NOT SUPPORTED"),
+            "{}:\n{report}",
+            model.display()
+        );
+        assert!(report.contains("every operator has a lowering"), "{report}");
+    }
+}
+
+/// A model with one operator mpcc has no lowering for (bert-tiny with its first `Erf` made a
+/// `Relu`) is reported with that node's name.
+#[test]
+fn unsupported_operator_is_named_with_its_node() {
+    let model = models().join("bert-tiny/model.onnx");
+    let mut proto = tract_onnx::onnx().proto_model_for_path(&model).unwrap();
+    let graph = proto.graph.as_mut().unwrap();
+    let n = graph.node.iter_mut().find(|n| n.op_type == "Erf").unwrap();
+    n.op_type = "Relu".into();
+    let node = n.name.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relu.onnx");
+    std::fs::write(&path, proto.encode_to_vec()).unwrap();
+    let report = inspect(&path).unwrap();
+    assert!(
+        report.contains("Relu                       1  NOT SUPPORTED"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("  Relu at node '{node}'")),
+        "{report}"
+    );
+}
+
+/// The report on the export folder of bert-tiny-seqcls.
+#[test]
+fn golden_inspect_export_folder() {
+    let report = inspect(Path::new("../models/bert-tiny-seqcls")).unwrap();
+    insta::assert_snapshot!(report);
+}
+
+/// docs/ONNX-OPS.md's "ONNX operators" table lists exactly [`ONNX_OPS`], with the same
+/// support.
+#[test]
+fn docs_table_is_the_inspect_table() {
+    let md = std::fs::read_to_string(models().join("../docs/ONNX-OPS.md")).unwrap();
+    let start = md
+        .find("| ONNX op | support |")
+        .expect("the ONNX operators table");
+    let rows: Vec<(String, String)> = md[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].to_string())
+        })
+        .collect();
+    let want: Vec<(String, String)> = ONNX_OPS
+        .iter()
+        .map(|(op, s)| (op.to_string(), Support::word(*s).to_string()))
+        .collect();
+    assert_eq!(rows, want);
+}
