@@ -471,3 +471,54 @@ fn unencodable_weights_refused() {
     let out = compile_bert_tiny(&model, &plan);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Issue 14 item 9 (external data): bert-tiny saved with its weights in `model.onnx_data`
+/// (how exporters save every model over 2 GB) compiles to exactly bert-tiny's plan; a missing
+/// data file, or a location that leaves the model's folder, is refused naming the tensor and
+/// the file.
+#[test]
+fn external_data_loads_and_bad_locations_are_named() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let opts = |dir: &Path| {
+        let r = mpcc_compiler::io::Reference::load(&dir.join("reference.json")).unwrap();
+        backend::CompileOptions {
+            frontend: mpcc_compiler::frontend::FrontendOptions {
+                input_shapes: r.input_shapes(),
+                ..Default::default()
+            },
+            passes: Default::default(),
+        }
+    };
+    let ext = models.join("bert-tiny-external");
+    let (plan, _) = backend::compile(&ext.join("model.onnx"), &opts(&ext)).expect("compiles");
+    let base = models.join("bert-tiny");
+    let (want, _) = backend::compile(&base.join("model.onnx"), &opts(&base)).unwrap();
+    assert!(plan.to_bytes() == want.to_bytes(), "not bert-tiny's plan");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(ext.join("model.onnx"), tmp.path().join("model.onnx")).unwrap();
+    let e = backend::compile(&tmp.path().join("model.onnx"), &opts(&ext))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("model.onnx_data") && e.contains("is missing"),
+        "{e}"
+    );
+    use prost::Message;
+    use tract_onnx::prelude::Framework;
+    let mut proto = tract_onnx::onnx()
+        .proto_model_for_path(ext.join("model.onnx"))
+        .unwrap();
+    for t in &mut proto.graph.as_mut().unwrap().initializer {
+        for kv in &mut t.external_data {
+            if kv.key == "location" {
+                kv.value = "../model.onnx_data".into();
+            }
+        }
+    }
+    let evil = tmp.path().join("evil.onnx");
+    std::fs::write(&evil, proto.encode_to_vec()).unwrap();
+    let e = backend::compile(&evil, &opts(&ext))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inside the model's folder"), "{e}");
+}

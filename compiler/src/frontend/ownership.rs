@@ -91,10 +91,20 @@ pub(super) fn split(
         return Ok((Vec::new(), Secrets::new()));
     };
     refuse_dynamic_quantization(graph)?;
+    let dir = std::path::Path::new(path).parent().map(|d| {
+        if d.as_os_str().is_empty() {
+            ".".to_string()
+        } else {
+            d.display().to_string()
+        }
+    });
+    check_external_locations(path, dir.as_deref(), graph)?;
     let load = |t: &pb::TensorProto| {
-        tract_onnx::tensor::load_tensor(&*onnx.provider, t, None).map_err(|e| CompileError::Load {
-            path: path.to_string(),
-            message: format!("initializer '{}': {e:#}", t.name),
+        tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir.as_deref()).map_err(|e| {
+            CompileError::Load {
+                path: path.to_string(),
+                message: format!("initializer '{}': {e:#}", t.name),
+            }
         })
     };
     let mut public: Vec<PublicConst> = constant_nodes(graph, &load);
@@ -106,6 +116,7 @@ pub(super) fn split(
                 value: summary(&load(t)?),
             });
         }
+        inline_external(graph, &load)?;
         return Ok((public, Secrets::new()));
     }
     for name in &opts.public {
@@ -158,6 +169,7 @@ pub(super) fn split(
     graph.initializer = kept;
     graph.input.retain(|i| !dropped.contains(&i.name));
     expand_runtime_dequantization(graph, &load);
+    inline_external(graph, &load)?;
     Ok((public, secrets))
 }
 
@@ -192,6 +204,65 @@ fn refuse_dynamic_quantization(graph: &pb::GraphProto) -> Result<(), CompileErro
                 .into(),
         }),
     }
+}
+
+/// True when `t`'s data lives in an external file.
+fn is_external(t: &pb::TensorProto) -> bool {
+    t.data_location == Some(pb::tensor_proto::DataLocation::External as i32)
+}
+
+/// Refuses external data (how exporters save models over 2 GB: `model.onnx_data` beside
+/// `model.onnx`) whose location leaves the model's folder or does not exist, naming the
+/// tensor and the file.
+fn check_external_locations(
+    path: &str,
+    dir: Option<&str>,
+    graph: &pb::GraphProto,
+) -> Result<(), CompileError> {
+    for t in graph.initializer.iter().filter(|t| is_external(t)) {
+        let location = t
+            .external_data
+            .iter()
+            .find(|e| e.key == "location")
+            .map(|e| e.value.as_str())
+            .unwrap_or_default();
+        let rel = std::path::Path::new(location);
+        let bad = |why: String| CompileError::Load {
+            path: path.to_string(),
+            message: format!("initializer '{}': external data '{location}' {why}", t.name),
+        };
+        if location.is_empty()
+            || rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(bad("must be a file name inside the model's folder".into()));
+        }
+        let file = std::path::Path::new(dir.unwrap_or(".")).join(rel);
+        if !file.is_file() {
+            return Err(bad(format!(
+                "is missing: '{}' should be beside the model (copy the .onnx_data file with it)",
+                file.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Loads the external data of the initializers that stay in the graph into the protobuf, so
+/// that tract, which parses it without a path, finds every value.
+fn inline_external(
+    graph: &mut pb::GraphProto,
+    load: &dyn Fn(&pb::TensorProto) -> Result<Tensor, CompileError>,
+) -> Result<(), CompileError> {
+    for t in graph.initializer.iter_mut().filter(|t| is_external(t)) {
+        let v = load(t)?;
+        t.raw_data = v.as_bytes().to_vec();
+        t.external_data.clear();
+        t.data_location = Some(pb::tensor_proto::DataLocation::Default as i32);
+    }
+    Ok(())
 }
 
 /// One element, whatever the rank.
