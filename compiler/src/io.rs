@@ -169,10 +169,21 @@ pub fn read_npy(path: &Path) -> Result<NpyTensor, IoError> {
     ))
 }
 
+/// The largest magnitude an input of `plan` may hold: a product of two values at scale 2^f
+/// sits at 2^(2f) and the secret truncation needs it below 2^(k-2), so each factor must stay
+/// below 2^((k-2)/2 - f) (8192 at the default 18 fraction bits in Z_2^64). Values inside it
+/// can still overflow later in the model (the formats per value come with ranges); beyond it
+/// the first product already does.
+pub fn input_limit(plan: &Plan) -> f64 {
+    let bits = (plan.header.ring.bits() as i32 - 2) / 2 - plan.header.frac_bits as i32;
+    2f64.powi(bits)
+}
+
 /// Checks a tensor read from a file against the plan's declaration of that input and
 /// returns the values to feed. int32/bool convert to int64; float64 and integers convert to
-/// float32; floats for an int64 input, a wrong shape, a non-finite float, or a token id outside the vocabulary of
-/// a one-hot input is refused.
+/// float32. Refused: floats for an int64 input, a wrong shape, a non-finite float, a token id
+/// outside the vocabulary of a one-hot input, an attention mask other than 0/1, and a value
+/// beyond [`input_limit`].
 pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTensor, IoError> {
     let mismatch = |message: String| IoError::Mismatch {
         name: decl.name.clone(),
@@ -210,6 +221,28 @@ pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTe
             return Err(mismatch(format!(
                 "id {} at position {i} is outside the vocabulary 0..{depth}",
                 t.tensor.data[i]
+            )));
+        }
+    }
+    if decl.name == "attention_mask" {
+        if let Some(i) = t.tensor.data.iter().position(|v| *v != 0.0 && *v != 1.0) {
+            return Err(mismatch(format!(
+                "element {i} is {}: an attention mask holds 0 (padding) or 1 (a token)",
+                t.tensor.data[i]
+            )));
+        }
+    }
+    if one_hot_depth(plan, decl).is_none() {
+        let limit = input_limit(plan);
+        if let Some(i) = t.tensor.data.iter().position(|v| v.abs() >= limit) {
+            return Err(mismatch(format!(
+                "element {i} is {}, beyond the {limit} the plan's format holds for an input \
+                 (2^((k-2)/2 - f) with k = {} and f = {}: a product of two such values at scale \
+                 2^(2f) must stay below the truncation's 2^(k-2)); scale the input as the model \
+                 expects (e.g. normalised pixels), or compile with fewer --frac-bits",
+                t.tensor.data[i],
+                plan.header.ring.bits(),
+                plan.header.frac_bits
             )));
         }
     }

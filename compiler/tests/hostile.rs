@@ -522,3 +522,115 @@ fn external_data_loads_and_bad_locations_are_named() {
         .to_string();
     assert!(e.contains("inside the model's folder"), "{e}");
 }
+
+/// Issue 14 items 1 and 3 (inputs that passed silently): vit-tiny pixels times 1e5 (which gave
+/// logits around 1e7) are refused naming the input, the value and the limit the format holds;
+/// an attention mask of 2 is refused; `--text` that would remake an input given with
+/// `--input` is refused; a second `--input-shape` for the same input with another value is
+/// refused instead of dropped.
+#[test]
+fn out_of_format_and_conflicting_inputs_refused() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // vit-tiny: pixels beyond the format.
+    let vit = models.join("vit-tiny");
+    let r = mpcc_compiler::io::Reference::load(&vit.join("reference.json")).unwrap();
+    let shape = r.input_shapes()[0].1.clone();
+    let vplan = dir.join("vit.plan");
+    let dims = shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let out = mpcc(&[
+        "compile",
+        vit.join("model.onnx").to_str().unwrap(),
+        "-o",
+        vplan.to_str().unwrap(),
+        "--input-shape",
+        &format!("pixel_values={dims}"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut px = r.input("pixel_values").unwrap().tensor();
+    px.data.iter_mut().for_each(|v| *v *= 1e5);
+    let pfile = dir.join("px.npy");
+    mpcc_compiler::io::write_npy_f32(&pfile, &px).unwrap();
+    let pin = format!("pixel_values={}", pfile.display());
+    let o = dir.join("out").display().to_string();
+    let out = mpcc(&[
+        "run",
+        vplan.to_str().unwrap(),
+        "--input",
+        &pin,
+        "--output-dir",
+        &o,
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pixel_values") && err.contains("beyond the 8192"),
+        "{err}"
+    );
+    // bert-tiny: a mask of 2, and --text over --input.
+    let plan = dir.join("bt.plan");
+    let model = models.join("bert-tiny/model.onnx");
+    assert!(compile_bert_tiny(&model, &plan).status.success());
+    let p = plan.to_str().unwrap();
+    let mut mask = HostTensor {
+        shape: vec![1, 16],
+        data: vec![1.0; 16],
+    };
+    mask.data[3] = 2.0;
+    let mfile = dir.join("mask.npy");
+    mpcc_compiler::io::write_npy_i64(&mfile, &mask).unwrap();
+    let min = format!("attention_mask={}", mfile.display());
+    let refj = models.join("bert-tiny/reference.json");
+    let rj = refj.to_str().unwrap();
+    let out = mpcc(&[
+        "run",
+        p,
+        "--input",
+        &min,
+        "--reference",
+        rj,
+        "--output-dir",
+        &o,
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("element 3 is 2") && err.contains("0 (padding) or 1"),
+        "{err}"
+    );
+    mask.data[3] = 1.0;
+    mpcc_compiler::io::write_npy_i64(&mfile, &mask).unwrap();
+    let tok = models.join("bert-tiny-seqcls/tokenizer.json");
+    let out = mpcc(&[
+        "run",
+        p,
+        "--input",
+        &min,
+        "--text",
+        "a good movie",
+        "--tokenizer",
+        tok.to_str().unwrap(),
+        "--output-dir",
+        &o,
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("given by --input and made by --text"), "{err}");
+    let out = mpcc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        p,
+        "--input-shape",
+        "input_ids=1,16",
+        "--input-shape",
+        "input_ids=1,8",
+    ]);
+    let err = text(&out.stderr);
+    assert!(err.contains("gives 'input_ids' twice"), "{err}");
+}

@@ -293,7 +293,16 @@ fn model_file(model: &Path) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
 /// The input shapes: --input-shape first, then --batch with --seq for the text inputs and
 /// with --image-size for a rank-4 image input.
 fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<usize>)>> {
-    let mut shapes = args.input_shapes.clone();
+    let mut shapes: Vec<(String, Vec<usize>)> = Vec::new();
+    for (name, dims) in &args.input_shapes {
+        match shapes.iter().find(|(n, _)| n == name) {
+            Some((_, d)) if d != dims => anyhow::bail!(
+                "--input-shape gives '{name}' twice, as {d:?} and as {dims:?}; give it once"
+            ),
+            Some(_) => {}
+            None => shapes.push((name.clone(), dims.clone())),
+        }
+    }
     if args.batch.is_none() && args.seq.is_none() && args.image_size.is_none() {
         return Ok(shapes);
     }

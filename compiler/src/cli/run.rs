@@ -255,7 +255,10 @@ fn gather_inputs(
     if let Some(tok) = tokenizer.filter(|_| !args.text.is_empty()) {
         for (name, tensor) in io::tokenize(tok, &args.text, plan)? {
             if got.contains_key(&name) {
-                continue;
+                bail!(
+                    "input '{name}' is given by --input and made by --text from the tokenizer; \
+                     give it one way"
+                );
             }
             let decl = find_decl(plan, &name)?;
             let t = NpyTensor {
