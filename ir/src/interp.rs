@@ -7,7 +7,8 @@
 //! - high-level ops use exact math: GeLU via `erf`, softmax, RMS norm, exp, division, sqrt;
 //! - kernel ops compute their intended approximation exactly: `ge` gives 0/1, `piecewise_poly`
 //!   and `poly` evaluate their polynomials, `exp_taylor` is `(1 + x/2^t)^(2^t)`, `reciprocal`
-//!   and `rsqrt` are exact `1/x` and `1/sqrt(x)`;
+//!   and `rsqrt` are exact `1/x` and `1/sqrt(x)`; `select` by a 0 bit is 0 even where its
+//!   operand is infinite (an exp of a cut-off softmax entry), as in the ring;
 //! - `trunc` is a no-op on reals, except that a truncation to scale 0 yields an integer
 //!   (`floor`), as the ring does; `shl` raises the scale by its bits and keeps the value.
 //! - The ring conversions are modelled as the ring does them: `downcast` truncates as `trunc`
@@ -77,6 +78,16 @@ pub fn eval(
     inputs: &HashMap<String, Vec<f64>>,
     weights: &Weights,
 ) -> Result<HashMap<String, Vec<f64>>, InterpError> {
+    eval_observed(graph, inputs, weights, &mut |_, _| {})
+}
+
+/// [`eval`], handing each node's value (node index, value) to `observe` as it is computed.
+pub fn eval_observed(
+    graph: &Graph,
+    inputs: &HashMap<String, Vec<f64>>,
+    weights: &Weights,
+    observe: &mut dyn FnMut(usize, &Tensor),
+) -> Result<HashMap<String, Vec<f64>>, InterpError> {
     graph.verify(false)?;
     let mut vals: Vec<Option<Tensor>> = vec![None; graph.values.len()];
     let mut outs = HashMap::new();
@@ -109,6 +120,7 @@ pub fn eval(
         if let Op::Output { name, .. } = &node.op {
             outs.insert(name.clone(), t.data.clone());
         }
+        observe(index, &t);
         vals[node.output.index()] = Some(t);
     }
     Ok(outs)
@@ -177,7 +189,9 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         Op::Const { values } => Tensor::new(out.shape.clone(), values.clone()),
         Op::Add => tensor::binary(a(), args[1], |x, y| x + y)?,
         Op::Sub => tensor::binary(a(), args[1], |x, y| x - y)?,
-        Op::Mul | Op::Select => tensor::binary(a(), args[1], |x, y| x * y)?,
+        Op::Mul => tensor::binary(a(), args[1], |x, y| x * y)?,
+        // A 0 bit gives 0 whatever x is (an out-of-range exp included), as in the ring.
+        Op::Select => tensor::binary(a(), args[1], |x, b| if b == 0.0 { 0.0 } else { x * b })?,
         Op::Div => tensor::binary(a(), args[1], |x, y| x / y)?,
         Op::MatMul => tensor::matmul(a(), args[1])?,
         Op::Neg => a().map(|x| -x),

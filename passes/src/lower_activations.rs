@@ -23,13 +23,13 @@
 //! | op | table | max abs error |
 //! |---|---|---|
 //! | GeLU | PUMA's pieces (0 / cubic / degree 8 refit / x), breaks -4, -1.95, 3 | 4.05e-3 on ℝ (at x = 3); `puma-paper`: 2.0e-2 |
-//! | SiLU | PUMA `hack_silu`: 0 / quadratic / degree 6 / x, breaks -8, -4, 4 | 7.2e-2 on ℝ (at x → 4⁺) |
+//! | SiLU | mpcc's: 0 / quartic / 0.5x + even degree 8 / x + mirrored quartic / x, breaks ±8, ±3 | 2.7e-3 on ℝ (at ±8), 3.2e-4 inside; `puma-paper` (PUMA's `hack_silu`): 7.2e-2 (at x → 4⁺) |
 //! | tanh | ±1 / degree 4 / odd degree 7, breaks ±4, ±1.5 | 8.5e-4 on ℝ |
 //! | erf | ±1 / degree 4 / odd degree 5, breaks ±2.5, ±1 | 5.3e-4 on ℝ |
 //! | sigmoid | 0, 1 / degree 4 / odd degree 5, breaks ±7, ±2 | 9.2e-4 on ℝ |
 //!
 //! Cost: the op had no kernel; it becomes one `piecewise_poly`: `breaks.len()` comparisons
-//! in parallel (3 or 4), the powers up to the highest degree (6, 6, 7, 5, 5) by a log-depth
+//! in parallel (3 or 4), the powers up to the highest degree (8, 8, 7, 5, 5) by a log-depth
 //! tree, and one bit × polynomial select per piece. The output keeps the input's type; if the
 //! front end gave the op another scale, a `trunc` or `shl` follows.
 

@@ -33,7 +33,7 @@ pub const PASSES: &[PassInfo] = &[
     },
     PassInfo {
         name: "lower_rms_norm",
-        description: "RMS norm → x · rsqrt(sum(x²)/n + eps), one rsqrt per row",
+        description: "RMS norm → x · sqrt(n) · rsqrt(sum(x²) + n·eps), one rsqrt per row; squares of x at 12 fraction bits, the rsqrt at 2p more (headroom for massive activations)",
         run: lower_rms_norm::lower_rms_norm,
     },
     PassInfo {

@@ -55,7 +55,12 @@ pub const RECIPES: &[RecipeInfo] = &[
     },
     RecipeInfo {
         name: "puma-silu",
-        description: "PUMA's hack_silu table (4 pieces), |err| <= 7.2e-2",
+        description: "SiLU as 5 pieces fitted by mpcc (0.5x + even degree 8 in the middle), |err| <= 2.7e-3",
+        recipe: Recipe::Silu(ActivationRecipe::Piecewise(recipes::MPCC_SILU)),
+    },
+    RecipeInfo {
+        name: "puma-paper-silu",
+        description: "PUMA's hack_silu table (4 pieces) verbatim, |err| <= 7.2e-2",
         recipe: Recipe::Silu(ActivationRecipe::Piecewise(recipes::PUMA_SILU)),
     },
     RecipeInfo {
@@ -106,15 +111,15 @@ pub struct PolicyInfo {
 pub const POLICIES: &[PolicyInfo] = &[
     PolicyInfo {
         name: "puma",
-        description: "PUMA's recipes (MPC-REFERENCE §2.1) with mpcc's refit GeLU and 10 exp \
-                      squarings: 4-piece GeLU, max-subtracted Taylor-exp softmax with one \
-                      reciprocal per row, LayerNorm via rsqrt (the default)",
+        description: "PUMA's recipes (MPC-REFERENCE §2.1) with mpcc's refit GeLU and SiLU and \
+                      10 exp squarings: 4-piece GeLU, max-subtracted Taylor-exp softmax with \
+                      one reciprocal per row, LayerNorm via rsqrt (the default)",
         recipes: recipes::PUMA,
     },
     PolicyInfo {
         name: "puma-paper",
-        description: "PUMA as SPU runs it: PUMA's published GeLU coefficients verbatim and \
-                      SPU's default 8 exp squarings",
+        description: "PUMA as SPU runs it: PUMA's published GeLU and SiLU coefficients \
+                      verbatim and SPU's default 8 exp squarings",
         recipes: recipes::PUMA_PAPER,
     },
 ];

@@ -296,27 +296,28 @@ pub const PUMA_DIV: ReciprocalRecipe = ReciprocalRecipe::Kernel { iters: 3 };
 /// Square root with 3 rsqrt iterations.
 pub const PUMA_SQRT: SqrtRecipe = SqrtRecipe::TimesRsqrt { iters: 3 };
 
-/// PUMA's policy, with mpcc's refit GeLU ([`MPCC_GELU`]) and 10 exp squarings
-/// ([`PUMA_SOFTMAX`], [`PUMA_EXP`]); reciprocal and rsqrt: 3 iterations. `puma-paper` has
-/// PUMA's own GeLU and SPU's 8 squarings.
+/// PUMA's policy, with mpcc's refit GeLU and SiLU ([`MPCC_GELU`], [`MPCC_SILU`]) and 10
+/// exp squarings ([`PUMA_SOFTMAX`], [`PUMA_EXP`]); reciprocal and rsqrt: 3 iterations.
+/// `puma-paper` has PUMA's own GeLU and SiLU and SPU's 8 squarings.
 pub const PUMA: Recipes = Recipes {
     softmax: PUMA_SOFTMAX,
     gelu: ActivationRecipe::Piecewise(MPCC_GELU),
     erf: ActivationRecipe::Piecewise(ERF),
     tanh: ActivationRecipe::Piecewise(TANH),
     sigmoid: ActivationRecipe::Piecewise(SIGMOID),
-    silu: ActivationRecipe::Piecewise(PUMA_SILU),
+    silu: ActivationRecipe::Piecewise(MPCC_SILU),
     rms_norm: PUMA_RMS_NORM,
     exp: PUMA_EXP,
     div: PUMA_DIV,
     sqrt: PUMA_SQRT,
 };
 
-/// PUMA's recipes as SPU runs them: PUMA's published GeLU coefficients verbatim
-/// ([`PUMA_GELU`]) and SPU's default 8 exp squarings (softmax and bare exp).
+/// PUMA's recipes as SPU runs them: PUMA's published GeLU and SiLU coefficients verbatim
+/// ([`PUMA_GELU`], [`PUMA_SILU`]) and SPU's default 8 exp squarings (softmax and bare exp).
 pub const PUMA_PAPER: Recipes = Recipes {
     softmax: PUMA_PAPER_SOFTMAX,
     gelu: ActivationRecipe::Piecewise(PUMA_GELU),
+    silu: ActivationRecipe::Piecewise(PUMA_SILU),
     exp: PUMA_PAPER_EXP,
     ..PUMA
 };

@@ -1,6 +1,6 @@
 //! The piecewise-polynomial tables of the activation recipes.
 //!
-//! PUMA's tables (GeLU, SiLU) are copied from MPC-REFERENCE §2.1 (puma_benchmarks
+//! PUMA's tables (GeLU, SiLU; policy `puma-paper`) are copied from MPC-REFERENCE §2.1 (puma_benchmarks
 //! `bench_bert.py`, `bench_llama7b.py` `hack_silu`). PUMA/SPU evaluate tanh, erf and sigmoid
 //! with other machinery (a degree-17 Chebyshev series, Abramowitz–Stegun with a reciprocal,
 //! `1/(1+exp(-x))`); our kernels run piecewise polynomials, so those three use our own
@@ -121,6 +121,49 @@ pub const PUMA_SILU: Piecewise = Piecewise {
             -0.011113046708173,
             0.0,
             0.0002743776353465,
+        ]),
+        PieceSpec::Identity,
+    ],
+};
+
+/// mpcc's SiLU: 0 below -8, a quartic P on [-8, -3), 0.5x plus an even polynomial of
+/// degree 8 on [-3, 3), `x + P(-x)` on [3, 8) (SiLU(x) = x + SiLU(-x)), x above.
+/// Coefficients fitted by mpcc (minimax by iteratively reweighted least squares, as
+/// [`MPCC_GELU`]). |err| ≤ 2.7e-3 on ℝ, at ±8 where the clamps meet 8 σ(-8); 3.2e-4 on
+/// [-8, 8); mean 1.9e-4 under N(0, 4) inputs. PUMA's `hack_silu` ([`PUMA_SILU`], policy
+/// `puma-paper`) is off by 7.2e-2 just above 4, which costs SmolLM2-135M a logit cosine of
+/// 0.993 against onnxruntime. Its powers (2, 3, 4, 6, 8) are GeLU's: three tree levels, as
+/// PUMA's table. The clamps stay at ±8 (moving them to ±10 would cut the error at the
+/// clamps to 4.5e-4 but double the kernel's domain shift, x/8 instead of x/4, and its
+/// degree-8 term would then lose 3e-3 to the fixed point).
+pub const MPCC_SILU: Piecewise = Piecewise {
+    breaks: &[-8.0, -3.0, 3.0, 8.0],
+    pieces: &[
+        PieceSpec::Zero,
+        PieceSpec::Poly(&[
+            -0.7035267343420274,
+            -0.3130898857322066,
+            -0.05301574299986202,
+            -0.004000194044528636,
+            -0.00011200645151315802,
+        ]),
+        PieceSpec::Poly(&[
+            0.00031732601877904965,
+            0.5,
+            0.24795663029207846,
+            0.0,
+            -0.018680577054487127,
+            0.0,
+            0.0012233184563442898,
+            0.0,
+            -3.859106757542197e-05,
+        ]),
+        PieceSpec::Poly(&[
+            -0.7035267343420274,
+            1.3130898857322066,
+            -0.05301574299986202,
+            0.004000194044528636,
+            -0.00011200645151315802,
         ]),
         PieceSpec::Identity,
     ],

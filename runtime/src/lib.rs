@@ -23,6 +23,7 @@ pub mod prss;
 pub mod ring;
 pub mod runner;
 pub mod share;
+pub mod sim;
 pub mod transport;
 pub mod vm;
 
@@ -30,4 +31,5 @@ pub use cost::Cost;
 pub use error::RtError;
 pub use ops::node_cost;
 pub use runner::{party_data, run_local, RunOptions, RunResult};
+pub use sim::{simulate, SimOptions, SimResult};
 pub use vm::{HostTensor, PartyData};

@@ -218,7 +218,8 @@ pub fn run_party(
     Ok(res)
 }
 
-fn encode_input(
+/// Encodes a party's input tensor as ring elements (the owner's side of input sharing).
+pub(crate) fn encode_input(
     t: &HostTensor,
     enc: &InputEncoding,
     scale: u32,

@@ -9,7 +9,7 @@ use crate::report::{self, Network};
 use anyhow::{bail, Context};
 use mpcc_ir::plan::{InputDecl, Plan};
 use mpcc_runtime::{party_data, run_local, HostTensor, RunOptions, RunResult};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -93,6 +93,13 @@ pub struct Args {
     /// that network.
     #[arg(long, value_name = "lan|wan|BW,RTT")]
     pub shape: Option<String>,
+
+    /// Run the ring-exact plaintext simulation instead of three parties (no shares, no
+    /// messages): the VM's arithmetic and rounding on plaintext ring elements. Prints every
+    /// step whose value leaves the range its protocol needs, and which of them reach the
+    /// outputs. Checks a fixed-point format without an MPC run.
+    #[arg(long, conflicts_with_all = ["profile", "shape"])]
+    pub simulate: bool,
 }
 
 /// A named network model.
@@ -156,7 +163,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     }
     check_outputs(&plan, &args, &wpath, tokenizer.as_deref())?;
     let inputs = gather_inputs(&plan, &args, reference.as_ref(), tokenizer.as_deref())?;
-    let data = party_data(&plan, &inputs, weights);
+    let data = party_data(&plan, &inputs, weights.clone());
     for (p, d) in data.iter().enumerate() {
         mpcc_runtime::vm::check_party_data(&plan, p as u8, d)?;
     }
@@ -166,6 +173,15 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             args.output_dir.display()
         )
     })?;
+    if args.simulate {
+        return simulate(
+            &plan,
+            &inputs,
+            weights.as_deref(),
+            &args,
+            reference.as_ref(),
+        );
+    }
     outln!(
         "running {} instructions with 3 parties in this process",
         plan.graph().nodes.len()
@@ -180,7 +196,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let result = run_with_progress(&plan, data, shape)?;
     // The files first, then the report: a reader of standard output that goes away (`| head`)
     // must not cost the outputs.
-    let written = write_outputs(&plan, &result, &args.output_dir)?;
+    let written = write_outputs(&plan, &result.outputs, &args.output_dir)?;
     if let Some(path) = &args.profile {
         let json = report::measured(&plan, &result, &args.network.model()).to_json();
         let text = serde_json::to_string_pretty(&json)?;
@@ -195,10 +211,45 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         answers(&plan, &result, &inputs, c, &args)?;
     }
     if let Some(r) = &reference {
-        compare_with_reference(&result, r);
+        compare_with_reference(&result.outputs, r, "secure");
     }
     if let Some(path) = &args.profile {
         outln!("profile written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// `mpcc run --simulate`: the plaintext simulation, its range report, the outputs.
+fn simulate(
+    plan: &Plan,
+    inputs: &HashMap<String, HostTensor>,
+    weights: Option<&mpcc_ir::Weights>,
+    args: &Args,
+    reference: Option<&Reference>,
+) -> anyhow::Result<()> {
+    outln!(
+        "simulating {} instructions on plaintext ring elements",
+        plan.graph().nodes.len()
+    );
+    let t0 = std::time::Instant::now();
+    let opts = mpcc_runtime::SimOptions::default();
+    let result = mpcc_runtime::simulate(plan.graph(), inputs, weights, &opts)?;
+    let written = write_outputs(plan, &result.outputs, &args.output_dir)?;
+    outln!("wall time:  {:.3} s", t0.elapsed().as_secs_f64());
+    match result.first_event() {
+        None => outln!("every step stayed inside the range its protocol needs"),
+        Some(_) => {
+            outln!("steps outside the range their protocol needs (first 20 instructions):");
+            for line in result.summary(plan.graph(), 20).lines() {
+                outln!("{line}");
+            }
+        }
+    }
+    for line in &written {
+        outln!("{line}");
+    }
+    if let Some(r) = reference {
+        compare_with_reference(&result.outputs, r, "simulated");
     }
     Ok(())
 }
@@ -389,10 +440,14 @@ fn peak_rss() -> Option<u64> {
 }
 
 /// Writes each revealed output as float32 .npy; returns the line to print for each.
-fn write_outputs(plan: &Plan, r: &RunResult, dir: &Path) -> anyhow::Result<Vec<String>> {
+fn write_outputs(
+    plan: &Plan,
+    outputs: &BTreeMap<String, HostTensor>,
+    dir: &Path,
+) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
     for decl in &plan.body.outputs {
-        let Some(t) = r.outputs.get(&decl.name) else {
+        let Some(t) = outputs.get(&decl.name) else {
             continue;
         };
         let path = output_path(dir, &decl.name);
@@ -512,8 +567,12 @@ fn answers(
     Ok(())
 }
 
-fn compare_with_reference(r: &RunResult, reference: &Reference) {
-    for (name, t) in &r.outputs {
+fn compare_with_reference(
+    outputs: &BTreeMap<String, HostTensor>,
+    reference: &Reference,
+    what: &str,
+) {
+    for (name, t) in outputs {
         let Some(want) = reference.output(name) else {
             outln!("output {name}: the reference has no output of that name");
             continue;
@@ -532,7 +591,7 @@ fn compare_with_reference(r: &RunResult, reference: &Reference) {
             a.max_abs,
             a.cosine
         );
-        outln!("  {:>12} {:>12}", "secure", "plaintext");
+        outln!("  {:>12} {:>12}", what, "plaintext");
         for (g, w) in t.data.iter().zip(&want.data).take(8) {
             outln!("  {g:>12.6} {w:>12.6}");
         }

@@ -180,7 +180,7 @@ pub fn msb_weights(
 }
 
 /// The thresholds `2^i`, i = 1..k-3, of [`msb_weights`].
-fn weight_thresholds(ring: Ring) -> Vec<u64> {
+pub(crate) fn weight_thresholds(ring: Ring) -> Vec<u64> {
     (1..ring.bits() - 2).map(|i| 1u64 << i).collect()
 }
 

@@ -52,7 +52,7 @@ fn exponent(i: u32, f: u32) -> i64 {
 /// Tables `(lo, hi)` mapping the msb position i to `2^-j`: `lo[i] = 2^-j` where `j <= 0`,
 /// `hi[i] = 2^(S-j)` where `1 <= j` (applied with a truncation by S); 0 elsewhere and where
 /// `e > S` (outside the valid range). `j_of` gives j from e.
-fn pow2_tables(f: u32, ring: Ring, j_of: impl Fn(i64) -> i64) -> (Vec<u64>, Vec<u64>) {
+pub(crate) fn pow2_tables(f: u32, ring: Ring, j_of: impl Fn(i64) -> i64) -> (Vec<u64>, Vec<u64>) {
     let s = norm_shift(ring, f) as i64;
     let k = ring.bits();
     let (mut lo, mut hi) = (vec![0; k as usize], vec![0; k as usize]);
@@ -72,7 +72,7 @@ fn pow2_tables(f: u32, ring: Ring, j_of: impl Fn(i64) -> i64) -> (Vec<u64>, Vec<
 }
 
 /// Normalisation table of rsqrt: `2^(S-2m)` with `m = ceil(e/2)`, 0 where `e > S`.
-fn rsqrt_norm_table(f: u32, ring: Ring) -> Vec<u64> {
+pub(crate) fn rsqrt_norm_table(f: u32, ring: Ring) -> Vec<u64> {
     let s = norm_shift(ring, f) as i64;
     (0..ring.bits())
         .map(|i| {

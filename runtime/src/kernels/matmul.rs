@@ -12,13 +12,13 @@ use mpcc_ir::{broadcast_shapes, Ring};
 use std::borrow::Cow;
 
 /// `(batch, m, k, n)` of a product of operands of shapes `a` and `b`.
-fn matmul_dims(a: &[usize], b: &[usize]) -> (Vec<usize>, usize, usize, usize) {
+pub(crate) fn matmul_dims(a: &[usize], b: &[usize]) -> (Vec<usize>, usize, usize, usize) {
     let batch = broadcast_shapes(&a[..a.len() - 2], &b[..b.len() - 2]).unwrap_or_default();
     (batch, a[a.len() - 2], a[a.len() - 1], b[b.len() - 1])
 }
 
 /// Broadcasts the batch dims of a matmul operand to `batch`, returning the flat buffer.
-fn matmul_operand(x: &[u64], shape: &[usize], batch: &[usize]) -> Vec<u64> {
+pub(crate) fn matmul_operand(x: &[u64], shape: &[usize], batch: &[usize]) -> Vec<u64> {
     let mut to = batch.to_vec();
     to.extend_from_slice(&shape[shape.len() - 2..]);
     shape::broadcast(x, shape, &to)
@@ -53,6 +53,19 @@ fn masked(mut v: Vec<u64>, ring: Ring) -> Vec<u64> {
     let m = ring.mask();
     v.iter_mut().for_each(|x| *x &= m);
     v
+}
+
+/// The product of public `a` (shape `sa`) and `b` (shape `sb`), wrapping in the ring: what
+/// [`matmul`] computes for two public operands, and the reconstructed value of its result
+/// for secret ones.
+pub fn plain(a: &[u64], b: &[u64], sa: &[usize], sb: &[usize], ring: Ring) -> Vec<u64> {
+    let (batch, m, k, n) = matmul_dims(sa, sb);
+    let nb: usize = batch.iter().product();
+    let (a, b) = (matmul_operand(a, sa, &batch), matmul_operand(b, sb, &batch));
+    masked(
+        batched(&a, &b, nb, m, k, n, |x, y| plain_mm(x, y, m, k, n)),
+        ring,
+    )
 }
 
 /// The product of `a` (shape `sa`) and `b` (shape `sb`). `zero` holds, for each operand, the

@@ -1,13 +1,14 @@
 //! Arithmetic instructions: `add`, `sub`, `neg`, `shl` (local), `mul` and `select` (one round
 //! for two secret operands), `matmul` and `trunc`.
 
-use super::{at_out_shape, secret, Instr, Zeros};
+use super::{at_out_shape, secret, Flow, Instr, SimArgs, Zeros};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::error::RtError;
 use crate::kernels::{elementwise, matmul};
 use crate::protocol::{Args, Host};
 use crate::share::Val;
+use crate::sim::fixed::{signed, Sim};
 use mpcc_ir::ValueType;
 
 /// `add`, or `sub` with `sub` (local).
@@ -29,6 +30,26 @@ impl Instr for AddSub {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (x, y) = (args.at_out_shape(0), args.at_out_shape(1));
+        let (ring, scale) = (args.out.ring, args.out.scale);
+        let step = if self.sub { "sub" } else { "add" };
+        Ok(x.iter()
+            .zip(y.iter())
+            .enumerate()
+            .map(|(i, (a, b))| {
+                s.elem = i;
+                if self.sub {
+                    s.sub(*a, *b, ring, step, scale)
+                } else {
+                    s.add(*a, *b, ring, step, scale)
+                }
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         if z.has_public {
             z.first_secret.filter(|&c| c != 0)
@@ -48,6 +69,20 @@ impl Instr for Neg {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (ring, scale) = (args.out.ring, args.out.scale);
+        Ok(args.vals[0]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                s.elem = i;
+                s.fit(-signed(*v, ring), ring, "neg", scale)
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
     }
@@ -65,6 +100,20 @@ impl Instr for Shl {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (ring, scale) = (args.out.ring, args.out.scale);
+        Ok(args.vals[0]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                s.elem = i;
+                s.shl(*v, self.bits, ring, "shl", scale)
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
     }
@@ -80,6 +129,21 @@ impl Instr for Mul {
     }
     fn cost(&self, tys: &[&ValueType], out: &ValueType) -> Cost {
         elementwise::mul_cost(out.len(), secret(tys, 0) && secret(tys, 1), out.ring)
+    }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (x, y) = (args.at_out_shape(0), args.at_out_shape(1));
+        let (ring, scale) = (args.out.ring, args.out.scale);
+        Ok(x.iter()
+            .zip(y.iter())
+            .enumerate()
+            .map(|(i, (a, b))| {
+                s.elem = i;
+                s.mul(*a, *b, ring, "mul", scale)
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Product
     }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret.filter(|_| z.has_public)
@@ -99,6 +163,20 @@ impl Instr for MatMul {
     fn cost(&self, tys: &[&ValueType], out: &ValueType) -> Cost {
         let secret = [secret(tys, 0), secret(tys, 1)];
         matmul::matmul_cost(&tys[0].shape, &tys[1].shape, out.len(), secret, out.ring)
+    }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (sa, sb) = (&args.tys[0].shape, &args.tys[1].shape);
+        Ok(crate::sim::matmul(
+            s,
+            args.vals[0],
+            args.vals[1],
+            sa,
+            sb,
+            args.out,
+        ))
+    }
+    fn flow(&self) -> Flow {
+        Flow::MatMul
     }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret.filter(|_| z.has_public)
@@ -121,5 +199,25 @@ impl Instr for Trunc {
     }
     fn cost(&self, tys: &[&ValueType], out: &ValueType) -> Cost {
         elementwise::trunc_cost(out.len(), secret(tys, 0), out.ring)
+    }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let ring = args.out.ring;
+        let scale = args.tys[0].scale;
+        let secret = args.tys[0].vis.is_secret();
+        Ok(args.vals[0]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                s.elem = i;
+                if secret {
+                    s.trunc(*v, self.bits, ring, "trunc", scale)
+                } else {
+                    Sim::trunc_public(*v, self.bits, ring)
+                }
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
     }
 }

@@ -1,5 +1,6 @@
 //! The op table of the ABY3 VM, the one place where IR ops meet protocol kernels: for every
-//! [`Op`] variant, one instruction type whose `exec` and `cost` sit side by side in
+//! [`Op`] variant, one instruction type whose `exec`, `cost` and `sim` (the plaintext
+//! simulation, [`crate::sim`]) sit side by side in
 //! [`source`] (sources and the reveal), [`arith`] (arithmetic), [`convert`] (ring
 //! conversions), [`shape`] (local shape ops) or [`nonlinear`] (comparisons and
 //! approximations, and the high-level ops a plan may not hold).
@@ -19,6 +20,7 @@ use crate::error::RtError;
 use crate::kernels;
 use crate::protocol::{Args, Host, NoHost, Protocol};
 use crate::share::{AShare, Val};
+use crate::sim::fixed::Sim;
 use mpcc_ir::{Graph, Node, Op, Ring, ValueType, Vis};
 use std::borrow::Cow;
 
@@ -37,6 +39,57 @@ trait Instr {
     fn zero(&self, _z: &Zeros) -> Option<u8> {
         None
     }
+    /// Runs the instruction on plaintext ring elements as its protocol computes them
+    /// (the simulation, [`crate::sim`]): the same wrapping, the same public paths, secret
+    /// truncations rounded by [`Sim`]; out-of-range steps are recorded there.
+    fn sim(&self, s: &mut Sim, host: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError>;
+    /// How an unreliable operand element reaches the output (for the simulation).
+    fn flow(&self) -> Flow;
+}
+
+/// Operands of one instruction in the simulation: plaintext ring elements.
+pub(crate) struct SimArgs<'a> {
+    /// Operand values.
+    pub vals: Vec<&'a [u64]>,
+    /// Operand types.
+    pub tys: Vec<&'a ValueType>,
+    /// Output type.
+    pub out: &'a ValueType,
+}
+
+impl SimArgs<'_> {
+    /// Operand i at the output shape, copied only when it really broadcasts.
+    pub fn at_out_shape(&self, i: usize) -> Cow<'_, [u64]> {
+        let from = &self.tys[i].shape;
+        if *from == self.out.shape {
+            Cow::Borrowed(self.vals[i])
+        } else {
+            Cow::Owned(kernels::shape::broadcast(
+                self.vals[i],
+                from,
+                &self.out.shape,
+            ))
+        }
+    }
+}
+
+/// How the elements an instruction reads reach the elements it writes: the simulation's
+/// taint of unreliable (out-of-range) elements follows it ([`crate::sim`]).
+pub(crate) enum Flow {
+    /// No operand (sources).
+    Source,
+    /// Elements move (shape ops): the instruction itself, run on the taint, moves it.
+    Move,
+    /// Output element i reads element i of each operand at the output shape.
+    Elementwise,
+    /// As [`Flow::Elementwise`], but an operand element that is an exact 0 gives 0
+    /// whatever the other holds (`mul`, `select`).
+    Product,
+    /// A matrix product: output (i, j) reads row i and column j (exact zeros as in
+    /// [`Flow::Product`]).
+    MatMul,
+    /// A reduction over these axes, kept as size 1.
+    Reduce(Vec<usize>),
 }
 
 /// What is known of an instruction's operands' zero share components.
@@ -176,6 +229,35 @@ pub fn op_exec(ctx: &mut Ctx, host: &mut dyn Host, op: &Op, args: &Args) -> Resu
         }
     }
     visit(op, Exec(ctx, host, args))
+}
+
+/// Runs `op` on plaintext ring elements (the simulation, [`crate::sim`]).
+pub(crate) fn op_sim(
+    s: &mut Sim,
+    host: &mut dyn Host,
+    op: &Op,
+    args: &SimArgs,
+) -> Result<Vec<u64>, RtError> {
+    struct SimOf<'s, 'h, 'a>(&'s mut Sim, &'h mut dyn Host, &'s SimArgs<'a>);
+    impl Visit for SimOf<'_, '_, '_> {
+        type Out = Result<Vec<u64>, RtError>;
+        fn visit(self, instr: &impl Instr) -> Self::Out {
+            instr.sim(self.0, self.1, self.2)
+        }
+    }
+    visit(op, SimOf(s, host, args))
+}
+
+/// How `op`'s operand elements reach its output elements.
+pub(crate) fn op_flow(op: &Op) -> Flow {
+    struct FlowOf;
+    impl Visit for FlowOf {
+        type Out = Flow;
+        fn visit(self, instr: &impl Instr) -> Flow {
+            instr.flow()
+        }
+    }
+    visit(op, FlowOf)
 }
 
 /// Cost of the unary kernel `op` on `n` secret elements at scale f (output of the same type).

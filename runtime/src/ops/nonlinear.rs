@@ -6,7 +6,7 @@
 //! A public operand is computed in the clear by the kernel's plaintext reference; a secret
 //! one by its protocol. They cost nothing on a public operand.
 
-use super::{secret, Instr};
+use super::{secret, Flow, Instr, SimArgs};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::error::RtError;
@@ -15,6 +15,8 @@ use crate::kernels::{boolean, invert, poly};
 use crate::protocol::{Args, Host};
 use crate::ring::{decode, encode};
 use crate::share::{AShare, Val};
+use crate::sim::fixed::{signed, EventKind, Sim};
+use crate::sim::kernels as simk;
 use crate::transport::TransportError;
 use mpcc_ir::{Piece, Ring, ValueType};
 
@@ -48,6 +50,27 @@ impl Instr for Ge<'_> {
         }
         boolean::ge_const_cost(x.len(), self.thresholds.len(), x.ring)
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let ty = args.tys[0];
+        let (ring, n) = (ty.ring, ty.len());
+        let x = args.vals[0];
+        let mut out = Vec::with_capacity(n * self.thresholds.len());
+        for (k, t) in self.thresholds.iter().enumerate() {
+            let t = encode(*t, ty.scale, ring);
+            for (i, v) in x.iter().enumerate() {
+                s.elem = k * n + i;
+                out.push(if ty.vis.is_secret() {
+                    s.ge(*v, t, ring, "ge", ty.scale)
+                } else {
+                    boolean::plain::ge(*v, t, ring)
+                });
+            }
+        }
+        Ok(out)
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
 }
 
 /// `relu`: `x * [x >= 0]`.
@@ -67,6 +90,16 @@ impl Instr for Relu {
             return Cost::ZERO;
         }
         boolean::relu_cost(x.len(), x.ring)
+    }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let ring = args.tys[0].ring;
+        Ok(args.vals[0]
+            .iter()
+            .map(|e| boolean::plain::relu(*e, ring))
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
     }
 }
 
@@ -90,6 +123,32 @@ impl Instr for MaxAxis {
         }
         boolean::max_axis_cost(&x.shape, self.axis, x.ring)
     }
+    /// Records [`EventKind::CompareRange`] for a secret row whose spread reaches 2^(k-1)
+    /// (some pair the tree compares may then wrap).
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let ty = args.tys[0];
+        let x = args.vals[0];
+        if ty.vis.is_secret() {
+            let outer: usize = ty.shape[..self.axis].iter().product();
+            let inner: usize = ty.shape[self.axis + 1..].iter().product();
+            let len = ty.shape[self.axis];
+            for o in 0..outer {
+                for i in 0..inner {
+                    let lane = (0..len).map(|j| signed(x[(o * len + j) * inner + i], ty.ring));
+                    let (lo, hi) =
+                        lane.fold((i128::MAX, i128::MIN), |(a, b), v| (a.min(v), b.max(v)));
+                    if len > 0 && hi - lo >= 1i128 << (ty.ring.bits() - 1) {
+                        s.elem = o * inner + i;
+                        s.flag(EventKind::CompareRange, "max_axis", hi - lo, ty.scale);
+                    }
+                }
+            }
+        }
+        Ok(boolean::plain::max_axis(x, &ty.shape, self.axis, ty.ring))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Reduce(vec![self.axis])
+    }
 }
 
 /// Runs an approximation kernel, which keeps its operand's ring and scale f: `plain` on each
@@ -110,20 +169,51 @@ fn approx_exec(
         )));
     }
     match args.vals[0] {
-        Val::Pub(x) => {
-            let out = x
-                .iter()
-                .map(|v| {
-                    let y = instr.plain(decode(*v, f, ring), f, ring);
-                    y.map(|y| encode(y, f, ring))
-                })
-                .collect::<Option<Vec<u64>>>()
-                .ok_or_else(|| RtError::Unsupported(name.into()))?;
-            Ok(Val::Pub(out))
-        }
+        Val::Pub(x) => Ok(Val::Pub(approx_public(instr, x, f, ring, name)?)),
         Val::Sec(x) if x.is_empty() => Ok(Val::Sec(x.clone())),
         Val::Sec(x) => Ok(Val::Sec(protocol(ctx, x, f, ring)?)),
     }
+}
+
+/// An approximation kernel on a public operand: `plain` on each element (decode,
+/// evaluate, encode).
+fn approx_public(
+    instr: &impl Instr,
+    x: &[u64],
+    f: u32,
+    ring: Ring,
+    name: &str,
+) -> Result<Vec<u64>, RtError> {
+    x.iter()
+        .map(|v| {
+            let y = instr.plain(decode(*v, f, ring), f, ring);
+            y.map(|y| encode(y, f, ring))
+        })
+        .collect::<Option<Vec<u64>>>()
+        .ok_or_else(|| RtError::Unsupported(name.into()))
+}
+
+/// Simulates an approximation kernel: [`approx_public`] on a public operand, `eval` on each
+/// element of a secret one.
+fn approx_sim(
+    s: &mut Sim,
+    args: &SimArgs,
+    instr: &impl Instr,
+    name: &str,
+    eval: impl Fn(&mut Sim, u64) -> u64,
+) -> Result<Vec<u64>, RtError> {
+    let (f, ring) = (args.tys[0].scale, args.out.ring);
+    if !args.tys[0].vis.is_secret() {
+        return approx_public(instr, args.vals[0], f, ring, name);
+    }
+    Ok(args.vals[0]
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            s.elem = i;
+            eval(s, *x)
+        })
+        .collect())
 }
 
 /// Cost of an approximation kernel: `cost(n, f, ring)` on a nonempty secret operand.
@@ -149,6 +239,13 @@ impl Instr for Poly<'_> {
     fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
         approx_cost(tys, |n, f, ring| poly::poly_cost(n, self.coeffs, f, ring))
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let k = simk::Poly::new(self.coeffs, args.tys[0].scale, args.out.ring);
+        approx_sim(s, args, self, "poly", |s, x| k.eval(s, x))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
         Some(plain::poly(self.coeffs, x))
     }
@@ -170,6 +267,14 @@ impl Instr for PiecewisePoly<'_> {
         approx_cost(tys, |n, f, ring| {
             poly::piecewise_cost(n, self.breaks, self.pieces, f, ring)
         })
+    }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (f, ring) = (args.tys[0].scale, args.out.ring);
+        let k = simk::Piecewise::new(self.breaks, self.pieces, f, ring);
+        approx_sim(s, args, self, "piecewise_poly", |s, x| k.eval(s, x))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
     }
     /// The breaks are taken as their encodings at scale f, as the protocol compares with those.
     fn plain(&self, x: f64, f: u32, ring: Ring) -> Option<f64> {
@@ -198,6 +303,15 @@ impl Instr for ExpTaylor {
             poly::exp_taylor_cost(n, self.iters, f, ring)
         })
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (f, ring, t) = (args.tys[0].scale, args.out.ring, self.iters);
+        approx_sim(s, args, self, "exp_taylor", |s, x| {
+            simk::exp_taylor(s, x, t, f, ring)
+        })
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
         Some(plain::exp_taylor(x, self.iters))
     }
@@ -219,6 +333,13 @@ impl Instr for Reciprocal {
             invert::reciprocal_cost(n, self.iters, ring)
         })
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let k = simk::Invert::reciprocal(self.iters, args.tys[0].scale, args.out.ring);
+        approx_sim(s, args, self, "reciprocal", |s, x| k.eval_reciprocal(s, x))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
         Some(plain::reciprocal(x, self.iters))
     }
@@ -238,6 +359,13 @@ impl Instr for Rsqrt {
     fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
         approx_cost(tys, |n, _, ring| invert::rsqrt_cost(n, self.iters, ring))
     }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let k = simk::Invert::rsqrt(self.iters, args.tys[0].scale, args.out.ring);
+        approx_sim(s, args, self, "rsqrt", |s, x| k.eval_rsqrt(s, x))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
     fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
         Some(plain::rsqrt(x, self.iters))
     }
@@ -255,5 +383,11 @@ impl Instr for HighLevel {
     }
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
+    }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, _: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Err(RtError::HighLevelOp(self.name))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Source
     }
 }

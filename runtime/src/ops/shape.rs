@@ -1,13 +1,14 @@
 //! Shape instructions: `reshape`, `transpose`, `slice`, `concat`, `broadcast`, `gather`,
 //! `pad` and `reduce_sum`. They apply to each share component alike and are free.
 
-use super::{at_out_shape, Instr, Zeros};
+use super::{at_out_shape, Flow, Instr, SimArgs, Zeros};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::error::RtError;
 use crate::kernels::shape;
 use crate::protocol::{Args, Host};
 use crate::share::Val;
+use crate::sim::fixed::Sim;
 use mpcc_ir::ValueType;
 
 /// `reshape`: same elements.
@@ -19,6 +20,12 @@ impl Instr for Reshape {
     }
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
+    }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(args.vals[0].to_vec())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
     }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
@@ -36,6 +43,16 @@ impl Instr for Transpose<'_> {
     }
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
+    }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(shape::transpose(
+            args.vals[0],
+            &args.tys[0].shape,
+            self.perm,
+        ))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
     }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
@@ -58,6 +75,19 @@ impl Instr for Slice {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(shape::slice(
+            args.vals[0],
+            &args.tys[0].shape,
+            self.axis,
+            self.start,
+            self.end,
+            self.step,
+        ))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
+    }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
     }
@@ -76,6 +106,18 @@ impl Instr for Concat {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let parts: Vec<(&[u64], &[usize])> = args
+            .vals
+            .iter()
+            .zip(&args.tys)
+            .map(|(v, t)| (*v, t.shape.as_slice()))
+            .collect();
+        Ok(shape::concat(&parts, self.axis))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
+    }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.all_secret_same.filter(|_| !z.has_public)
     }
@@ -90,6 +132,12 @@ impl Instr for Broadcast {
     }
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
+    }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(args.at_out_shape(0).into_owned())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
     }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
@@ -109,6 +157,17 @@ impl Instr for Gather<'_> {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(shape::gather(
+            args.vals[0],
+            &args.tys[0].shape,
+            self.axis,
+            self.indices,
+        ))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
+    }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret
     }
@@ -126,6 +185,12 @@ impl Instr for Pad<'_> {
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
     }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(shape::pad(args.vals[0], &args.tys[0].shape, self.pads))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Move
+    }
 }
 
 /// `reduce_sum`, keeping the reduced axes as size 1.
@@ -140,6 +205,19 @@ impl Instr for ReduceSum<'_> {
     }
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
+    }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let x = args.tys[0];
+        Ok(crate::sim::reduce_sum(
+            s,
+            args.vals[0],
+            &x.shape,
+            self.axes,
+            x,
+        ))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Reduce(self.axes.to_vec())
     }
     fn zero(&self, z: &Zeros) -> Option<u8> {
         z.first_secret

@@ -1,7 +1,7 @@
 //! Sources and the sink: `input` and `weight` (shared by their owner, or public), `const`,
 //! and `output`, the only instruction that reconstructs a secret.
 
-use super::{secret, Instr, Zeros};
+use super::{secret, Flow, Instr, SimArgs, Zeros};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::error::RtError;
@@ -9,6 +9,7 @@ use crate::kernels::arith;
 use crate::protocol::{Args, Host};
 use crate::ring::encode;
 use crate::share::Val;
+use crate::sim::fixed::Sim;
 use mpcc_ir::{InputEncoding, PartyId, ValueType, Vis, MODEL_OWNER};
 
 /// `input`: the owner encodes its data and shares it.
@@ -31,6 +32,12 @@ impl Instr for Input<'_> {
     }
     fn cost(&self, _: &[&ValueType], out: &ValueType) -> Cost {
         arith::share_input_cost(self.owner, out.len(), out.ring)
+    }
+    fn sim(&self, _: &mut Sim, host: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        host.input(self.name, self.encoding, args.out)
+    }
+    fn flow(&self) -> Flow {
+        Flow::Source
     }
     fn zero(&self, _: &Zeros) -> Option<u8> {
         Some((self.owner + 2) % 3)
@@ -63,6 +70,12 @@ impl Instr for Weight<'_> {
             Cost::ZERO
         }
     }
+    fn sim(&self, _: &mut Sim, host: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        host.weight(self.name, args.out)
+    }
+    fn flow(&self) -> Flow {
+        Flow::Source
+    }
     fn zero(&self, _: &Zeros) -> Option<u8> {
         Some((MODEL_OWNER + 2) % 3)
     }
@@ -73,18 +86,27 @@ pub(super) struct Const<'o> {
     pub values: &'o [f64],
 }
 
+impl Const<'_> {
+    fn encoded(&self, out: &ValueType) -> Vec<u64> {
+        self.values
+            .iter()
+            .map(|v| encode(*v, out.scale, out.ring))
+            .collect()
+    }
+}
+
 impl Instr for Const<'_> {
     fn exec(&self, _: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
-        let out = args.out;
-        Ok(Val::Pub(
-            self.values
-                .iter()
-                .map(|v| encode(*v, out.scale, out.ring))
-                .collect(),
-        ))
+        Ok(Val::Pub(self.encoded(args.out)))
     }
     fn cost(&self, _: &[&ValueType], _: &ValueType) -> Cost {
         Cost::ZERO
+    }
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        Ok(self.encoded(args.out))
+    }
+    fn flow(&self) -> Flow {
+        Flow::Source
     }
 }
 
@@ -112,5 +134,13 @@ impl Instr for Output<'_> {
         } else {
             Cost::ZERO
         }
+    }
+    /// Hands the value to the host (the simulation reveals every output); the slot is empty.
+    fn sim(&self, _: &mut Sim, host: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        host.output(self.name, args.out, args.vals[0])?;
+        Ok(Vec::new())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Source
     }
 }

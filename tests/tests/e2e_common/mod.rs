@@ -7,6 +7,7 @@ use mpcc_compiler::backend::{self, CompileOptions};
 use mpcc_compiler::frontend::FrontendOptions;
 use mpcc_compiler::io::{self, Agreement, Reference};
 use mpcc_ir::plan::Plan;
+use mpcc_ir::Weights;
 use mpcc_passes::PassOptions;
 use mpcc_runtime::{party_data, run_local, HostTensor, RunOptions, RunResult};
 use std::collections::HashMap;
@@ -33,10 +34,23 @@ pub struct Outcome {
     pub reference: Reference,
 }
 
-/// Compiles `dir/model.onnx` at the shapes of `dir/reference.json`, writes and reloads the
-/// plan and weights, writes the reference inputs to .npy files and reads them back as
-/// `mpcc run` does, and runs three local parties.
-pub fn compile_and_run(dir: &Path, public_weights: bool) -> Outcome {
+/// A compiled fixture: the plan and weights as loaded back from their files, the reference
+/// inputs as `mpcc run` reads them, and the reference.
+pub struct Compiled {
+    /// The plan.
+    pub plan: Plan,
+    /// The owner's weights.
+    pub weights: Option<Arc<Weights>>,
+    /// The reference inputs, checked against the plan.
+    pub inputs: HashMap<String, HostTensor>,
+    /// The fixture's reference.
+    pub reference: Reference,
+}
+
+/// Compiles `dir/model.onnx` at the shapes of `dir/reference.json` (18 fraction bits), writes
+/// and reloads the plan and weights, and writes the reference inputs to .npy files and reads
+/// them back as `mpcc run` does.
+pub fn compile_fixture(dir: &Path, public_weights: bool) -> Compiled {
     let reference = Reference::load(&dir.join("reference.json")).expect("reference.json");
     let opts = CompileOptions {
         frontend: FrontendOptions {
@@ -55,13 +69,24 @@ pub fn compile_and_run(dir: &Path, public_weights: bool) -> Outcome {
     let plan = backend::load_plan(&plan_path).unwrap();
     let weights = backend::load_weights(&wpath, &plan).unwrap().map(Arc::new);
     let inputs = read_inputs(&plan, &reference, tmp.path());
-    let data = party_data(&plan, &inputs, weights);
-    let result = run_local(&plan, data, &RunOptions::default())
+    Compiled {
+        plan,
+        weights,
+        inputs,
+        reference,
+    }
+}
+
+/// [`compile_fixture`], then a run of three local parties.
+pub fn compile_and_run(dir: &Path, public_weights: bool) -> Outcome {
+    let c = compile_fixture(dir, public_weights);
+    let data = party_data(&c.plan, &c.inputs, c.weights);
+    let result = run_local(&c.plan, data, &RunOptions::default())
         .unwrap_or_else(|e| panic!("run {}: {e}", dir.display()));
     Outcome {
-        plan,
+        plan: c.plan,
         result,
-        reference,
+        reference: c.reference,
     }
 }
 
