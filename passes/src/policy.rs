@@ -139,6 +139,14 @@ pub const POLICIES: &[PolicyInfo] = &[
                       only for models distilled with them",
         recipes: recipes::MPCFORMER,
     },
+    PolicyInfo {
+        name: "secformer",
+        description: "SecFormer's split (MPC-REFERENCE §2.4): 2Quad softmax (x + 5)^2 / \
+                      sum (x + 5)^2, accurate GeLU (`puma-gelu`, standing in for SecFormer's \
+                      Fourier-series erf), the rest as `puma`; only for models distilled with \
+                      the 2Quad softmax",
+        recipes: recipes::SECFORMER,
+    },
 ];
 
 /// A policy of [`POLICIES`]: which base recipes the lowering passes use.
@@ -152,6 +160,8 @@ impl Policy {
     pub const PUMA_PAPER: Policy = Policy(&POLICIES[1]);
     /// `mpcformer`.
     pub const MPCFORMER: Policy = Policy(&POLICIES[2]);
+    /// `secformer`.
+    pub const SECFORMER: Policy = Policy(&POLICIES[3]);
 
     /// Its entry of [`POLICIES`].
     pub fn info(self) -> &'static PolicyInfo {

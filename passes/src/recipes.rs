@@ -360,3 +360,15 @@ pub const MPCFORMER: Recipes = Recipes {
     gelu: MPCFORMER_GELU,
     ..PUMA
 };
+
+/// SecFormer's choice (MPC-REFERENCE §2.4): retrain the softmax only, as 2Quad
+/// ([`MPCFORMER_SOFTMAX`]: SecFormer's numerator is the same `(x + 5)²` and it divides by
+/// Goldschmidt, as the reciprocal kernel does after normalising; 3 iterations already reach
+/// 18 fraction bits, so SecFormer's 7 would buy nothing here), and keep an accurate GeLU.
+/// SecFormer's GeLU is `0.5x(1 + erf(x/√2))` with a 7-term Fourier series for erf on a
+/// 1-round sine protocol, which needs a sine kernel mpcc does not have; until it has one,
+/// GeLU and everything else are [`PUMA`]'s (`puma-gelu`, |err| ≤ 4.05e-3).
+pub const SECFORMER: Recipes = Recipes {
+    softmax: MPCFORMER_SOFTMAX,
+    ..PUMA
+};

@@ -1,4 +1,4 @@
-//! MPCFormer's recipes (policy `mpcformer`, recipes `mpcformer-quad-gelu`,
+//! MPCFormer's recipes (policies `mpcformer` and `secformer`, recipes `mpcformer-quad-gelu`,
 //! `mpcformer-repo-quad-gelu`, `mpcformer-2quad-softmax`): the lowered graph, evaluated with
 //! the plaintext interpreter on a grid and on random inputs, computes each recipe's own
 //! formula within [`FORMULA`]; and the error against the exact function, which these
@@ -75,6 +75,26 @@ fn policy_by_name() {
     assert_eq!(
         (m.erf, m.rms_norm, m.exp, m.div),
         (p.erf, p.rms_norm, p.exp, p.div)
+    );
+}
+
+/// `secformer` takes 2Quad for the softmax and keeps `puma`'s GeLU and the rest.
+#[test]
+fn secformer_policy() {
+    assert_eq!("secformer".parse::<Policy>(), Ok(Policy::SECFORMER));
+    let (s, p) = (Policy::SECFORMER.recipes(), Policy::PUMA.recipes());
+    assert_eq!(s.softmax, Policy::MPCFORMER.recipes().softmax);
+    assert_eq!(
+        recipes::Recipes {
+            softmax: p.softmax,
+            ..*s
+        },
+        *p
+    );
+    let g = unary_graph(Op::Gelu, &[4]);
+    assert_eq!(
+        op_names(&lower(&g, Policy::SECFORMER, &[])),
+        ["input", "piecewise_poly", "output"]
     );
 }
 

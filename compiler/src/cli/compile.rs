@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(cli(&[]).unwrap().approx, Policy::PUMA);
         let e = cli(&["--approx", "fast"]).unwrap_err().to_string();
         assert!(
-            e.contains("[possible values: puma, puma-paper, mpcformer]"),
+            e.contains("[possible values: puma, puma-paper, mpcformer, secformer]"),
             "{e}"
         );
         let e = cli(&["--approx-override", "op:Softmax"])
