@@ -43,7 +43,9 @@
 //! 0.25 on [-4, 4]; both grow as 0.125x² beyond. Cost per element (Z64, the runtime's
 //! kernels): x² by one multiplication and truncation (3 rounds, 56 bytes over the three
 //! parties), then the final truncation of the poly kernel (2 rounds, 32 bytes): 5 rounds,
-//! 88 bytes, against `puma-gelu`'s 3 comparisons, powers to degree 8 and selects.
+//! 88 bytes, against `puma-gelu`'s 3 comparisons, powers to degree 8 and selects. The
+//! kernel's fixed-point rounding comes on top (the runtime's `poly_bound`: about
+//! `2^-18 (1.5 + 0.75|x| + x²/2)` for |x| ≥ 1).
 
 use crate::recipes::{ActivationRecipe, RecipeKind, Recipes};
 use crate::rewrite::{rebuild, Rewrite};

@@ -58,11 +58,14 @@
 //! with it may use it. **Masks:** an additive attention mask (-10⁴ or the float minimum on padded
 //! positions) gives those positions the largest weights, since (x + 5)² grows with |x|; the
 //! lowering cannot see the mask. Use it only where the mask is all zeros (no padding), as
-//! MPCFormer's benchmark does. Cost for `[rows, n]` (Z64): rows·n multiplications and
-//! truncations for the square (3 rounds, 56 bytes per element over the three parties), rows
-//! reciprocals, rows·n mul + trunc (3 rounds, 56 bytes per element): no max tree, no
-//! comparison, no select, no exp (under `puma`, 10 squarings per element, each a
-//! multiplication and a truncation: 30 rounds and 560 bytes per element).
+//! MPCFormer's benchmark does. A row whose logits are all exactly -5 has a zero sum and no
+//! defined output (the reciprocal kernel returns 0 there). Cost for `[rows, n]` (Z64):
+//! rows·n multiplications and truncations for the square (3 rounds, 56 bytes per element
+//! over the three parties), rows reciprocals (the runtime's `reciprocal_cost`: the top-bit
+//! search, then 9 + 3·iters rounds, 18 at 3 iterations), rows·n mul + trunc (3 rounds, 56
+//! bytes per element): no max tree, no comparison, no select, no exp (under `puma`, 10
+//! squarings per element, each a multiplication and a truncation: 30 rounds and 560 bytes
+//! per element).
 
 use crate::ctx::head_axis;
 use crate::recipes::SoftmaxRecipe;
