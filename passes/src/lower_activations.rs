@@ -1,6 +1,7 @@
 //! Lowers the elementwise activations GeLU, erf, tanh, sigmoid and SiLU to one
 //! `piecewise_poly` kernel each, with the table of the node's recipe ([`crate::recipes`]; the
-//! policy's, or an override's).
+//! policy's, or an override's), or to one `poly` kernel for a polynomial recipe (MPCFormer's
+//! Quad GeLU).
 //!
 //! Before:
 //! ```text
@@ -32,11 +33,24 @@
 //! in parallel (3 or 4), the powers up to the highest degree (8, 8, 7, 5, 5) by a log-depth
 //! tree, and one bit × polynomial select per piece. The output keeps the input's type; if the
 //! front end gave the op another scale, a `trunc` or `shl` follows.
+//!
+//! **Quad GeLU** (`mpcformer-quad-gelu`: `0.125x² + 0.25x + 0.5`, the MPCFormer paper's form
+//! as Ditto copies it; `mpcformer-repo-quad-gelu`: `0.125x² + 0.5x + 0.25`, what the
+//! MPCFormer repository computes). One `poly` kernel of degree 2. The lowered graph computes
+//! the polynomial exactly in real arithmetic (`tests/bounds.rs`, `quad_gelu_*`). It is a
+//! replacement for a distilled model, not an approximation: against GeLU the paper form is
+//! off by up to 0.56 on [-2, 2] (0.5 at x = 0) and 1.50 on [-4, 4], the repository form by
+//! 0.25 on [-4, 4]; both grow as 0.125x² beyond. Cost per element (Z64, the runtime's
+//! kernels): x² by one multiplication and truncation (3 rounds, 56 bytes over the three
+//! parties), then the final truncation of the poly kernel (2 rounds, 32 bytes): 5 rounds,
+//! 88 bytes, against `puma-gelu`'s 3 comparisons, powers to degree 8 and selects. The
+//! kernel's fixed-point rounding comes on top (the runtime's `poly_bound`: about
+//! `2^-18 (1.5 + 0.75|x| + x²/2)` for |x| ≥ 1).
 
 use crate::recipes::{ActivationRecipe, RecipeKind, Recipes};
 use crate::rewrite::{rebuild, Rewrite};
 use crate::{PassCtx, PassError};
-use mpcc_ir::Graph;
+use mpcc_ir::{Graph, Op};
 
 /// Replaces each GeLU, erf, tanh, sigmoid and SiLU by its recipe's piecewise polynomial.
 pub fn lower_activations(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
@@ -45,8 +59,13 @@ pub fn lower_activations(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), Pas
         let Some(recipe) = RecipeKind::of(&node.op).and_then(activation) else {
             return Ok(Rewrite::Keep);
         };
-        let ActivationRecipe::Piecewise(table) = recipe(&ctx.recipes_for(old, node)?);
-        let y = e.same(table.op(), e.arg(0));
+        let op = match recipe(&ctx.recipes_for(old, node)?) {
+            ActivationRecipe::Piecewise(table) => table.op(),
+            ActivationRecipe::Poly(coeffs) => Op::Poly {
+                coeffs: coeffs.to_vec(),
+            },
+        };
+        let y = e.same(op, e.arg(0));
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
     })?;
     *graph = new;

@@ -1,6 +1,7 @@
-//! Lowers `softmax` to PUMA's recipe (MPC-REFERENCE §2.1 `hack_softmax`): subtract the row
-//! maximum, zero the entries below `max - 14`, Taylor exp, one reciprocal per row and a
-//! broadcast multiply (SPU's `x / bcast(y) → x · bcast(1/y)` rewrite).
+//! Lowers `softmax` to its recipe: PUMA's (MPC-REFERENCE §2.1 `hack_softmax`; subtract the
+//! row maximum, zero the entries below `max - 14`, Taylor exp, one reciprocal per row and a
+//! broadcast multiply, SPU's `x / bcast(y) → x · bcast(1/y)` rewrite), or MPCFormer's 2Quad
+//! (§2.3; see the end of this doc).
 //!
 //! Before:
 //! ```text
@@ -45,6 +46,26 @@
 //! recipes, each run of consecutive heads with one recipe is sliced out along the head axis
 //! (`slice`, local and free), lowered with its recipe, and the results are concatenated back
 //! (`concat`, local). With one recipe for all heads the softmax is lowered whole, as above.
+//!
+//! **2Quad** ([`SoftmaxRecipe::Quad`], `mpcformer-2quad-softmax`): `add` the public shift
+//! (5), `mul` + `trunc` (the square), `reduce_sum`, `reciprocal` per row, `mul` (broadcast) +
+//! `trunc`. The lowered graph computes `(x + 5)² / Σ(x + 5)²` exactly in real arithmetic
+//! (`tests/bounds.rs`, `quad_softmax_*`; the reciprocal kernel's error comes on top). It is
+//! not a softmax: it peaks at x = -5, not at the row maximum, and it is not
+//! shift-invariant. Against the exact softmax, rows of 2 logits in [-4, 4] are off by up to
+//! 0.27 per probability (at (1.48, 4): 0.34 vs 0.07 for the first), rows of 2 in [-5, 5] by
+//! 0.49 (at (-5, -4.975): 0 and 1 where softmax gives about 0.5 each); only models distilled
+//! with it may use it. **Masks:** an additive attention mask (-10⁴ or the float minimum on padded
+//! positions) gives those positions the largest weights, since (x + 5)² grows with |x|; the
+//! lowering cannot see the mask. Use it only where the mask is all zeros (no padding), as
+//! MPCFormer's benchmark does. A row whose logits are all exactly -5 has a zero sum and no
+//! defined output (the reciprocal kernel returns 0 there). Cost for `[rows, n]` (Z64):
+//! rows·n multiplications and truncations for the square (3 rounds, 56 bytes per element
+//! over the three parties), rows reciprocals (the runtime's `reciprocal_cost`: the top-bit
+//! search, then 9 + 3·iters rounds, 18 at 3 iterations), rows·n mul + trunc (3 rounds, 56
+//! bytes per element): no max tree, no comparison, no select, no exp (under `puma`, 10
+//! squarings per element, each a multiplication and a truncation: 30 rounds and 560 bytes
+//! per element).
 
 use crate::ctx::head_axis;
 use crate::recipes::SoftmaxRecipe;
@@ -115,11 +136,28 @@ fn softmax(
     axis: usize,
     r: &SoftmaxRecipe,
 ) -> Result<ValueId, PassError> {
-    let SoftmaxRecipe::MaxExp {
-        exp_iters,
-        cutoff,
-        reciprocal_iters,
-    } = *r;
+    match *r {
+        SoftmaxRecipe::MaxExp {
+            exp_iters,
+            cutoff,
+            reciprocal_iters,
+        } => max_exp(e, x, axis, exp_iters, cutoff, reciprocal_iters),
+        SoftmaxRecipe::Quad {
+            shift,
+            reciprocal_iters,
+        } => quad(e, x, axis, shift, reciprocal_iters),
+    }
+}
+
+/// PUMA's `hack_softmax` ([`SoftmaxRecipe::MaxExp`]).
+fn max_exp(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    axis: usize,
+    exp_iters: u32,
+    cutoff: f64,
+    reciprocal_iters: u32,
+) -> Result<ValueId, PassError> {
     e.axis_len(x, axis)?;
     let shape = e.ty(x).shape.clone();
     let m = e.reduce(Op::MaxAxis { axis }, x, axis);
@@ -128,12 +166,37 @@ fn softmax(
     let keep = e.reshape(keep, shape);
     let ex = e.same(Op::ExpTaylor { iters: exp_iters }, d);
     let ex = e.binary(Op::Select, ex, keep)?;
-    let sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, ex, axis);
+    normalize(e, ex, axis, reciprocal_iters)
+}
+
+/// MPCFormer's 2Quad ([`SoftmaxRecipe::Quad`]): `q = (x + shift)²`, then `q / Σq`.
+fn quad(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    axis: usize,
+    shift: f64,
+    reciprocal_iters: u32,
+) -> Result<ValueId, PassError> {
+    e.axis_len(x, axis)?;
+    let c = e.scalar_like(shift, x);
+    let t = e.binary(Op::Add, x, c)?;
+    let q = e.mul_trunc(t, t)?;
+    normalize(e, q, axis, reciprocal_iters)
+}
+
+/// `w / Σw` over `axis`: the row sum, one reciprocal per row, a broadcast multiply.
+fn normalize(
+    e: &mut Emitter<'_>,
+    w: ValueId,
+    axis: usize,
+    reciprocal_iters: u32,
+) -> Result<ValueId, PassError> {
+    let sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, w, axis);
     let inv = e.same(
         Op::Reciprocal {
             iters: reciprocal_iters,
         },
         sum,
     );
-    e.mul_trunc(ex, inv)
+    e.mul_trunc(w, inv)
 }

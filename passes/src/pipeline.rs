@@ -23,12 +23,12 @@ pub struct PassInfo {
 pub const PASSES: &[PassInfo] = &[
     PassInfo {
         name: "lower_activations",
-        description: "GeLU, erf, tanh, sigmoid, SiLU → one piecewise_poly each (recipe tables)",
+        description: "GeLU, erf, tanh, sigmoid, SiLU → one piecewise_poly each (recipe tables), or one poly (Quad GeLU)",
         run: lower_activations::lower_activations,
     },
     PassInfo {
         name: "lower_softmax",
-        description: "softmax → max, subtract, cut-off select, Taylor exp, row sum, one reciprocal per row, multiply (per group of heads when overrides differ by head)",
+        description: "softmax → max, subtract, cut-off select, Taylor exp, row sum, one reciprocal per row, multiply; or 2Quad: (x + 5)², row sum, reciprocal, multiply (per group of heads when overrides differ by head)",
         run: lower_softmax::lower_softmax,
     },
     PassInfo {

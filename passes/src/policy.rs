@@ -88,6 +88,21 @@ pub const RECIPES: &[RecipeInfo] = &[
         description: "x * rsqrt(x), 3 iterations",
         recipe: Recipe::Sqrt(recipes::PUMA_SQRT),
     },
+    RecipeInfo {
+        name: "mpcformer-2quad-softmax",
+        description: "MPCFormer's 2Quad (x + 5)^2 / sum (x + 5)^2, one reciprocal (3 iterations) per row; retrain-required",
+        recipe: Recipe::Softmax(recipes::MPCFORMER_SOFTMAX),
+    },
+    RecipeInfo {
+        name: "mpcformer-quad-gelu",
+        description: "MPCFormer's Quad GeLU 0.125x^2 + 0.25x + 0.5 (paper/Ditto form), |err| vs GeLU 0.56 on [-2, 2]; retrain-required",
+        recipe: Recipe::Gelu(recipes::MPCFORMER_GELU),
+    },
+    RecipeInfo {
+        name: "mpcformer-repo-quad-gelu",
+        description: "MPCFormer's Quad GeLU as its repository computes it, 0.125x^2 + 0.5x + 0.25, |err| vs GeLU 0.25 on [-4, 4]; retrain-required",
+        recipe: Recipe::Gelu(recipes::MPCFORMER_REPO_GELU),
+    },
 ];
 
 impl PartialEq for RecipeInfo {
@@ -122,6 +137,21 @@ pub const POLICIES: &[PolicyInfo] = &[
                       verbatim and SPU's default 8 exp squarings",
         recipes: recipes::PUMA_PAPER,
     },
+    PolicyInfo {
+        name: "mpcformer",
+        description: "MPCFormer's recipes (MPC-REFERENCE §2.3): 2Quad softmax (x + 5)^2 / \
+                      sum (x + 5)^2 and Quad GeLU 0.125x^2 + 0.25x + 0.5, the rest as `puma`; \
+                      only for models distilled with them",
+        recipes: recipes::MPCFORMER,
+    },
+    PolicyInfo {
+        name: "secformer",
+        description: "SecFormer's split (MPC-REFERENCE §2.4): 2Quad softmax (x + 5)^2 / \
+                      sum (x + 5)^2, accurate GeLU (`puma-gelu`, standing in for SecFormer's \
+                      Fourier-series erf), the rest as `puma`; only for models distilled with \
+                      the 2Quad softmax",
+        recipes: recipes::SECFORMER,
+    },
 ];
 
 /// A policy of [`POLICIES`]: which base recipes the lowering passes use.
@@ -133,6 +163,10 @@ impl Policy {
     pub const PUMA: Policy = Policy(&POLICIES[0]);
     /// `puma-paper`.
     pub const PUMA_PAPER: Policy = Policy(&POLICIES[1]);
+    /// `mpcformer`.
+    pub const MPCFORMER: Policy = Policy(&POLICIES[2]);
+    /// `secformer`.
+    pub const SECFORMER: Policy = Policy(&POLICIES[3]);
 
     /// Its entry of [`POLICIES`].
     pub fn info(self) -> &'static PolicyInfo {

@@ -23,6 +23,16 @@ pub enum SoftmaxRecipe {
         /// Iterations of the reciprocal kernel.
         reciprocal_iters: u32,
     },
+    /// MPCFormer's 2Quad (MPC-REFERENCE §2.3): `(x + shift)² / Σ(x + shift)²` over the row,
+    /// one reciprocal per row (`reciprocal_iters` iterations) and a broadcast multiply. No
+    /// max, no exp, no comparison. Not a softmax approximation: a model must be retrained
+    /// (distilled) with it (see `lower_softmax`'s doc for its error and cost).
+    Quad {
+        /// The constant added before squaring (MPCFormer: 5).
+        shift: f64,
+        /// Iterations of the reciprocal kernel.
+        reciprocal_iters: u32,
+    },
 }
 
 /// How to lower one elementwise activation (GeLU, erf, tanh, sigmoid or SiLU).
@@ -30,6 +40,8 @@ pub enum SoftmaxRecipe {
 pub enum ActivationRecipe {
     /// One `piecewise_poly` kernel with this table.
     Piecewise(Piecewise),
+    /// One `poly` kernel: `sum c[i] x^i`, coefficients constant first, on all of ℝ.
+    Poly(&'static [f64]),
 }
 
 /// How to lower an RMS norm (`x / sqrt(mean(x²) + eps)`).
@@ -319,5 +331,45 @@ pub const PUMA_PAPER: Recipes = Recipes {
     gelu: ActivationRecipe::Piecewise(PUMA_GELU),
     silu: ActivationRecipe::Piecewise(PUMA_SILU),
     exp: PUMA_PAPER_EXP,
+    ..PUMA
+};
+
+/// MPCFormer's Quad GeLU in the paper's form, as Ditto copies it (MPC-REFERENCE §2.3,
+/// `gelu_quad`): `0.125x² + 0.25x + 0.5`. One `poly` kernel of degree 2. A retrain-required
+/// replacement, not an approximation: |err| vs GeLU is 0.56 on [-2, 2] (at x ≈ -0.52; 0.5 at
+/// 0) and 1.50 on [-4, 4] (at -4), growing as 0.125x² outside.
+pub const MPCFORMER_GELU: ActivationRecipe = ActivationRecipe::Poly(&[0.5, 0.25, 0.125]);
+
+/// MPCFormer's Quad GeLU as its repository computes it (`src/benchmark/utils.py`):
+/// `0.125x² + 0.5x + 0.25`. |err| vs GeLU is 0.25 on [-4, 4] (at 0 and -4), growing as
+/// 0.125x² outside. For checkpoints distilled with the repository's code.
+pub const MPCFORMER_REPO_GELU: ActivationRecipe = ActivationRecipe::Poly(&[0.25, 0.5, 0.125]);
+
+/// MPCFormer's 2Quad softmax `(x + 5)² / Σ(x + 5)²` with 3 reciprocal iterations (as
+/// [`PUMA_SOFTMAX`]; MPCFormer divides with CrypTen's Newton reciprocal).
+pub const MPCFORMER_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::Quad {
+    shift: 5.0,
+    reciprocal_iters: 3,
+};
+
+/// MPCFormer's recipes (MPC-REFERENCE §2.3): 2Quad softmax ([`MPCFORMER_SOFTMAX`]) and Quad
+/// GeLU in the paper's form ([`MPCFORMER_GELU`]); the other ops keep [`PUMA`]'s recipes
+/// (MPCFormer runs them with CrypTen's defaults). Only for models distilled with these
+/// replacements.
+pub const MPCFORMER: Recipes = Recipes {
+    softmax: MPCFORMER_SOFTMAX,
+    gelu: MPCFORMER_GELU,
+    ..PUMA
+};
+
+/// SecFormer's choice (MPC-REFERENCE §2.4): retrain the softmax only, as 2Quad
+/// ([`MPCFORMER_SOFTMAX`]: SecFormer's numerator is the same `(x + 5)²` and it divides by
+/// Goldschmidt, as the reciprocal kernel does after normalising; 3 iterations already reach
+/// 18 fraction bits, so SecFormer's 7 would buy nothing here), and keep an accurate GeLU.
+/// SecFormer's GeLU is `0.5x(1 + erf(x/√2))` with a 7-term Fourier series for erf on a
+/// 1-round sine protocol, which needs a sine kernel mpcc does not have; until it has one,
+/// GeLU and everything else are [`PUMA`]'s (`puma-gelu`, |err| ≤ 4.05e-3).
+pub const SECFORMER: Recipes = Recipes {
+    softmax: MPCFORMER_SOFTMAX,
     ..PUMA
 };

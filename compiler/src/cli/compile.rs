@@ -608,7 +608,10 @@ mod tests {
         assert_eq!(a.approx_override[0].to_string(), "op:Softmax,layer:1=puma");
         assert_eq!(cli(&[]).unwrap().approx, Policy::PUMA);
         let e = cli(&["--approx", "fast"]).unwrap_err().to_string();
-        assert!(e.contains("[possible values: puma, puma-paper]"), "{e}");
+        assert!(
+            e.contains("[possible values: puma, puma-paper, mpcformer, secformer]"),
+            "{e}"
+        );
         let e = cli(&["--approx-override", "op:Softmax"])
             .unwrap_err()
             .to_string();

@@ -1,0 +1,206 @@
+//! MPCFormer's recipes (policies `mpcformer` and `secformer`, recipes `mpcformer-quad-gelu`,
+//! `mpcformer-repo-quad-gelu`, `mpcformer-2quad-softmax`): the lowered graph, evaluated with
+//! the plaintext interpreter on a grid and on random inputs, computes each recipe's own
+//! formula within [`FORMULA`]; and the error against the exact function, which these
+//! retrain-required recipes do not bound tightly, is what their docs state.
+
+mod common;
+use common::*;
+use mpcc_ir::*;
+use mpcc_passes::policy::find_recipe;
+use mpcc_passes::*;
+use proptest::prelude::*;
+
+/// Relative tolerance of a lowered recipe against its own formula: real arithmetic with an
+/// exact reciprocal, so only f64 rounding.
+const FORMULA: f64 = 1e-12;
+
+/// The paper (Ditto) form of Quad GeLU.
+fn quad_gelu(x: f64) -> f64 {
+    0.125 * x * x + 0.25 * x + 0.5
+}
+
+/// The MPCFormer repository's form of Quad GeLU.
+fn repo_quad_gelu(x: f64) -> f64 {
+    0.125 * x * x + 0.5 * x + 0.25
+}
+
+/// 2Quad over each row of `n`: `(x + 5)² / Σ(x + 5)²`.
+fn quad_softmax(xs: &[f64], n: usize) -> Vec<f64> {
+    xs.chunks(n)
+        .flat_map(|row| {
+            let q: Vec<f64> = row.iter().map(|x| (x + 5.0) * (x + 5.0)).collect();
+            let s: f64 = q.iter().sum();
+            q.into_iter().map(move |v| v / s)
+        })
+        .collect()
+}
+
+/// `g` lowered under `policy` with `overrides`.
+fn lower(g: &Graph, policy: Policy, overrides: &[&str]) -> Graph {
+    let opts = PassOptions {
+        policy,
+        overrides: overrides.iter().map(|o| o.parse().unwrap()).collect(),
+        ..PassOptions::default()
+    };
+    run_pipeline(g.clone(), &opts).unwrap()
+}
+
+/// Checks `got` against `want` within [`FORMULA`] relative (absolute below 1).
+fn check_formula(want: &[f64], got: &[f64]) {
+    assert_eq!(want.len(), got.len());
+    for (p, q) in want.iter().zip(got) {
+        assert!((p - q).abs() <= FORMULA * p.abs().max(1.0), "{p} vs {q}");
+    }
+}
+
+/// The op names of a graph.
+fn op_names(g: &Graph) -> Vec<&'static str> {
+    g.nodes.iter().map(|n| n.op.name()).collect()
+}
+
+/// The policy parses by name and holds the two MPCFormer recipes, the rest as `puma`.
+#[test]
+fn policy_by_name() {
+    assert_eq!("mpcformer".parse::<Policy>(), Ok(Policy::MPCFORMER));
+    let (m, p) = (Policy::MPCFORMER.recipes(), Policy::PUMA.recipes());
+    assert_eq!(
+        find_recipe("mpcformer-2quad-softmax").unwrap().recipe,
+        recipes::Recipe::Softmax(m.softmax)
+    );
+    assert_eq!(
+        find_recipe("mpcformer-quad-gelu").unwrap().recipe,
+        recipes::Recipe::Gelu(m.gelu)
+    );
+    assert_eq!(
+        (m.erf, m.rms_norm, m.exp, m.div),
+        (p.erf, p.rms_norm, p.exp, p.div)
+    );
+}
+
+/// `secformer` takes 2Quad for the softmax and keeps `puma`'s GeLU and the rest.
+#[test]
+fn secformer_policy() {
+    assert_eq!("secformer".parse::<Policy>(), Ok(Policy::SECFORMER));
+    let (s, p) = (Policy::SECFORMER.recipes(), Policy::PUMA.recipes());
+    assert_eq!(s.softmax, Policy::MPCFORMER.recipes().softmax);
+    assert_eq!(
+        recipes::Recipes {
+            softmax: p.softmax,
+            ..*s
+        },
+        *p
+    );
+    let g = unary_graph(Op::Gelu, &[4]);
+    assert_eq!(
+        op_names(&lower(&g, Policy::SECFORMER, &[])),
+        ["input", "piecewise_poly", "output"]
+    );
+}
+
+/// Quad GeLU lowers to one `poly` kernel that computes 0.125x² + 0.25x + 0.5 on [-50, 50].
+#[test]
+fn quad_gelu_formula_on_grid() {
+    let xs = grid(-50.0, 50.0, 20_001);
+    let g = unary_graph(Op::Gelu, &[xs.len()]);
+    let l = lower(&g, Policy::MPCFORMER, &[]);
+    assert_eq!(op_names(&l), ["input", "poly", "output"]);
+    let want: Vec<f64> = xs.iter().map(|&x| quad_gelu(x)).collect();
+    check_formula(&want, &run(&l, &[("x", &xs)]));
+}
+
+/// Against GeLU, the paper form is off by 0.5606 on [-2, 2] and 1.5001 on [-4, 4]; the
+/// repository form (by override, under `puma`) by 0.25 on [-4, 4] and computes its formula.
+#[test]
+fn quad_gelu_error_vs_gelu() {
+    let err = |policy, overrides: &[&str], lo, hi| {
+        let xs = grid(lo, hi, 200_001);
+        let g = unary_graph(Op::Gelu, &[xs.len()]);
+        let l = lower(&g, policy, overrides);
+        max_abs_diff(&run(&g, &[("x", &xs)]), &run(&l, &[("x", &xs)]))
+    };
+    let e = err(Policy::MPCFORMER, &[], -2.0, 2.0);
+    assert!((0.5605..=0.5607).contains(&e), "{e}");
+    let e = err(Policy::MPCFORMER, &[], -4.0, 4.0);
+    assert!((1.5001..=1.5002).contains(&e), "{e}");
+    let repo = ["op:gelu=mpcformer-repo-quad-gelu"];
+    let e = err(Policy::PUMA, &repo, -4.0, 4.0);
+    assert!((0.2501..=0.2502).contains(&e), "{e}");
+    let xs = grid(-20.0, 20.0, 4001);
+    let g = unary_graph(Op::Gelu, &[xs.len()]);
+    let want: Vec<f64> = xs.iter().map(|&x| repo_quad_gelu(x)).collect();
+    check_formula(&want, &run(&lower(&g, Policy::PUMA, &repo), &[("x", &xs)]));
+}
+
+/// 2Quad lowers to add, square, row sum, one reciprocal per row, multiply: no max, exp or
+/// comparison; `op:Softmax=mpcformer` over `puma` gives the same.
+#[test]
+fn quad_softmax_ops() {
+    let g = unary_graph(Op::Softmax { axis: 1 }, &[2, 8]);
+    let names = op_names(&lower(&g, Policy::MPCFORMER, &[]));
+    let want = [
+        "input",
+        "const",
+        "add",
+        "mul",
+        "trunc",
+        "reduce_sum",
+        "reciprocal",
+        "mul",
+        "trunc",
+        "output",
+    ];
+    assert_eq!(names, want);
+    // The policy's name works as an override too.
+    let by_policy = lower(&g, Policy::PUMA, &["op:Softmax=mpcformer"]);
+    assert_eq!(op_names(&by_policy), want);
+}
+
+/// Against the exact softmax, the row (1.48, 4) is off by 0.267 per probability (the worst
+/// row of 2 logits in [-4, 4], docs of `lower_softmax`).
+#[test]
+fn quad_softmax_error_vs_softmax() {
+    let g = unary_graph(Op::Softmax { axis: 1 }, &[1, 2]);
+    let xs = [1.48, 4.0];
+    let e = max_abs_diff(
+        &run(&g, &[("x", &xs)]),
+        &run(&lower(&g, Policy::MPCFORMER, &[]), &[("x", &xs)]),
+    );
+    assert!((0.2669..=0.2670).contains(&e), "{e}");
+}
+
+/// An override by head gives head 0 of an attention softmax 2Quad and leaves head 1 on
+/// `puma`'s recipe.
+#[test]
+fn quad_softmax_by_head() {
+    let g = unary_graph(Op::Softmax { axis: 3 }, &[1, 2, 2, 4]);
+    let l = lower(
+        &g,
+        Policy::PUMA,
+        &["op:softmax,head:0=mpcformer-2quad-softmax"],
+    );
+    let xs: Vec<f64> = (0..16).map(|i| (i as f64 * 0.7).sin() * 3.0).collect();
+    let (exact, got) = (run(&g, &[("x", &xs)]), run(&l, &[("x", &xs)]));
+    check_formula(&quad_softmax(&xs[..8], 4), &got[..8]);
+    assert!(max_abs_diff(&exact[8..], &got[8..]) <= 5.4e-3);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random inputs: Quad GeLU computes its formula.
+    #[test]
+    fn quad_gelu_random(xs in prop::collection::vec(-50.0f64..50.0, 32)) {
+        let g = unary_graph(Op::Gelu, &[xs.len()]);
+        let want: Vec<f64> = xs.iter().map(|&x| quad_gelu(x)).collect();
+        check_formula(&want, &run(&lower(&g, Policy::MPCFORMER, &[]), &[("x", &xs)]));
+    }
+
+    /// Random rows of 1..=16 logits in [-20, 20]: 2Quad computes its formula.
+    #[test]
+    fn quad_softmax_random(n in 1usize..=16, rows in 1usize..4, seed in prop::collection::vec(-20.0f64..20.0, 64)) {
+        let xs = &seed[..rows * n];
+        let g = unary_graph(Op::Softmax { axis: 1 }, &[rows, n]);
+        check_formula(&quad_softmax(xs, n), &run(&lower(&g, Policy::MPCFORMER, &[]), &[("x", xs)]));
+    }
+}
