@@ -182,8 +182,9 @@ pub fn input_limit(plan: &Plan) -> f64 {
 /// Checks a tensor read from a file against the plan's declaration of that input and
 /// returns the values to feed. int32/bool convert to int64; float64 and integers convert to
 /// float32. Refused: floats for an int64 input, a wrong shape, a non-finite float, a token id
-/// outside the vocabulary of a one-hot input, an attention mask other than 0/1, and a value
-/// beyond [`input_limit`].
+/// outside the vocabulary of a one-hot input, an attention mask other than 0/1, and a real
+/// (float32) value beyond [`input_limit`]. Integer inputs (ids, positions) are whole numbers
+/// the model indexes or compares with; they are not limited here.
 pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTensor, IoError> {
     let mismatch = |message: String| IoError::Mismatch {
         name: decl.name.clone(),
@@ -232,7 +233,7 @@ pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTe
             )));
         }
     }
-    if one_hot_depth(plan, decl).is_none() {
+    if decl.dtype == "float32" {
         let limit = input_limit(plan);
         if let Some(i) = t.tensor.data.iter().position(|v| v.abs() >= limit) {
             return Err(mismatch(format!(

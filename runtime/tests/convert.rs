@@ -12,12 +12,10 @@ use mpcc_ir::*;
 use mpcc_runtime::ctx::Ctx;
 use mpcc_runtime::kernels::convert;
 use mpcc_runtime::share::{AShare, Val};
-use mpcc_runtime::transport::LocalTransport;
 use mpcc_runtime::{node_cost, party_data, run_local, Cost, HostTensor, RunOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// Random values per property.
 const N: usize = 1000;
@@ -37,43 +35,7 @@ where
     let x0: Vec<u64> = (0..xs.len())
         .map(|i| xs[i].wrapping_sub(r1[i]).wrapping_sub(r2[i]) & m)
         .collect();
-    let comps = [x0, r1, r2];
-    let links = LocalTransport::triple(Duration::from_secs(20));
-    let f = &f;
-    let outs: Vec<(AShare, (u64, u64))> = std::thread::scope(|s| {
-        let hs: Vec<_> = links
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let sh = AShare {
-                    a: comps[i].clone(),
-                    b: comps[(i + 1) % 3].clone(),
-                };
-                s.spawn(move || {
-                    let mut ctx = Ctx::setup(Box::new(l)).unwrap();
-                    ctx.take_stats();
-                    let y = f(&mut ctx, &sh).unwrap();
-                    let st = ctx.take_stats();
-                    (y, (st.bytes_sent, st.rounds))
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    for p in 0..3 {
-        assert_eq!(
-            outs[p].0.b,
-            outs[(p + 1) % 3].0.a,
-            "replication at party {p}"
-        );
-    }
-    let y = (0..xs.len())
-        .map(|i| {
-            let s = (0..3).fold(0u64, |acc, p| acc.wrapping_add(outs[p].0.a[i]));
-            s & to.mask()
-        })
-        .collect();
-    (y, [outs[0].1, outs[1].1, outs[2].1])
+    common::on_three_parties([x0, r1, r2], to, f)
 }
 
 /// Asserts that each party's measured (bytes, rounds) equals the declared cost.

@@ -1,6 +1,8 @@
 //! Truncation protocols, run directly on three in-process parties: exact truncation never
 //! fails in its range, both variants send exactly their declared bytes and rounds, and a
 //! shift outside `1..=k-2` is refused before any traffic.
+mod common;
+
 use mpcc_ir::Ring;
 use mpcc_runtime::ctx::Ctx;
 use mpcc_runtime::kernels::arith;
@@ -32,41 +34,7 @@ fn run3(xs: &[u64], d: u32, ring: Ring, f: Proto) -> (Vec<u64>, [(u64, u64); 3])
         .zip(&r2)
         .map(|((x, a), b)| x.wrapping_sub(*a).wrapping_sub(*b) & m)
         .collect();
-    let comps = [x0, r1, r2];
-    let links = LocalTransport::triple(Duration::from_secs(20));
-    let outs: Vec<(AShare, (u64, u64))> = std::thread::scope(|s| {
-        let hs: Vec<_> = links
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let sh = AShare {
-                    a: comps[i].clone(),
-                    b: comps[(i + 1) % 3].clone(),
-                };
-                s.spawn(move || {
-                    let mut ctx = Ctx::setup(Box::new(l)).unwrap();
-                    ctx.take_stats();
-                    let y = f(&mut ctx, &sh, d, ring).unwrap();
-                    let st = ctx.take_stats();
-                    (y, (st.bytes_sent, st.rounds))
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let y: Vec<u64> = (0..xs.len())
-        .map(|i| {
-            outs[0].0.a[i]
-                .wrapping_add(outs[1].0.a[i])
-                .wrapping_add(outs[2].0.a[i])
-                & m
-        })
-        .collect();
-    // Replication is consistent: party i's b is party i+1's a.
-    for p in 0..3 {
-        assert_eq!(outs[p].0.b, outs[(p + 1) % 3].0.a);
-    }
-    (y, [outs[0].1, outs[1].1, outs[2].1])
+    common::on_three_parties([x0, r1, r2], ring, |ctx, sh| f(ctx, sh, d, ring))
 }
 
 fn signed(x: u64, ring: Ring) -> i64 {
