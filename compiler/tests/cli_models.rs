@@ -224,6 +224,13 @@ fn minilm_sentence_embeddings_from_the_cli() {
         .unwrap_or_else(|_| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/models/all-minilm-l6-v2")
         });
+    if !dir.join("model.onnx").exists() {
+        println!(
+            "skipped: all-MiniLM-L6-v2 not found at {} (set MPCC_MINILM_DIR)",
+            dir.display()
+        );
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let plan = tmp.path().join("minilm.plan");
     let p = plan.to_str().unwrap();
