@@ -5,7 +5,7 @@
 mod e2e_common;
 
 use e2e_common::{compile_and_run, repo_root};
-use mpcc_compiler::io;
+use mpcc_compiler::{client, io};
 use std::path::PathBuf;
 
 fn minilm_dir() -> PathBuf {
@@ -14,22 +14,10 @@ fn minilm_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("../shared/models/all-minilm-l6-v2"))
 }
 
-/// Mean of `h` `[b, t, d]` over the tokens whose mask is 1: the sentence-transformers pooling.
+/// Mean of `h` `[b, t, d]` over the tokens whose mask is 1: the sentence-transformers pooling
+/// (the client-side pooling `mpcc run --pool mean` applies).
 fn mean_pool(h: &[f64], mask: &[f64], b: usize, t: usize, d: usize) -> Vec<Vec<f64>> {
-    (0..b)
-        .map(|i| {
-            let mut acc = vec![0.0; d];
-            let mut n = 0.0;
-            for j in 0..t {
-                let m = mask[i * t + j];
-                n += m;
-                for (k, a) in acc.iter_mut().enumerate() {
-                    *a += m * h[(i * t + j) * d + k];
-                }
-            }
-            acc.iter().map(|a| a / n).collect()
-        })
-        .collect()
+    client::pool(h, &[b, t, d], Some(mask), client::Pool::Mean, false).expect("[b, t, d]")
 }
 
 /// The secure sentence embeddings (mean-pooled over the attention mask) of both sentences

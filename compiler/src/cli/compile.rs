@@ -310,7 +310,8 @@ fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<us
         anyhow::bail!("--seq needs --batch (the shape of a text input is [batch, seq])");
     }
     let b = args.batch.unwrap_or(1);
-    for input in crate::frontend::declared_inputs(model)? {
+    let proto = crate::frontend::read_proto(model)?;
+    for input in crate::frontend::declared_inputs(&proto) {
         if shapes.iter().any(|(n, _)| *n == input.name) {
             continue;
         }

@@ -118,13 +118,13 @@ pub fn inspect(model: &Path) -> anyhow::Result<String> {
             if tok { "tokenizer.json" } else { "none" }
         );
     }
-    let inputs = declared_inputs(&file)?;
+    let inputs = declared_inputs(&proto);
     s += "inputs:\n";
     for i in &inputs {
         s += &format!("  {:<20} {:<6} {}\n", i.name, i.dtype, dims(i));
     }
     s += "outputs:\n";
-    for o in declared_outputs(&file)? {
+    for o in declared_outputs(&proto) {
         s += &format!("  {:<20} {:<6} {}\n", o.name, o.dtype, dims(&o));
     }
     let mut hist: BTreeMap<&str, usize> = BTreeMap::new();

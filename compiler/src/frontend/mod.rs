@@ -78,23 +78,21 @@ pub struct DeclaredInput {
     pub dims: Vec<Result<usize, String>>,
 }
 
-/// The graph inputs of `path` (initializers listed as inputs excluded), read from the
-/// protobuf alone.
-pub fn declared_inputs(path: &Path) -> Result<Vec<DeclaredInput>, CompileError> {
-    let proto = read_proto(path)?;
-    let Some(g) = &proto.graph else {
-        return Ok(Vec::new());
-    };
-    Ok(value_infos(g, &g.input, true))
+/// The graph inputs of a model's protobuf ([`read_proto`]), initializers listed as inputs
+/// excluded.
+pub fn declared_inputs(proto: &tract_onnx::pb::ModelProto) -> Vec<DeclaredInput> {
+    proto
+        .graph
+        .as_ref()
+        .map_or_else(Vec::new, |g| value_infos(g, &g.input, true))
 }
 
-/// The graph outputs of `path`, as [`declared_inputs`] gives the inputs.
-pub fn declared_outputs(path: &Path) -> Result<Vec<DeclaredInput>, CompileError> {
-    let proto = read_proto(path)?;
-    let Some(g) = &proto.graph else {
-        return Ok(Vec::new());
-    };
-    Ok(value_infos(g, &g.output, false))
+/// The graph outputs of a model's protobuf, as [`declared_inputs`] gives the inputs.
+pub fn declared_outputs(proto: &tract_onnx::pb::ModelProto) -> Vec<DeclaredInput> {
+    proto
+        .graph
+        .as_ref()
+        .map_or_else(Vec::new, |g| value_infos(g, &g.output, false))
 }
 
 fn value_infos(
@@ -169,16 +167,8 @@ pub fn load(path: &Path, opts: &FrontendOptions) -> Result<Loaded, CompileError>
         path: path.display().to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|source| CompileError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
     let onnx = tract_onnx::onnx();
-    let mut proto = guarded(|| {
-        onnx.proto_model_for_read(&mut bytes.as_slice())
-            .map_err(|e| e.context("Reading proto model"))
-    })
-    .map_err(load_err)?;
+    let mut proto = read_proto(path)?;
     let (public, secrets) = ownership::split(&path.display().to_string(), &mut proto, &onnx, opts)?;
     // Intermediate shape annotations are hints that tract would have to unify with the
     // --input-shape values; quantizers write them with the symbolic batch and sequence dims,
