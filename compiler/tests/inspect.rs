@@ -1,5 +1,5 @@
 //! `mpcc inspect`: every bundled fixture has only supported operators, an unsupported one is
-//! named with its node, the report on bert-tiny-seqcls's export folder is kept as a golden
+//! named with its node (by inspect and by compile's error), the report on bert-tiny-seqcls's export folder is kept as a golden
 //! file, and the operator table in docs/ONNX-OPS.md is the one inspect uses.
 
 use mpcc_compiler::cli::inspect::inspect;
@@ -53,6 +53,22 @@ fn unsupported_operator_is_named_with_its_node() {
         report.contains(&format!("  Relu at node '{node}'")),
         "{report}"
     );
+    // `mpcc compile` refuses the same node with the same line, before tract turns the Relu
+    // into a `Max` that the error would otherwise name.
+    let opts = mpcc_compiler::frontend::FrontendOptions {
+        input_shapes: ["input_ids", "attention_mask", "token_type_ids"]
+            .iter()
+            .map(|n| (n.to_string(), vec![1, 8]))
+            .collect(),
+        ..Default::default()
+    };
+    let err = mpcc_compiler::frontend::load(&path, &opts)
+        .err()
+        .expect("compile refuses the model")
+        .to_string();
+    assert!(err.contains(&format!("  Relu at node '{node}'")), "{err}");
+    assert!(err.contains("mpcc inspect"), "{err}");
+    assert!(!err.contains("Max"), "{err}");
 }
 
 /// The report on the export folder of bert-tiny-seqcls.

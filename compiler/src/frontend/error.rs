@@ -67,6 +67,20 @@ pub enum CompileError {
         /// What is missing.
         reason: String,
     },
+    /// ONNX operators without a lowering, found before lowering starts: each named with its
+    /// node, as `mpcc inspect` lists them.
+    #[error(
+        "'{path}' uses ONNX operators that mpcc has no lowering for:\n{}\nrun `mpcc inspect {path}` \
+         for the model's whole operator list; docs/ONNX-OPS.md lists the supported operators \
+         and their limits",
+        .nodes.join("\n")
+    )]
+    UnsupportedOps {
+        /// The model file.
+        path: String,
+        /// One line per node: `  OP at node 'NAME'`.
+        nodes: Vec<String>,
+    },
     /// A weight or constant that the fixed-point format cannot hold (NaN, an infinity, or a
     /// magnitude that wraps around the ring).
     #[error(
@@ -168,6 +182,7 @@ impl CompileError {
             | CompileError::BadOwnership(_)
             | CompileError::Typing { .. }
             | CompileError::Unsupported { .. }
+            | CompileError::UnsupportedOps { .. }
             | CompileError::Unencodable { .. }
             | CompileError::NotConcrete { .. }
             | CompileError::NotLowered { .. } => false,

@@ -170,6 +170,7 @@ pub fn load(path: &Path, opts: &FrontendOptions) -> Result<Loaded, CompileError>
     let onnx = tract_onnx::onnx();
     let mut proto = read_proto(path)?;
     let (public, secrets) = ownership::split(&path.display().to_string(), &mut proto, &onnx, opts)?;
+    refuse_unsupported(path, &proto)?;
     // Intermediate shape annotations are hints that tract would have to unify with the
     // --input-shape values; quantizers write them with the symbolic batch and sequence dims,
     // which then clash. tract infers every intermediate shape itself.
@@ -199,6 +200,29 @@ pub fn load(path: &Path, opts: &FrontendOptions) -> Result<Loaded, CompileError>
         },
         public,
     })
+}
+
+/// Refuses a model with ONNX operators outside [`support::ONNX_OPS`] before tract rewrites
+/// them into something else (a `Relu` would otherwise be reported as tract's `Max`), naming
+/// every such node as `mpcc inspect` does. Runs after the ownership split, whose rewrites
+/// (weight dequantization folded, run-time dequantization expanded) leave supported ops and
+/// whose own refusals (dynamic quantization) say more.
+fn refuse_unsupported(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result<(), CompileError> {
+    let nodes: Vec<String> = proto
+        .graph
+        .iter()
+        .flat_map(|g| &g.node)
+        .filter(|n| support::support(&n.op_type).is_none())
+        .map(|n| format!("  {} at node '{}'", n.op_type, n.name))
+        .collect();
+    if nodes.is_empty() {
+        Ok(())
+    } else {
+        Err(CompileError::UnsupportedOps {
+            path: path.display().to_string(),
+            nodes,
+        })
+    }
 }
 
 /// Refuses a weight or constant that its fixed-point encoding cannot hold: NaN, an infinity,
