@@ -82,6 +82,201 @@ pub struct ClientInfo {
     pub normalize: bool,
     /// File name of the tokenizer, in the plan's directory.
     pub tokenizer: Option<String>,
+    /// How an image becomes pixel values (the export's `preprocessor_config.json`).
+    #[serde(default)]
+    pub image: Option<ImagePrep>,
+}
+
+/// How `mpcc run --image` turns a PNG or JPEG into pixel values, as a Hugging Face image
+/// processor (`ViTImageProcessor` and its kin) does: resize (or resize the shorter edge and
+/// crop the centre), scale to [0, 1], subtract the mean and divide by the standard deviation
+/// per channel, channels first. The output size is always the plan's input size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImagePrep {
+    /// Resize (`do_resize`).
+    pub resize: bool,
+    /// The resampling filter, as PIL numbers it (`resample`: 0 nearest, 1 Lanczos,
+    /// 2 bilinear, 3 bicubic).
+    pub resample: u32,
+    /// Resize the shorter edge to this many pixels, keeping the aspect ratio, then crop the
+    /// centre to the plan's size (`size.shortest_edge` with `do_center_crop`).
+    pub shortest_edge: Option<usize>,
+    /// Multiply by `rescale_factor` (`do_rescale`).
+    pub rescale: Option<f64>,
+    /// Per-channel mean and standard deviation (`do_normalize`, `image_mean`, `image_std`).
+    pub normalize: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Default for ImagePrep {
+    /// `ViTImageProcessor`'s defaults: bilinear resize, 1/255, mean and std 0.5.
+    fn default() -> Self {
+        ImagePrep {
+            resize: true,
+            resample: 2,
+            shortest_edge: None,
+            rescale: Some(1.0 / 255.0),
+            normalize: Some((vec![0.5; 3], vec![0.5; 3])),
+        }
+    }
+}
+
+impl ImagePrep {
+    /// Reads a Hugging Face `preprocessor_config.json`; a field it lacks takes
+    /// `ViTImageProcessor`'s default.
+    pub fn from_file(path: &Path) -> anyhow::Result<ImagePrep> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read '{}': {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("'{}' is not JSON: {e}", path.display()))?;
+        let d = ImagePrep::default();
+        let flag = |k: &str| v[k].as_bool().unwrap_or(true);
+        let floats = |k: &str| -> anyhow::Result<Option<Vec<f64>>> {
+            match &v[k] {
+                serde_json::Value::Null => Ok(None),
+                serde_json::Value::Number(n) => Ok(n.as_f64().map(|x| vec![x; 3])),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|x| {
+                        x.as_f64().ok_or_else(|| {
+                            anyhow::anyhow!("'{}': {k} holds a non-number", path.display())
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<f64>>>()
+                    .map(Some),
+                _ => anyhow::bail!("'{}': {k} is not a number or a list", path.display()),
+            }
+        };
+        let resample = match v["resample"].as_u64() {
+            None => d.resample,
+            Some(r @ 0..=3) => r as u32,
+            Some(r) => anyhow::bail!(
+                "'{}': resample {r} is not one mpcc implements (0 nearest, 1 Lanczos, \
+                 2 bilinear, 3 bicubic)",
+                path.display()
+            ),
+        };
+        let crop = v["do_center_crop"].as_bool().unwrap_or(false);
+        let shortest_edge = v["size"]["shortest_edge"]
+            .as_u64()
+            .filter(|_| crop)
+            .map(|x| x as usize);
+        let rescale =
+            flag("do_rescale").then(|| v["rescale_factor"].as_f64().unwrap_or(1.0 / 255.0));
+        let normalize = if flag("do_normalize") {
+            let mean = floats("image_mean")?.unwrap_or_else(|| vec![0.5; 3]);
+            let std = floats("image_std")?.unwrap_or_else(|| vec![0.5; 3]);
+            if std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
+                anyhow::bail!(
+                    "'{}': image_std holds a zero or non-finite value",
+                    path.display()
+                );
+            }
+            Some((mean, std))
+        } else {
+            None
+        };
+        Ok(ImagePrep {
+            resize: flag("do_resize"),
+            resample,
+            shortest_edge,
+            rescale,
+            normalize,
+        })
+    }
+
+    fn filter(&self) -> image::imageops::FilterType {
+        use image::imageops::FilterType;
+        match self.resample {
+            0 => FilterType::Nearest,
+            1 => FilterType::Lanczos3,
+            3 => FilterType::CatmullRom,
+            _ => FilterType::Triangle,
+        }
+    }
+
+    /// The pixel values `[channels, height, width]` (row-major) of the image file `path`:
+    /// `channels` 3 (RGB) or 1 (luma).
+    pub fn pixels(
+        &self,
+        path: &Path,
+        channels: usize,
+        height: usize,
+        width: usize,
+    ) -> anyhow::Result<Vec<f64>> {
+        let img = image::ImageReader::open(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the image '{}': {e}", path.display()))?
+            .with_guessed_format()
+            .map_err(|e| anyhow::anyhow!("cannot read the image '{}': {e}", path.display()))?
+            .decode()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "'{}' is not an image mpcc decodes (PNG or JPEG): {e}",
+                    path.display()
+                )
+            })?;
+        let (h, w) = (height as u32, width as u32);
+        let img = match (self.resize, self.shortest_edge) {
+            (false, _) => img,
+            (true, Some(edge)) => {
+                let (iw, ih) = (img.width().max(1), img.height().max(1));
+                let edge = edge as u32;
+                let (nw, nh) = if iw <= ih {
+                    (edge, (edge as u64 * ih as u64 / iw as u64) as u32)
+                } else {
+                    ((edge as u64 * iw as u64 / ih as u64) as u32, edge)
+                };
+                img.resize_exact(nw.max(w), nh.max(h), self.filter())
+            }
+            (true, None) => img.resize_exact(w, h, self.filter()),
+        };
+        let (iw, ih) = (img.width(), img.height());
+        if iw < w || ih < h {
+            anyhow::bail!(
+                "the image '{}' is {iw}x{ih} after preprocessing, smaller than the plan's \
+                 {width}x{height}; compile with --image-size {ih},{iw} or give a larger image",
+                path.display()
+            );
+        }
+        let (x0, y0) = ((iw - w) / 2, (ih - h) / 2);
+        let planes: Vec<Vec<u8>> = match channels {
+            3 => {
+                let rgb = img.to_rgb8();
+                (0..3)
+                    .map(|c| {
+                        (0..h)
+                            .flat_map(|y| (0..w).map(move |x| (x, y)))
+                            .map(|(x, y)| rgb.get_pixel(x0 + x, y0 + y)[c])
+                            .collect()
+                    })
+                    .collect()
+            }
+            1 => {
+                let l = img.to_luma8();
+                vec![(0..h)
+                    .flat_map(|y| (0..w).map(move |x| (x, y)))
+                    .map(|(x, y)| l.get_pixel(x0 + x, y0 + y)[0])
+                    .collect()]
+            }
+            c => anyhow::bail!(
+                "the plan's image input has {c} channels; --image makes 3 (RGB) or 1 (grey)"
+            ),
+        };
+        let mut out = Vec::with_capacity(channels * height * width);
+        for (c, plane) in planes.iter().enumerate() {
+            for &p in plane {
+                let mut x = p as f64;
+                if let Some(f) = self.rescale {
+                    x *= f;
+                }
+                if let Some((mean, std)) = &self.normalize {
+                    let pick = |v: &[f64]| v.get(c).or(v.first()).copied().unwrap_or(0.0);
+                    x = (x - pick(mean)) / pick(std).max(f64::MIN_POSITIVE);
+                }
+                out.push(x);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Where the client file of the plan at `plan` lives.

@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// The ONNX model: the folder `optimum-cli export onnx` writes (model.onnx, config.json,
-    /// tokenizer.json), or a bare .onnx file.
+    /// tokenizer.json or preprocessor_config.json), or a bare .onnx file.
     pub model: PathBuf,
 
     /// Where to write the plan; the weights go to the same path with extension `.weights`.
@@ -67,7 +67,7 @@ pub struct Args {
     #[arg(long, value_name = "S")]
     pub seq: Option<usize>,
 
-    /// Height and width of an image input (pixel_values [B, C, H, W], C from the model).
+    /// Height and width of an image input (pixel_values [B, C, H, W], C from the model or its config.json num_channels).
     #[arg(long, value_name = "H,W", value_parser = parse_hw)]
     pub image_size: Option<(usize, usize)>,
 
@@ -311,6 +311,14 @@ fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<us
     }
     let b = args.batch.unwrap_or(1);
     let proto = crate::frontend::read_proto(model)?;
+    // An image model's channel count, when the export leaves it dynamic: its config.json.
+    let channels = model
+        .parent()
+        .map(|d| d.join("config.json"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["num_channels"].as_u64())
+        .map(|c| c as usize);
     for input in crate::frontend::declared_inputs(&proto) {
         if shapes.iter().any(|(n, _)| *n == input.name) {
             continue;
@@ -319,12 +327,16 @@ fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<us
         match (text, input.dims.len(), args.seq, args.image_size) {
             (true, 2, Some(s), _) => shapes.push((input.name, vec![b, s])),
             (false, 4, _, Some((h, w))) => {
-                let c = input.dims[1].clone().map_err(|_| {
-                    anyhow::anyhow!(
-                        "input '{}' has a dynamic channel dim; give its shape with --input-shape",
+                let c = match (input.dims[1].clone(), channels) {
+                    (Ok(c), _) => c,
+                    (Err(_), Some(c)) => c,
+                    (Err(_), None) => anyhow::bail!(
+                        "input '{}' has a dynamic channel dim and no config.json beside the \
+                         model says num_channels; give its shape with --input-shape {}=B,C,H,W",
+                        input.name,
                         input.name
-                    )
-                })?;
+                    ),
+                };
                 shapes.push((input.name, vec![b, c, h, w]));
             }
             _ => {}
@@ -392,6 +404,12 @@ fn client_info(
     }
     info.pool = args.pool;
     info.normalize = args.normalize;
+    if let Some(pre) = folder
+        .map(|d| d.join("preprocessor_config.json"))
+        .filter(|p| p.exists())
+    {
+        info.image = Some(crate::client::ImagePrep::from_file(&pre)?);
+    }
     let tokenizer = folder
         .map(|d| d.join("tokenizer.json"))
         .filter(|t| t.exists());
@@ -421,10 +439,10 @@ fn write_client(
         "client file written to {} (task {task}, {} labels{}; public: no weights)",
         cpath.display(),
         info.labels.len(),
-        if info.tokenizer.is_some() {
-            ", tokenizer"
-        } else {
-            ""
+        match (info.tokenizer.is_some(), info.image.is_some()) {
+            (true, _) => ", tokenizer",
+            (false, true) => ", image preprocessing",
+            (false, false) => "",
         }
     );
     Ok(())

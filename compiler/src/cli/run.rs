@@ -51,6 +51,13 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "text")]
     pub tokenizer: Option<PathBuf>,
 
+    /// An image (PNG or JPEG) for the plan's image input (pixel_values), resized and
+    /// normalised as the export's preprocessor_config.json says (kept in the client file by
+    /// `mpcc compile DIR`; without one, ViT's defaults: bilinear resize, 1/255, mean and std
+    /// 0.5). Repeat once per batch row.
+    #[arg(long, value_name = "FILE")]
+    pub image: Vec<PathBuf>,
+
     /// For a classifier: print the N best labels of each row (default 1).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub top_k: usize,
@@ -162,7 +169,13 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         );
     }
     check_outputs(&plan, &args, &wpath, tokenizer.as_deref())?;
-    let inputs = gather_inputs(&plan, &args, reference.as_ref(), tokenizer.as_deref())?;
+    let inputs = gather_inputs(
+        &plan,
+        &args,
+        reference.as_ref(),
+        tokenizer.as_deref(),
+        client.as_ref(),
+    )?;
     let data = party_data(&plan, &inputs, weights.clone());
     for (p, d) in data.iter().enumerate() {
         mpcc_runtime::vm::check_party_data(&plan, p as u8, d)?;
@@ -286,6 +299,71 @@ fn check_outputs(
     check_distinct(&inputs, &outputs)
 }
 
+/// The plan's image input (`pixel_values`, else its one rank-4 float input) made from the
+/// `--image` files, one per batch row, preprocessed as the client file says.
+fn image_input(
+    plan: &Plan,
+    images: &[PathBuf],
+    client: Option<&crate::client::ClientInfo>,
+) -> anyhow::Result<(String, HostTensor)> {
+    let rank4: Vec<&InputDecl> = plan
+        .body
+        .inputs
+        .iter()
+        .filter(|d| d.dtype == "float32" && d.shape.len() == 4)
+        .collect();
+    let decl = match rank4.iter().find(|d| d.name == "pixel_values") {
+        Some(d) => *d,
+        None if rank4.len() == 1 => rank4[0],
+        None => bail!(
+            "--image fills an image input [batch, channels, height, width]; this plan declares {}",
+            plan.body
+                .inputs
+                .iter()
+                .map(|d| format!("{} {} {:?}", d.name, d.dtype, d.shape))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let [b, c, h, w] = decl.shape[..] else {
+        bail!(
+            "input '{}' is not [batch, channels, height, width]",
+            decl.name
+        )
+    };
+    if images.len() != b {
+        bail!(
+            "the plan takes {b} image(s) in '{}' (its batch); got {} --image; compile with \
+             --batch {} or give {b}",
+            decl.name,
+            images.len(),
+            images.len()
+        );
+    }
+    let prep = match client.and_then(|c| c.image.clone()) {
+        Some(p) => p,
+        None => {
+            outln!(
+                "note: no image preprocessing in the client file (compile the export folder \
+                 with its preprocessor_config.json); using ViT's defaults: bilinear resize to \
+                 {h}x{w}, 1/255, mean 0.5, std 0.5"
+            );
+            crate::client::ImagePrep::default()
+        }
+    };
+    let mut data = Vec::with_capacity(b * c * h * w);
+    for path in images {
+        data.extend(prep.pixels(path, c, h, w)?);
+    }
+    Ok((
+        decl.name.clone(),
+        HostTensor {
+            shape: decl.shape.clone(),
+            data,
+        },
+    ))
+}
+
 /// Collects every input the plan declares, from --input files, then --text, then
 /// --reference, and checks each against its declaration.
 fn gather_inputs(
@@ -293,6 +371,7 @@ fn gather_inputs(
     args: &Args,
     reference: Option<&Reference>,
     tokenizer: Option<&Path>,
+    client: Option<&crate::client::ClientInfo>,
 ) -> anyhow::Result<HashMap<String, HostTensor>> {
     let mut got: HashMap<String, HostTensor> = HashMap::new();
     for (name, file) in &args.inputs {
@@ -324,6 +403,18 @@ fn gather_inputs(
             })?;
             got.insert(name, t);
         }
+    }
+    if !args.image.is_empty() {
+        let (name, t) = image_input(plan, &args.image, client)?;
+        if got.contains_key(&name) {
+            bail!("input '{name}' is given by --input and made by --image; give it one way");
+        }
+        let decl = find_decl(plan, &name)?;
+        let t = NpyTensor {
+            dtype: "float32",
+            tensor: t,
+        };
+        got.insert(name, io::check_input(plan, decl, t)?);
     }
     if let Some(r) = reference {
         for decl in &plan.body.inputs {
@@ -481,11 +572,10 @@ fn answers(
         .first()
         .and_then(|d| r.outputs.get(&d.name));
     let Some(out) = first else { return Ok(()) };
-    let texts = |i: usize| {
-        args.text
-            .get(i)
-            .map(|t| format!("{t:?}"))
-            .unwrap_or(format!("row {i}"))
+    let texts = |i: usize| match (args.text.get(i), args.image.get(i)) {
+        (Some(t), _) => format!("{t:?}"),
+        (None, Some(p)) => p.display().to_string(),
+        (None, None) => format!("row {i}"),
     };
     match c.task {
         Some(Task::TextClassification) | Some(Task::ImageClassification) => {
@@ -517,9 +607,18 @@ fn answers(
             let classes = *out.shape.last().unwrap_or(&1);
             let top = top_classes(&out.data, classes, 1);
             let seq = out.shape.get(1).copied().unwrap_or(1);
+            // A label for each position the attention mask keeps (padding has none).
+            let mask = inputs.get("attention_mask").map(|m| m.data.as_slice());
             let labels: Vec<Vec<String>> = top
                 .chunks(seq.max(1))
-                .map(|row| row.iter().map(|t| c.label(t[0].0)).collect())
+                .enumerate()
+                .map(|(r, row)| {
+                    row.iter()
+                        .enumerate()
+                        .filter(|(j, _)| mask.is_none_or(|m| m.get(r * seq + j) != Some(&0.0)))
+                        .map(|(_, t)| c.label(t[0].0))
+                        .collect()
+                })
                 .collect();
             if args.json {
                 outln!("{}", serde_json::to_string_pretty(&labels)?);
