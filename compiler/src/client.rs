@@ -85,6 +85,9 @@ pub struct ClientInfo {
     /// How an image becomes pixel values (the export's `preprocessor_config.json`).
     #[serde(default)]
     pub image: Option<ImagePrep>,
+    /// A generation plan's facts (`mpcc compile --generate`).
+    #[serde(default)]
+    pub generate: Option<crate::generate::GenerateInfo>,
 }
 
 /// How `mpcc run --image` turns a PNG or JPEG into pixel values, as a Hugging Face image

@@ -5,5 +5,6 @@ pub mod backend;
 pub mod cli;
 pub mod client;
 pub mod frontend;
+pub mod generate;
 pub mod io;
 pub mod report;

@@ -12,6 +12,8 @@ use mpcc_compiler::cli;
 ///   mpcc compile model.onnx -o model.plan --input-shape input_ids=1,16 ...
 ///   mpcc cost model.plan --network wan
 ///   mpcc run model.plan --input input_ids=ids.npy ... --output-dir out/
+///   mpcc compile decoder/ -o gen.plan --generate --max-seq-len 32
+///   mpcc generate gen.plan --prompt "Once upon a time" --max-new-tokens 16 --output-dir out/
 #[derive(Parser)]
 #[command(name = "mpcc", version, about, long_about, verbatim_doc_comment)]
 struct Cli {
@@ -25,6 +27,7 @@ enum Cmd {
     Run(cli::run::Args),
     Cost(cli::cost::Args),
     Inspect(cli::inspect::Args),
+    Generate(cli::generate::Args),
     Party(cli::party::Args),
     Keygen(cli::keygen::Args),
 }
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Run(a) => cli::run::main(a),
         Cmd::Cost(a) => cli::cost::main(a),
         Cmd::Inspect(a) => cli::inspect::main(a),
+        Cmd::Generate(a) => cli::generate::main(a),
         Cmd::Party(a) => cli::party::main(a),
         Cmd::Keygen(a) => cli::keygen::main(a),
     };

@@ -17,6 +17,11 @@ pub enum InputEncoding {
         /// Number of classes (the vocabulary size).
         depth: usize,
     },
+    /// A value that is already secret-shared among the parties: state kept from an earlier
+    /// run of the same plan (an [`Op::Output`] to no party, such as a generation step's key
+    /// and value cache). Each party brings its own share; nothing is sent and nothing is
+    /// encoded. The input's owner is meaningless for it.
+    State,
 }
 
 /// One piece of a piecewise function on `[breaks[i-1], breaks[i])`.
@@ -194,6 +199,8 @@ pub enum Op {
         pieces: Vec<Piece>,
     },
     /// Reveal the value to `to` as graph output `name`. The only op that reconstructs a secret.
+    /// With `to` empty nothing is revealed: every party keeps its share as state named
+    /// `name`, for a later run's [`InputEncoding::State`] input.
     Output {
         /// Output name (the ONNX output name).
         name: String,

@@ -13,7 +13,9 @@ pub const PLAN_MAGIC: &[u8; 8] = b"MPCCPLAN";
 /// encoding. Version 3: the digest covers the header fields (version, protocol, ring,
 /// fraction bits, reserved byte) as well as the body. Version 4: the ring conversions
 /// `downcast` and `upcast` (new `Op` variants, which renumber the variants after them).
-pub const PLAN_VERSION: u32 = 4;
+/// Version 5: state (`InputEncoding::State` inputs, outputs to no party) and the body's
+/// `state` and `kept` lists, for generation.
+pub const PLAN_VERSION: u32 = 5;
 
 /// The most fraction bits a plan over `ring` can hold at all: a product of two values at
 /// scale f sits at scale 2f, and a secret truncation needs |x| < 2^(k-2), so even 1 · 1
@@ -86,6 +88,18 @@ pub struct OutputDecl {
     pub slot: ValueId,
 }
 
+/// Secret-shared state a run starts from ([`InputEncoding::State`]): each party brings its
+/// share, kept from an earlier run's output of the same name to no party.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateDecl {
+    /// State name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The slot the shares land in.
+    pub slot: ValueId,
+}
+
 /// Everything in a plan after the header; the digest covers its encoding.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanBody {
@@ -95,8 +109,12 @@ pub struct PlanBody {
     pub inputs: Vec<InputDecl>,
     /// Weights.
     pub weights: Vec<WeightDecl>,
-    /// Outputs.
+    /// Outputs revealed to some party.
     pub outputs: Vec<OutputDecl>,
+    /// State the run starts from (shares each party brings).
+    pub state: Vec<StateDecl>,
+    /// Outputs revealed to no party: each party keeps its share as state.
+    pub kept: Vec<OutputDecl>,
     /// `frees[i]`: slots whose last use is instruction i; the VM drops them after it.
     pub frees: Vec<Vec<ValueId>>,
 }
@@ -154,13 +172,15 @@ impl Plan {
     /// slot lifetimes, and computes the digest.
     pub fn from_graph(graph: Graph) -> Result<Plan, PlanError> {
         graph.verify(true)?;
-        let (inputs, weights, outputs) = declarations(&graph);
+        let d = declarations(&graph);
         let frees = last_uses(&graph);
         let body = PlanBody {
             graph,
-            inputs,
-            weights,
-            outputs,
+            inputs: d.inputs,
+            weights: d.weights,
+            outputs: d.outputs,
+            state: d.state,
+            kept: d.kept,
             frees,
         };
         let ring = Ring::Z64;
@@ -289,13 +309,18 @@ impl Plan {
         body.graph.verify(true)?;
         // The declarations and slot lifetimes are derived from the program; a file whose
         // copies disagree would make the VM read or free the wrong slots.
-        let (inputs, weights, outputs) = declarations(&body.graph);
+        let d = declarations(&body.graph);
         if body.frees != last_uses(&body.graph) {
             return Err(PlanError::Decode(
                 "slot lifetimes do not match the instructions".into(),
             ));
         }
-        if body.inputs != inputs || body.weights != weights || body.outputs != outputs {
+        if body.inputs != d.inputs
+            || body.weights != d.weights
+            || body.outputs != d.outputs
+            || body.state != d.state
+            || body.kept != d.kept
+        {
             return Err(PlanError::Decode(
                 "the input, weight or output declarations do not match the program".into(),
             ));
@@ -361,11 +386,13 @@ fn digest(fields: &[u8; 8], body: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// The input, weight and output declarations of a verified graph, in node order.
-fn declarations(graph: &Graph) -> (Vec<InputDecl>, Vec<WeightDecl>, Vec<OutputDecl>) {
+/// The input, weight, output and state declarations of a verified graph, in node order.
+fn declarations(graph: &Graph) -> Declarations {
     let mut inputs = Vec::new();
     let mut weights = Vec::new();
     let mut outputs = Vec::new();
+    let mut state = Vec::new();
+    let mut kept = Vec::new();
     for node in &graph.nodes {
         let ty = graph.ty(node.output);
         if let Op::Input {
@@ -378,6 +405,14 @@ fn declarations(graph: &Graph) -> (Vec<InputDecl>, Vec<WeightDecl>, Vec<OutputDe
                 InputEncoding::Fixed => (ty.shape.clone(), "float32"),
                 InputEncoding::Int => (ty.shape.clone(), "int64"),
                 InputEncoding::OneHot { .. } => (ty.shape[..ty.shape.len() - 1].to_vec(), "int64"),
+                InputEncoding::State => {
+                    state.push(StateDecl {
+                        name: name.clone(),
+                        shape: ty.shape.clone(),
+                        slot: node.output,
+                    });
+                    continue;
+                }
             };
             inputs.push(InputDecl {
                 name: name.clone(),
@@ -394,15 +429,35 @@ fn declarations(graph: &Graph) -> (Vec<InputDecl>, Vec<WeightDecl>, Vec<OutputDe
                 public: ty.vis == Vis::Public,
             });
         } else if let Op::Output { name, to } = &node.op {
-            outputs.push(OutputDecl {
+            let decl = OutputDecl {
                 name: name.clone(),
                 to: to.clone(),
                 shape: ty.shape.clone(),
                 slot: node.output,
-            });
+            };
+            if to.is_empty() {
+                kept.push(decl);
+            } else {
+                outputs.push(decl);
+            }
         }
     }
-    (inputs, weights, outputs)
+    Declarations {
+        inputs,
+        weights,
+        outputs,
+        state,
+        kept,
+    }
+}
+
+/// What a graph declares, by kind.
+struct Declarations {
+    inputs: Vec<InputDecl>,
+    weights: Vec<WeightDecl>,
+    outputs: Vec<OutputDecl>,
+    state: Vec<StateDecl>,
+    kept: Vec<OutputDecl>,
 }
 
 /// For each node, the values whose last use it is (values never used are freed where they

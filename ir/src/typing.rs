@@ -53,7 +53,10 @@ pub fn check_source(op: &Op, declared: &ValueType) -> TResult<()> {
             InputEncoding::OneHot { depth } if declared.shape.last() != Some(depth) => {
                 fail(format!("one-hot input's last dim must be {depth}"))
             }
-            InputEncoding::OneHot { .. } | InputEncoding::Fixed | InputEncoding::Int => Ok(()),
+            InputEncoding::OneHot { .. }
+            | InputEncoding::Fixed
+            | InputEncoding::Int
+            | InputEncoding::State => Ok(()),
         }
     } else if let Op::Weight { .. } = op {
         match declared.vis {
@@ -277,7 +280,8 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
             (x().shape.clone(), x().scale)
         }
         Op::Output { to, .. } => {
-            if to.is_empty() || to.iter().any(|&p| p as usize >= N_PARTIES) {
+            // No party: the value stays shared, kept as state (see `Op::Output`).
+            if to.iter().any(|&p| p as usize >= N_PARTIES) {
                 return fail(format!("output parties {to:?} invalid"));
             }
             return Ok(x().clone());

@@ -41,6 +41,17 @@ pub trait Host {
     fn weight(&self, name: &str, ty: &ValueType) -> Result<Vec<u64>, RtError>;
     /// Receives output `name` of type `ty`, revealed to this party as ring elements.
     fn output(&mut self, name: &str, ty: &ValueType, values: &[u64]) -> Result<(), RtError>;
+    /// This party's share of state `name`, kept from an earlier run
+    /// ([`InputEncoding::State`]).
+    fn state(&self, name: &str, _ty: &ValueType) -> Result<Val, RtError> {
+        Err(RtError::Input(format!(
+            "this run holds no state '{name}' (a generation plan's cache runs with `mpcc generate`)"
+        )))
+    }
+    /// Keeps this party's share of `name`, an output to no party, as state for a later run.
+    fn keep(&mut self, name: &str, _value: Val) -> Result<(), RtError> {
+        Err(RtError::Internal(format!("no host to keep state '{name}'")))
+    }
 }
 
 /// A host without data, for running instructions that are neither sources nor sinks (tests,

@@ -4,6 +4,7 @@ use crate::ctx::{Ctx, Stats};
 use crate::error::RtError;
 use crate::transport::{LocalTransport, Transport};
 use crate::vm::{run_party, HostTensor, PartyData, PartyResult, Progress};
+use crate::share::Val;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::{Weights, MODEL_OWNER};
 use std::collections::{BTreeMap, HashMap};
@@ -57,6 +58,8 @@ pub struct RunResult {
     pub wall: Duration,
     /// Peak bytes held in live slots, per party.
     pub peak_slot_bytes: [u64; 3],
+    /// Each party's shares of the outputs to no party (the state of the next run).
+    pub state: [BTreeMap<String, Val>; 3],
 }
 
 impl RunResult {
@@ -151,7 +154,8 @@ pub fn run_local(
         ..Default::default()
     };
     out.profile = vec![InstrRecord::default(); plan.graph().nodes.len()];
-    for (p, (r, setup)) in parts.iter().enumerate() {
+    for (p, (r, setup)) in parts.iter_mut().enumerate() {
+        out.state[p] = std::mem::take(&mut r.state);
         out.setup_bytes[p] = setup.bytes_sent;
         out.peak_slot_bytes[p] = r.peak_slot_bytes;
         for (rec, ip) in out.profile.iter_mut().zip(&r.profile) {

@@ -32,6 +32,8 @@ pub struct PartyData {
     pub inputs: HashMap<String, HostTensor>,
     /// The weights file, for the model owner (and for every party when weights are public).
     pub weights: Option<Arc<Weights>>,
+    /// This party's shares of the plan's state inputs, kept from an earlier run.
+    pub state: HashMap<String, Val>,
 }
 
 /// Traffic and time of one instruction at one party.
@@ -52,6 +54,8 @@ pub struct PartyResult {
     pub profile: Vec<InstrProfile>,
     /// Peak bytes held in live slots.
     pub peak_slot_bytes: u64,
+    /// This party's shares of the outputs to no party, the state of the next run.
+    pub state: BTreeMap<String, Val>,
 }
 
 /// Called after each instruction with (done, total).
@@ -81,6 +85,26 @@ pub fn check_party_data(plan: &Plan, id: PartyId, data: &PartyData) -> Result<()
                 "input '{}' has shape {:?}, the plan expects {:?}",
                 d.name, t.shape, d.shape
             )));
+        }
+    }
+    for s in &plan.body.state {
+        let n: usize = s.shape.iter().product();
+        match data.state.get(&s.name) {
+            None => {
+                return Err(RtError::Input(format!(
+                    "party {id} has no share of state '{}' (it comes from the previous step)",
+                    s.name
+                )))
+            }
+            Some(v) if v.len() != n => {
+                return Err(RtError::Input(format!(
+                    "party {id}'s share of state '{}' holds {} elements, the plan expects {:?}",
+                    s.name,
+                    v.len(),
+                    s.shape
+                )))
+            }
+            Some(_) => {}
         }
     }
     for w in &plan.body.weights {
@@ -114,6 +138,7 @@ pub fn protocol_for(id: plan::Protocol) -> &'static dyn Protocol {
 struct PartyHost<'d> {
     data: &'d PartyData,
     outputs: BTreeMap<String, HostTensor>,
+    kept: BTreeMap<String, Val>,
 }
 
 impl Host for PartyHost<'_> {
@@ -160,6 +185,17 @@ impl Host for PartyHost<'_> {
         );
         Ok(())
     }
+    fn state(&self, name: &str, _ty: &ValueType) -> Result<Val, RtError> {
+        self.data
+            .state
+            .get(name)
+            .cloned()
+            .ok_or_else(|| RtError::Input(format!("no share of state '{name}'")))
+    }
+    fn keep(&mut self, name: &str, value: Val) -> Result<(), RtError> {
+        self.kept.insert(name.to_string(), value);
+        Ok(())
+    }
 }
 
 /// Runs the whole plan as party `ctx.id`, with the protocol its header names.
@@ -175,6 +211,7 @@ pub fn run_party(
     let mut host = PartyHost {
         data,
         outputs: BTreeMap::new(),
+        kept: BTreeMap::new(),
     };
     let mut slots: Vec<Option<Val>> = vec![None; g.values.len()];
     let mut res = PartyResult::default();
@@ -215,6 +252,7 @@ pub fn run_party(
         }
     }
     res.outputs = host.outputs;
+    res.state = host.kept;
     Ok(res)
 }
 
@@ -228,6 +266,11 @@ pub(crate) fn encode_input(
     Ok(match enc {
         InputEncoding::Fixed => t.data.iter().map(|v| encode(*v, scale, ring)).collect(),
         InputEncoding::Int => t.data.iter().map(|v| encode(*v, 0, ring)).collect(),
+        InputEncoding::State => {
+            return Err(RtError::Input(
+                "secret-shared state is not data a party encodes".into(),
+            ))
+        }
         InputEncoding::OneHot { depth } => {
             let one = encode(1.0, scale, ring);
             let mut out = vec![0u64; t.data.len() * depth];

@@ -127,6 +127,23 @@ pub struct Args {
     /// Also write the IR's text form to FILE (written even when no plan can be built).
     #[arg(long, value_name = "FILE")]
     pub emit_ir: Option<PathBuf>,
+
+    /// Compile a decoder export (text-generation, with or without past_key_values) into a
+    /// generation plan for `mpcc generate`: one step program whose key/value cache stays
+    /// secret-shared between steps, for a prompt plus new tokens of at most --max-seq-len
+    /// (docs/GENERATION.md). Sets the input shapes itself.
+    #[arg(long, requires = "max_seq_len", conflicts_with_all = ["seq", "image_size", "task"])]
+    pub generate: bool,
+
+    /// With --generate: how many tokens a generation may feed (the prompt and every new
+    /// token but the last).
+    #[arg(long, value_name = "L", requires = "generate")]
+    pub max_seq_len: Option<usize>,
+
+    /// With --generate: what each step reveals to the client: `token` (a secure argmax; the
+    /// client learns only the id) or `logits` (the last position's logits).
+    #[arg(long, value_enum, default_value = "token", requires = "generate")]
+    pub reveal: crate::generate::Reveal,
 }
 
 /// The fewest fraction bits `mpcc compile` accepts: below this the approximations'
@@ -348,6 +365,9 @@ fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<us
 /// Runs `mpcc compile`.
 pub fn main(args: Args) -> anyhow::Result<()> {
     let (model, folder) = model_file(&args.model)?;
+    if args.generate {
+        return generation(args, &model, folder.as_deref());
+    }
     let opts = CompileOptions {
         frontend: FrontendOptions {
             input_shapes: input_shapes(&args, &model)?,
@@ -378,6 +398,90 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if let Some((info, tokenizer)) = client {
         write_client(&args.output, info, tokenizer.as_deref())?;
     }
+    print_public(&public);
+    Ok(())
+}
+
+/// `mpcc compile --generate`: the step program, its weights and the client file (with the
+/// generation facts and the export's tokenizer).
+fn generation(args: Args, model: &Path, folder: Option<&Path>) -> anyhow::Result<()> {
+    use crate::generate;
+    if args.batch.is_some_and(|b| b != 1) {
+        anyhow::bail!("--generate runs one sequence at a time: leave out --batch or give 1");
+    }
+    let capacity = args.max_seq_len.unwrap_or(0);
+    let proto = crate::frontend::read_proto(model)?;
+    let declared = crate::frontend::declared_inputs(&proto);
+    let (mut shapes, with_past) = generate::shapes(&declared, capacity)?;
+    for (name, dims) in &args.input_shapes {
+        if let Some(s) = shapes.iter_mut().find(|(n, _)| n == name) {
+            s.1 = dims.clone();
+        }
+    }
+    let opts = CompileOptions {
+        frontend: FrontendOptions {
+            input_shapes: shapes,
+            public_weights: args.public_weights,
+            frac_bits: args.frac_bits,
+            public: args.public.clone(),
+            secret_scalars: args.secret_scalars,
+        },
+        passes: PassOptions {
+            policy: args.approx,
+            overrides: overrides(&args)?,
+            stop_after: None,
+        },
+    };
+    check_frac_bits(Ring::Z64, args.frac_bits).map_err(|e| anyhow::anyhow!("--frac-bits: {e}"))?;
+    check_outputs(&args, model, true)?;
+    let (mut graph, weights, public) = backend::lower_listing(model, &opts)?;
+    let (vocab, cache) = generate::rewrite(&mut graph, with_past, args.reveal)?;
+    if let Some(path) = &args.emit_ir {
+        let text = format!("{}{graph}", public_comment(&public));
+        crate::io::write_file(path, text.as_bytes())
+            .with_context(|| format!("cannot write the IR to '{}'", path.display()))?;
+        outln!("IR written to {}", path.display());
+    }
+    let (plan, weights) = backend::build_plan(graph, weights)?;
+    let wpath = backend::write_plan(&args.output, &plan, &weights)?;
+    print_summary(&plan, &args.output, &wpath);
+    let mut info = match folder {
+        Some(dir) => crate::client::ClientInfo::from_config(&dir.join("config.json"))?,
+        None => crate::client::ClientInfo {
+            format: crate::client::CLIENT_FORMAT.into(),
+            ..Default::default()
+        },
+    };
+    let eos = folder
+        .and_then(|d| std::fs::read_to_string(d.join("config.json")).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["eos_token_id"].as_i64());
+    info.generate = Some(generate::GenerateInfo {
+        capacity,
+        with_past,
+        reveal: args.reveal,
+        vocab,
+        eos_token_id: eos,
+        cache,
+        inputs: plan.body.inputs.iter().map(|d| d.name.clone()).collect(),
+    });
+    let tokenizer = folder
+        .map(|d| d.join("tokenizer.json"))
+        .filter(|t| t.exists());
+    write_client(&args.output, info, tokenizer.as_deref())?;
+    outln!(
+        "generation plan: {} tokens of capacity, {}; each step reveals {} to the client",
+        capacity,
+        if with_past {
+            "one token per step over a secret-shared key/value cache"
+        } else {
+            "the window of tokens recomputed each step (no cache in the export)"
+        },
+        match args.reveal {
+            generate::Reveal::Token => "the next token's id",
+            generate::Reveal::Logits => "the last position's logits",
+        }
+    );
     print_public(&public);
     Ok(())
 }

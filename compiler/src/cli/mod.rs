@@ -11,6 +11,7 @@ macro_rules! outln {
 
 pub mod compile;
 pub mod cost;
+pub mod generate;
 pub mod inspect;
 pub mod keygen;
 pub mod out;

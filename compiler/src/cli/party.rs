@@ -205,6 +205,7 @@ fn party_data(plan: &Plan, id: PartyId, args: &Args) -> anyhow::Result<PartyData
     let mut data = PartyData {
         inputs: owned_inputs(plan, id, args)?,
         weights: None,
+        state: Default::default(),
     };
     let public = plan.body.weights.iter().any(|w| w.public);
     let needs_weights = !plan.body.weights.is_empty() && (id == MODEL_OWNER || public);

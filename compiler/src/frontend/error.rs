@@ -67,6 +67,9 @@ pub enum CompileError {
         /// What is missing.
         reason: String,
     },
+    /// A decoder export that `--generate` cannot turn into a step program.
+    #[error("--generate: {0}")]
+    Generation(String),
     /// ONNX operators without a lowering, found before lowering starts: each named with its
     /// node, as `mpcc inspect` lists them.
     #[error(
@@ -183,6 +186,7 @@ impl CompileError {
             | CompileError::Typing { .. }
             | CompileError::Unsupported { .. }
             | CompileError::UnsupportedOps { .. }
+            | CompileError::Generation(_)
             | CompileError::Unencodable { .. }
             | CompileError::NotConcrete { .. }
             | CompileError::NotLowered { .. } => false,

@@ -1,5 +1,7 @@
 //! Sources and the sink: `input` and `weight` (shared by their owner, or public), `const`,
-//! and `output`, the only instruction that reconstructs a secret.
+//! and `output`, the only instruction that reconstructs a secret. A `state` input takes the
+//! shares each party kept from an earlier run, and an output to no party keeps them: neither
+//! sends anything.
 
 use super::{secret, Flow, Instr, SimArgs, Zeros};
 use crate::cost::Cost;
@@ -22,6 +24,18 @@ pub(super) struct Input<'o> {
 impl Instr for Input<'_> {
     fn exec(&self, ctx: &mut Ctx, host: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
         let out = args.out;
+        if let InputEncoding::State = self.encoding {
+            let v = host.state(self.name, out)?;
+            if v.len() != out.len() {
+                return Err(RtError::Input(format!(
+                    "state '{}' holds {} elements; the plan expects {:?}",
+                    self.name,
+                    v.len(),
+                    out.shape
+                )));
+            }
+            return Ok(v);
+        }
         let encoded = if ctx.id == self.owner {
             Some(host.input(self.name, self.encoding, out)?)
         } else {
@@ -31,6 +45,9 @@ impl Instr for Input<'_> {
         Ok(Val::Sec(s))
     }
     fn cost(&self, _: &[&ValueType], out: &ValueType) -> Cost {
+        if let InputEncoding::State = self.encoding {
+            return Cost::ZERO;
+        }
         arith::share_input_cost(self.owner, out.len(), out.ring)
     }
     fn sim(&self, _: &mut Sim, host: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
@@ -40,7 +57,13 @@ impl Instr for Input<'_> {
         Flow::Source
     }
     fn zero(&self, _: &Zeros) -> Option<u8> {
-        Some((self.owner + 2) % 3)
+        match self.encoding {
+            // Shares kept from another run: no component is known to be zero.
+            InputEncoding::State => None,
+            InputEncoding::Fixed | InputEncoding::Int | InputEncoding::OneHot { .. } => {
+                Some((self.owner + 2) % 3)
+            }
+        }
     }
 }
 
@@ -119,6 +142,10 @@ pub(super) struct Output<'o> {
 
 impl Instr for Output<'_> {
     fn exec(&self, ctx: &mut Ctx, host: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        if self.to.is_empty() {
+            host.keep(self.name, args.vals[0].clone())?;
+            return Ok(Val::Pub(Vec::new()));
+        }
         let revealed = match args.vals[0] {
             Val::Pub(v) => self.to.contains(&ctx.id).then(|| v.clone()),
             Val::Sec(s) => arith::reveal(ctx, s, self.to, args.out.ring)?,
@@ -129,7 +156,7 @@ impl Instr for Output<'_> {
         Ok(Val::Pub(Vec::new()))
     }
     fn cost(&self, tys: &[&ValueType], out: &ValueType) -> Cost {
-        if secret(tys, 0) {
+        if secret(tys, 0) && !self.to.is_empty() {
             arith::reveal_cost(self.to, out.len(), out.ring)
         } else {
             Cost::ZERO

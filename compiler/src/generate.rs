@@ -1,0 +1,485 @@
+//! Private text generation: a decoder export compiled into one step program over a
+//! fixed-capacity, secret-shared key/value cache, and the client-side loop that runs it.
+//!
+//! **The step program.** `mpcc compile --generate --max-seq-len L` compiles the export at
+//! one token per step. With a KV-cache export (`text-generation-with-past`: inputs
+//! `past_key_values.{i}.key/value` `[1, kv_heads, past, head_dim]`, outputs `present.*`) the
+//! past is fixed at `L - 1` slots, *right-aligned*: after `t` tokens the cache's last `t`
+//! slots hold them and the attention mask (`[1, L]`, the client's input) zeroes the empty
+//! slots on the left, exactly as the export masks left padding. Each step feeds one token at
+//! its true position (`position_ids`), and the program keeps
+//! `present[:, :, 1:, :]` (the oldest slot, always an empty one while the cache has room,
+//! dropped) as the next step's past: an output to no party, whose shares every party keeps
+//! ([`mpcc_ir::InputEncoding::State`]); nothing of the cache is ever revealed or re-shared.
+//! A no-cache export (`text-generation`) is compiled at `[1, L]` over a right-aligned window
+//! of the tokens so far: each step recomputes the window, and the prompt is one step.
+//!
+//! **The token.** By default the program ends in a secure argmax over the last position's
+//! logits: the max by a comparison tree, the bits `[x_i >= max]`, and their dot products with
+//! `(i)` and `(1)` (local): the client learns the id and the number of ids at the maximum
+//! (one, except for an exact fixed-point tie, which it reports instead of guessing). With
+//! `--reveal logits` the client learns the last position's logits instead and picks.
+//! Either way the client learns a function of its own prompt's prefixes, which it could ask
+//! for with shorter prompts; the predictions at prompt positions (prefill steps of the cache
+//! design) therefore reveal nothing the functionality does not.
+
+use crate::frontend::{CompileError, DeclaredInput};
+use mpcc_ir::{Graph, Op, PartyId, ValueType, Vis, CLIENT};
+use mpcc_runtime::share::{AShare, Val};
+use mpcc_runtime::{HostTensor, PartyData};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Name of the revealed output of a token-revealing plan: `[1, 2]`, the id and the number of
+/// ids at the maximum.
+pub const NEXT_TOKEN: &str = "next_token";
+/// Name of the revealed output of a logits-revealing plan: `[1, 1, vocab]`.
+pub const LOGITS: &str = "logits";
+
+/// What a generation step reveals to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reveal {
+    /// The next token's id (a secure argmax): nothing of the logits.
+    Token,
+    /// The last position's logits; the client picks the token.
+    Logits,
+}
+
+/// The generation facts of a plan, kept in its client file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GenerateInfo {
+    /// Tokens a generation may feed: the prompt plus all new tokens but the last.
+    pub capacity: usize,
+    /// The export has a KV cache (one token per step), else a window recomputed each step.
+    pub with_past: bool,
+    /// What each step reveals.
+    pub reveal: Reveal,
+    /// Vocabulary size.
+    pub vocab: usize,
+    /// End-of-sequence id, when the export's config names one.
+    pub eos_token_id: Option<i64>,
+    /// Names of the cache tensors (state inputs and kept outputs).
+    pub cache: Vec<String>,
+    /// The text inputs the plan declares.
+    pub inputs: Vec<String>,
+}
+
+fn is_past(name: &str) -> bool {
+    name.starts_with("past_key_values.")
+}
+
+/// The input shapes a generation plan compiles at, for capacity `capacity`, and whether the
+/// export has a KV cache.
+pub fn shapes(
+    inputs: &[DeclaredInput],
+    capacity: usize,
+) -> anyhow::Result<(Vec<(String, Vec<usize>)>, bool)> {
+    if capacity < 2 {
+        anyhow::bail!("--max-seq-len must be at least 2 (the prompt and one new token)");
+    }
+    if !inputs.iter().any(|i| i.name == "input_ids") {
+        anyhow::bail!(
+            "--generate needs a decoder export with an input_ids input; this model's inputs: {}",
+            inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let with_past = inputs.iter().any(|i| is_past(&i.name));
+    let mut out = Vec::new();
+    for i in inputs {
+        let shape = match i.name.as_str() {
+            "input_ids" | "position_ids" if with_past => vec![1, 1],
+            "input_ids" | "position_ids" | "attention_mask" => vec![1, capacity],
+            name if is_past(name) => {
+                let fixed = |k: usize| i.dims.get(k).and_then(|d| d.clone().ok());
+                match (i.dims.len(), fixed(1), fixed(3)) {
+                    (4, Some(heads), Some(dim)) => vec![1, heads, capacity - 1, dim],
+                    _ => anyhow::bail!(
+                        "cache input '{name}' is not [batch, kv_heads, past, head_dim] with \
+                         fixed heads and head_dim ({:?})",
+                        i.dims
+                    ),
+                }
+            }
+            name => anyhow::bail!(
+                "--generate knows the inputs input_ids, attention_mask, position_ids and \
+                 past_key_values.*; this export also has '{name}'"
+            ),
+        };
+        out.push((i.name.clone(), shape));
+    }
+    Ok((out, with_past))
+}
+
+/// Rewrites a lowered decoder graph into the step program: cache inputs become state,
+/// `present.*` outputs become the kept next past (oldest slot dropped), and the logits
+/// output becomes the secure argmax of the last position (or that position's logits).
+/// Returns the vocabulary size and the cache names.
+pub fn rewrite(
+    graph: &mut Graph,
+    with_past: bool,
+    reveal: Reveal,
+) -> Result<(usize, Vec<String>), CompileError> {
+    let bad = CompileError::Generation;
+    let nodes = std::mem::take(&mut graph.nodes);
+    let mut cache = Vec::new();
+    let mut vocab = None;
+    for node in nodes {
+        let mut node = node;
+        if let Op::Input { name, encoding, .. } = &mut node.op {
+            if with_past && is_past(name) {
+                *encoding = mpcc_ir::InputEncoding::State;
+                cache.push(name.clone());
+                graph.nodes.push(node);
+                continue;
+            }
+        }
+        let Op::Output { name, .. } = &node.op else {
+            graph.nodes.push(node);
+            continue;
+        };
+        let x = node.inputs[0];
+        let origin = node.origin.clone();
+        let shape = graph.ty(x).shape.clone();
+        if let Some(rest) = name.strip_prefix("present.") {
+            if !with_past {
+                return Err(bad(format!("output '{name}' without cache inputs")));
+            }
+            let [_, _, len, _] = shape[..] else {
+                return Err(bad(format!("cache output '{name}' is not rank 4: {shape:?}")));
+            };
+            let next = typed(
+                graph,
+                Op::Slice {
+                    axis: 2,
+                    start: 1,
+                    end: len,
+                    step: 1,
+                },
+                &[x],
+                None,
+                &origin,
+            )?;
+            let ty = graph.ty(next).clone();
+            graph.add(
+                Op::Output {
+                    name: format!("past_key_values.{rest}"),
+                    to: Vec::new(),
+                },
+                &[next],
+                ty,
+                &origin,
+            );
+        } else if name == "logits" {
+            let [b, s, v] = shape[..] else {
+                return Err(bad(format!("logits are not [batch, seq, vocab]: {shape:?}")));
+            };
+            vocab = Some(v);
+            let last = typed(
+                graph,
+                Op::Slice {
+                    axis: 1,
+                    start: s - 1,
+                    end: s,
+                    step: 1,
+                },
+                &[x],
+                None,
+                &origin,
+            )?;
+            match reveal {
+                Reveal::Logits => {
+                    let ty = graph.ty(last).clone();
+                    graph.add(output(LOGITS, CLIENT), &[last], ty, &origin);
+                }
+                Reveal::Token => {
+                    let id = argmax(graph, last, b, v, &origin)?;
+                    let ty = graph.ty(id).clone();
+                    graph.add(output(NEXT_TOKEN, CLIENT), &[id], ty, &origin);
+                }
+            }
+        } else {
+            return Err(bad(format!(
+                "--generate keeps logits and present.* outputs; this export also has '{name}'"
+            )));
+        }
+    }
+    let vocab = vocab.ok_or_else(|| bad("the export has no logits output".into()))?;
+    graph.verify(true)?;
+    Ok((vocab, cache))
+}
+
+fn output(name: &str, to: PartyId) -> Op {
+    Op::Output {
+        name: name.into(),
+        to: vec![to],
+    }
+}
+
+fn typed(
+    graph: &mut Graph,
+    op: Op,
+    inputs: &[mpcc_ir::ValueId],
+    shape: Option<&[usize]>,
+    origin: &str,
+) -> Result<mpcc_ir::ValueId, CompileError> {
+    graph
+        .add_typed(op, inputs, shape, origin)
+        .map_err(|e| CompileError::bug(format!("generation rewrite: {}", e.0)))
+}
+
+/// `[b, 2]`: per row the index of the maximum of `x` (`[b, 1, v]`) and how many entries
+/// reach it, from the max tree, one comparison per entry and a public matmul.
+fn argmax(
+    graph: &mut Graph,
+    x: mpcc_ir::ValueId,
+    b: usize,
+    v: usize,
+    origin: &str,
+) -> Result<mpcc_ir::ValueId, CompileError> {
+    let m = typed(graph, Op::MaxAxis { axis: 2 }, &[x], None, origin)?;
+    let d = typed(graph, Op::Sub, &[x, m], None, origin)?;
+    let bits = typed(
+        graph,
+        Op::Ge {
+            thresholds: vec![0.0],
+        },
+        &[d],
+        None,
+        origin,
+    )?;
+    let flat = typed(graph, Op::Reshape, &[bits], Some(&[b, v]), origin)?;
+    let ring = graph.ty(flat).ring;
+    let mut table = Vec::with_capacity(2 * v);
+    for i in 0..v {
+        table.extend([i as f64, 1.0]);
+    }
+    let t = graph.add(
+        Op::Const { values: table },
+        &[],
+        ValueType::new(&[v, 2], ring, 0, Vis::Public),
+        origin,
+    );
+    typed(graph, Op::MatMul, &[flat, t], None, origin)
+}
+
+/// One step's result, as the client sees it.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The predicted next token.
+    pub token: i64,
+    /// The last position's logits (a logits-revealing plan only).
+    pub logits: Option<Vec<f64>>,
+    /// Measured rounds.
+    pub rounds: u64,
+    /// Measured bytes sent, all parties.
+    pub bytes: u64,
+    /// Wall time.
+    pub wall_s: f64,
+}
+
+/// A generation in progress: the three parties' cache shares between steps (with a KV
+/// cache) or the client's window of tokens (without).
+pub struct Session<'p> {
+    plan: &'p mpcc_ir::plan::Plan,
+    weights: Option<Arc<mpcc_ir::Weights>>,
+    info: GenerateInfo,
+    state: [HashMap<String, Val>; 3],
+    window: Vec<i64>,
+    opts: mpcc_runtime::RunOptions,
+}
+
+impl<'p> Session<'p> {
+    /// A fresh generation: an empty cache (shares of zero, which every party makes alone).
+    pub fn new(
+        plan: &'p mpcc_ir::plan::Plan,
+        weights: Option<Arc<mpcc_ir::Weights>>,
+        info: GenerateInfo,
+    ) -> Session<'p> {
+        let zero: HashMap<String, Val> = plan
+            .body
+            .state
+            .iter()
+            .map(|s| {
+                let n: usize = s.shape.iter().product();
+                let z = AShare {
+                    a: vec![0; n],
+                    b: vec![0; n],
+                };
+                (s.name.clone(), Val::Sec(z))
+            })
+            .collect();
+        Session {
+            plan,
+            weights,
+            info,
+            state: [zero.clone(), zero.clone(), zero],
+            window: Vec::new(),
+            opts: mpcc_runtime::RunOptions::default(),
+        }
+    }
+
+    /// Tokens fed so far.
+    pub fn len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// True before the first token.
+    pub fn is_empty(&self) -> bool {
+        self.window.is_empty()
+    }
+
+    /// Checks that a prompt of `prompt` tokens and `new` new tokens fit the capacity.
+    pub fn check_fits(info: &GenerateInfo, prompt: usize, new: usize) -> anyhow::Result<()> {
+        if prompt == 0 {
+            anyhow::bail!("the prompt is empty: give at least one token");
+        }
+        let need = prompt + new.max(1) - 1;
+        if need > info.capacity {
+            anyhow::bail!(
+                "a prompt of {prompt} tokens and {new} new tokens feed {need} tokens; this plan \
+                 holds {} (compiled with --max-seq-len {}): shorten the prompt, ask for fewer \
+                 tokens, or recompile with a larger --max-seq-len",
+                info.capacity,
+                info.capacity
+            );
+        }
+        Ok(())
+    }
+
+    /// Feeds the prompt; returns the prediction after its last token (with a KV cache, one
+    /// step per prompt token: the steps before the last are returned too, first).
+    pub fn prefill(&mut self, prompt: &[i64]) -> anyhow::Result<Vec<Step>> {
+        if self.info.with_past {
+            prompt.iter().map(|t| self.feed(*t)).collect()
+        } else {
+            self.window.extend(prompt);
+            self.check_room()?;
+            Ok(vec![self.run_window()?])
+        }
+    }
+
+    /// Feeds one token; returns the prediction for the position after it.
+    pub fn feed(&mut self, token: i64) -> anyhow::Result<Step> {
+        if token < 0 || token as usize >= self.info.vocab {
+            anyhow::bail!(
+                "token id {token} is outside the vocabulary 0..{}",
+                self.info.vocab
+            );
+        }
+        self.window.push(token);
+        self.check_room()?;
+        if !self.info.with_past {
+            return self.run_window();
+        }
+        let l = self.info.capacity;
+        let pos = self.window.len() - 1;
+        let mut mask = vec![0.0; l];
+        mask[l - 1 - pos..].iter_mut().for_each(|m| *m = 1.0);
+        let mut inputs = HashMap::new();
+        let one = |v: f64| HostTensor {
+            shape: vec![1, 1],
+            data: vec![v],
+        };
+        inputs.insert("input_ids".to_string(), one(token as f64));
+        inputs.insert("position_ids".to_string(), one(pos as f64));
+        inputs.insert(
+            "attention_mask".to_string(),
+            HostTensor {
+                shape: vec![1, l],
+                data: mask,
+            },
+        );
+        self.run(inputs)
+    }
+
+    fn check_room(&mut self) -> anyhow::Result<()> {
+        if self.window.len() > self.info.capacity {
+            self.window.pop();
+            anyhow::bail!(
+                "the plan's capacity of {} tokens is full (compiled with --max-seq-len {})",
+                self.info.capacity,
+                self.info.capacity
+            );
+        }
+        Ok(())
+    }
+
+    /// The no-cache step: the window right-aligned in `[1, L]`, left-padded with id 0 and
+    /// masked, positions counted from the first real token.
+    fn run_window(&mut self) -> anyhow::Result<Step> {
+        let l = self.info.capacity;
+        let n = self.window.len();
+        let pad = l - n;
+        let mut ids = vec![0.0; l];
+        let mut mask = vec![0.0; l];
+        let mut pos = vec![1.0; l];
+        for (j, t) in self.window.iter().enumerate() {
+            ids[pad + j] = *t as f64;
+            mask[pad + j] = 1.0;
+            pos[pad + j] = j as f64;
+        }
+        let row = |data: Vec<f64>| HostTensor {
+            shape: vec![1, l],
+            data,
+        };
+        let mut inputs = HashMap::new();
+        inputs.insert("input_ids".to_string(), row(ids));
+        inputs.insert("attention_mask".to_string(), row(mask));
+        inputs.insert("position_ids".to_string(), row(pos));
+        self.run(inputs)
+    }
+
+    fn run(&mut self, mut inputs: HashMap<String, HostTensor>) -> anyhow::Result<Step> {
+        inputs.retain(|k, _| self.plan.body.inputs.iter().any(|d| &d.name == k));
+        let mut data: [PartyData; 3] =
+            mpcc_runtime::party_data(self.plan, &inputs, self.weights.clone());
+        for (d, s) in data.iter_mut().zip(self.state.iter_mut()) {
+            d.state = std::mem::take(s);
+        }
+        let r = mpcc_runtime::run_local(self.plan, data, &self.opts)?;
+        let (rounds, bytes) = r.totals();
+        for (s, kept) in self.state.iter_mut().zip(r.state) {
+            *s = kept.into_iter().collect();
+        }
+        let (token, logits) = match self.info.reveal {
+            Reveal::Token => {
+                let t = r
+                    .outputs
+                    .get(NEXT_TOKEN)
+                    .ok_or_else(|| anyhow::anyhow!("the step revealed no {NEXT_TOKEN}"))?;
+                let (id, count) = (t.data[0].round(), t.data[1].round());
+                if count != 1.0 {
+                    anyhow::bail!(
+                        "{count} tokens tie for the maximum at this step (their ids sum to \
+                         {id}); the secure argmax cannot pick one: compile with --reveal \
+                         logits to choose in the clear"
+                    );
+                }
+                (id as i64, None)
+            }
+            Reveal::Logits => {
+                let t = r
+                    .outputs
+                    .get(LOGITS)
+                    .ok_or_else(|| anyhow::anyhow!("the step revealed no {LOGITS}"))?;
+                let best = (0..t.data.len())
+                    .max_by(|a, b| t.data[*a].total_cmp(&t.data[*b]).then(b.cmp(a)))
+                    .unwrap_or(0);
+                (best as i64, Some(t.data.clone()))
+            }
+        };
+        Ok(Step {
+            token,
+            logits,
+            rounds,
+            bytes,
+            wall_s: r.wall.as_secs_f64(),
+        })
+    }
+}
