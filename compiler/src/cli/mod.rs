@@ -13,6 +13,7 @@ pub mod compile;
 pub mod cost;
 pub mod inspect;
 pub mod keygen;
+pub mod memory;
 pub mod out;
 pub mod party;
 pub mod paths;
