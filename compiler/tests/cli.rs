@@ -621,7 +621,7 @@ fn lying_npy_header_refused() {
     let x = f.path("x.npy");
     let mut header =
         "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 16), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

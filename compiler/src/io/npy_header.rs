@@ -132,7 +132,7 @@ mod tests {
     /// A version-1 `.npy` file with header `dict` and `data` bytes after it.
     fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
         let mut h = dict.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');
