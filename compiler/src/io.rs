@@ -10,6 +10,8 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+mod npy_header;
+
 /// Why a tensor file, a reference file or a text input could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
@@ -145,11 +147,35 @@ where
 }
 
 /// Reads a `.npy` file of int64, int32, bool, float32 or float64 values (C or Fortran order).
+/// The header is checked first: its shape and dtype must account for exactly the bytes after
+/// it, so a lying header is refused before anything is allocated for it.
 pub fn read_npy(path: &Path) -> Result<NpyTensor, IoError> {
     let bytes = read_file(path)?;
+    npy_header::parse(&bytes).map_err(|e| npy_err(path, e))?;
+    decode_npy(&bytes, path)
+}
+
+/// Reads the `.npy` file `path` given for the input `decl`, refusing a file whose header's
+/// shape is not the declared one before its data is decoded (then as [`read_npy`]).
+pub fn read_npy_for(path: &Path, decl: &InputDecl) -> Result<NpyTensor, IoError> {
+    let bytes = read_file(path)?;
+    let header = npy_header::parse(&bytes).map_err(|e| npy_err(path, e))?;
+    if header.shape != decl.shape {
+        return Err(IoError::Mismatch {
+            name: decl.name.clone(),
+            message: format!("the file '{}' has shape {:?}", path.display(), header.shape),
+            dtype: decl.dtype.clone(),
+            shape: decl.shape.clone(),
+        });
+    }
+    decode_npy(&bytes, path)
+}
+
+/// Decodes the `.npy` bytes of `path` in the first dtype that fits.
+fn decode_npy(bytes: &[u8], path: &Path) -> Result<NpyTensor, IoError> {
     macro_rules! attempt {
         ($t:ty, $name:literal, $conv:expr) => {
-            if let Some((shape, data)) = try_read::<$t>(&bytes, path)? {
+            if let Some((shape, data)) = try_read::<$t>(bytes, path)? {
                 let data = data.into_iter().map($conv).collect();
                 return Ok(NpyTensor {
                     dtype: $name,

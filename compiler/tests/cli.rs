@@ -538,6 +538,115 @@ fn compile_refuses_bad_arguments() {
     assert!(!plan.exists());
 }
 
+/// Whether this machine reports its memory (the memory checks are skipped where it does not).
+fn memory_known() -> bool {
+    let known = mpcc_compiler::cli::memory::machine().is_some();
+    if !known {
+        eprintln!("skipped: /proc/meminfo cannot be read, so mpcc does not check memory here");
+    }
+    known
+}
+
+/// `mpcc compile` at batch 10^8 refuses the plan up front with its figure (tens of TiB) and
+/// the machine's, and what to do, writing nothing (before this check it wrote the plan, then
+/// grew to 20 GB predicting its cost and was killed).
+#[test]
+fn compile_refuses_a_plan_too_large_for_the_machine() {
+    if !memory_known() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("big.plan");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny/model.onnx");
+    let out = mpcc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+        "--batch",
+        "100000000",
+        "--seq",
+        "16",
+    ]);
+    assert_refused(
+        &out,
+        &[
+            "too large for this machine",
+            "each party needs at least",
+            " TiB of memory",
+            "in all",
+            "smaller --batch or --seq",
+        ],
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "files written: {left:?}");
+}
+
+/// `mpcc run` refuses a plan whose three parties cannot fit in memory (inputs of 10^12
+/// elements, one live at a time: 16 TB of shares per party, 43.66 TiB for three) before it
+/// reads any input or starts a party.
+#[test]
+fn run_refuses_a_plan_too_large_for_the_machine() {
+    if !memory_known() {
+        return;
+    }
+    let f = Fixture::new(text_plan(1_000_000, 1_000_000));
+    let out_dir = f.path("out");
+    let out = mpcc(&[
+        "run",
+        f.plan.to_str().unwrap(),
+        "--input",
+        "input_ids=no-such-file.npy",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_refused(
+        &out,
+        &[
+            "cannot run",
+            "model.plan",
+            "three parties in this process need at least 43.66 TiB",
+            "available",
+        ],
+    );
+    assert!(!out_dir.exists());
+}
+
+/// A `.npy` header claiming shape (10^12, 16) on a file of a few bytes is refused with the
+/// file's name and what is wrong, instead of aborting on a 128 TB allocation; a truncated
+/// file is refused the same way.
+#[test]
+fn lying_npy_header_refused() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.path("x.npy");
+    let mut header =
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 16), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&[0; 48]);
+    std::fs::write(&x, &bytes).unwrap();
+    let out = run_x(&f, &x, &[]);
+    assert_refused(
+        &out,
+        &[
+            "x.npy' is not a valid .npy file",
+            "claims shape [1000000000000, 16] of '<f8' (16000000000000 elements of 8 bytes)",
+            "holds 48 bytes",
+        ],
+    );
+    let good = f.write_x("good.npy", &[2, 3], false);
+    let mut cut = std::fs::read(&good).unwrap();
+    cut.truncate(cut.len() - 4);
+    std::fs::write(&good, &cut).unwrap();
+    assert_refused(&run_x(&f, &good, &[]), &["good.npy'", "holds 20 bytes"]);
+    assert!(!f.path("out").exists());
+}
+
 /// Plans written by the back end load back identically, and weights are bound to them.
 #[test]
 fn backend_round_trip() {

@@ -1,5 +1,6 @@
 //! Three `mpcc party` processes on loopback: the client gets the in-process run's output,
-//! and when one party is killed mid-run the other two fail naming it, leaving no output.
+//! and when one party is killed mid-run the other two fail naming it, leaving no output;
+//! foreign, missing or too large data is refused before a party listens.
 
 use mpcc_compiler::backend::{self, CompileOptions};
 use mpcc_compiler::frontend::FrontendOptions;
@@ -380,4 +381,62 @@ fn foreign_or_missing_data_refused() {
         assert!(!out.status.success() && err.contains(needle), "{err}");
         assert!(!err.contains("listening"), "{err}");
     }
+}
+
+/// `mpcc party` refuses a plan one party cannot hold (an input of 10^12 secret elements:
+/// 16 TB of shares) before it reads keys or inputs or listens, with the figure.
+#[test]
+fn party_refuses_a_plan_too_large_for_the_machine() {
+    if mpcc_compiler::cli::memory::machine().is_none() {
+        eprintln!("skipped: /proc/meminfo cannot be read, so mpcc does not check memory here");
+        return;
+    }
+    let mut g = Graph::new(18);
+    let ty = ValueType::z64(&[1_000_000, 1_000_000], 18, Vis::Client);
+    let x = g.add(
+        Op::Input {
+            name: "x".into(),
+            owner: CLIENT,
+            encoding: InputEncoding::Fixed,
+        },
+        &[],
+        ty.clone(),
+        "x",
+    );
+    let to = vec![CLIENT];
+    g.add(
+        Op::Output {
+            name: "y".into(),
+            to,
+        },
+        &[x],
+        ty,
+        "y",
+    );
+    let (plan, weights) = backend::build_plan(g, Weights::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.plan");
+    backend::write_plan(&path, &plan, &weights).unwrap();
+    let out = mpcc(&[
+        "party",
+        "--id",
+        "2",
+        "--plan",
+        path.to_str().unwrap(),
+        "--peers",
+        "127.0.0.1:9,127.0.0.1:9,127.0.0.1:9",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("helper (party 2) cannot run")
+            && err.contains("huge.plan")
+            && err.contains("each party needs at least 14.55 TiB")
+            && err.contains("available"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("listening") && !err.contains("panicked"),
+        "{err}"
+    );
 }

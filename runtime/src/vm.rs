@@ -256,6 +256,40 @@ pub fn run_party(
     Ok(res)
 }
 
+/// The bytes of live slots [`run_party`] holds at its peak on `plan` (its
+/// `PartyResult::peak_slot_bytes`, the same for every party), from the types alone and
+/// without running anything: a secret value takes 16 bytes an element (two ring words), a
+/// public one 8, an `output` instruction's slot none; slots are counted when written and
+/// dropped after their last use, as the VM does. Saturates instead of overflowing, so a plan
+/// of absurd shapes gives `u64::MAX`. Kernels hold temporaries beyond this, so it is a lower
+/// bound on a party's memory.
+pub fn peak_slot_bytes(plan: &Plan) -> u64 {
+    let g = plan.graph();
+    let size = |node: &mpcc_ir::Node| -> u64 {
+        if matches!(node.op, mpcc_ir::Op::Output { .. }) {
+            return 0;
+        }
+        let ty = g.ty(node.output);
+        let word = if ty.vis.is_secret() { 16u64 } else { 8 };
+        ty.shape
+            .iter()
+            .try_fold(word, |acc, d| acc.checked_mul(*d as u64))
+            .unwrap_or(u64::MAX)
+    };
+    let mut held: Vec<u64> = vec![0; g.values.len()];
+    let (mut live, mut peak) = (0u64, 0u64);
+    for (index, node) in g.nodes.iter().enumerate() {
+        let b = size(node);
+        held[node.output.index()] = b;
+        live = live.saturating_add(b);
+        peak = peak.max(live);
+        for v in &plan.body.frees[index] {
+            live = live.saturating_sub(std::mem::take(&mut held[v.index()]));
+        }
+    }
+    peak
+}
+
 /// Encodes a party's input tensor as ring elements (the owner's side of input sharing).
 pub(crate) fn encode_input(
     t: &HostTensor,

@@ -1,5 +1,6 @@
-//! Every instruction's declared cost equals its measured traffic, on a plan that holds every
-//! kernel the VM runs, in both rings.
+//! Every instruction's declared cost equals its measured traffic, and the predicted peak of
+//! live slot memory the measured one, on a plan that holds every kernel the VM runs, in both
+//! rings.
 use mpcc_ir::plan::Plan;
 use mpcc_ir::*;
 use mpcc_runtime::*;
@@ -168,6 +169,10 @@ fn every_instruction_costs_what_it_sends() {
         };
         let data = party_data(&plan, &inputs, Some(Arc::new(weights)));
         let r = run_local(&plan, data, &RunOptions::default()).unwrap();
+        // The memory the VM's slots hold is predicted exactly too.
+        let slots = vm::peak_slot_bytes(&plan);
+        assert!(slots > 0);
+        assert_eq!(r.peak_slot_bytes, [slots; 3], "{ring}: peak slot bytes");
         let mut seen = std::collections::BTreeSet::new();
         for (i, node) in plan.graph().nodes.iter().enumerate() {
             let c = node_cost(plan.graph(), node);

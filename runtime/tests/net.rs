@@ -341,6 +341,102 @@ fn strangers_refused() {
     assert_eq!(refused, 2, "{ev:?}");
 }
 
+/// Twenty idle TCP connections to the owner's port, opened before the real peers dial, do
+/// not delay set-up: each incoming connection is handshaken on its own thread, so the three
+/// parties establish and run well within their 20 s limit (handshaken one at a time at 5 s
+/// each, the idle strangers alone took 100 s and all three parties failed), and each idle
+/// stranger is then logged as a stranger, by its address.
+#[test]
+fn idle_strangers_do_not_stall_setup() {
+    let plan = chain_plan(1);
+    let mut s = setup([plan.header.digest; 3], Duration::from_secs(20), None);
+    for c in &mut s.cfgs {
+        c.connect_timeout = Duration::from_secs(20);
+    }
+    let addr0 = s.cfgs[0].addrs[0].clone();
+    let idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(&addr0).unwrap())
+        .collect();
+    let idle_addrs: Vec<String> = idle
+        .iter()
+        .map(|c| c.local_addr().unwrap().to_string())
+        .collect();
+    let events = s.events.clone();
+    let t0 = Instant::now();
+    let runs = run_all(s, [&plan; 3]);
+    let took = t0.elapsed();
+    for r in &runs {
+        assert!(r.is_ok(), "{:?}", r.as_ref().err().map(|e| e.to_string()));
+    }
+    let y = &runs[CLIENT as usize].as_ref().unwrap().result.outputs["y"];
+    for (a, want) in y.data.iter().zip(expected(1)) {
+        assert!((a - want).abs() < 1e-3, "{a} {want}");
+    }
+    assert!(
+        took < Duration::from_secs(8),
+        "set-up and run took {took:?}"
+    );
+    // The idle strangers' handshakes end at their own deadline, after the run.
+    let until = Instant::now() + HANDSHAKE_WAIT + Duration::from_secs(5);
+    loop {
+        let ev = events.lock().unwrap().clone();
+        let logged = idle_addrs
+            .iter()
+            .filter(|a| {
+                let line = format!(
+                    "party 0: refused a connection from {a} (a stranger): it did not complete a \
+                     TLS handshake within 3 s"
+                );
+                ev.contains(&line)
+            })
+            .count();
+        if logged == idle_addrs.len() {
+            break;
+        }
+        assert!(Instant::now() < until, "{logged} of 20 logged: {ev:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(idle);
+}
+
+/// When set-up fails, the error counts and names the strangers that were refused meanwhile
+/// (here: idle ones and one sending HTTP), not some unrelated "connection refused".
+#[test]
+fn setup_failure_names_the_strangers() {
+    use std::io::Write;
+    let plan = chain_plan(1);
+    let mut s = setup([plan.header.digest; 3], Duration::from_secs(5), None);
+    let cfg = s.cfgs.remove(0);
+    let mut cfg = cfg;
+    cfg.connect_timeout = HANDSHAKE_WAIT + Duration::from_secs(1);
+    let idle: Vec<std::net::TcpStream> = (0..16)
+        .map(|_| std::net::TcpStream::connect(&cfg.addrs[0]).unwrap())
+        .collect();
+    let mut http = std::net::TcpStream::connect(&cfg.addrs[0]).unwrap();
+    http.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let t0 = Instant::now();
+    let err = establish(&cfg, s.listeners.remove(0))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(t0.elapsed() < Duration::from_secs(8), "{:?}", t0.elapsed());
+    assert!(
+        err.starts_with(
+            "party 1 did not connect within 4 s; refused meanwhile 17 connection(s) from strangers \
+             (not authenticated as a party): "
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("it did not complete a TLS handshake within 3 s"),
+        "{err}"
+    );
+    assert!(err.contains("and 12 more"), "{err}");
+    let http_addr = http.local_addr().unwrap().to_string();
+    assert!(err.contains(&format!("{http_addr}: TLS failed")), "{err}");
+    drop((idle, http));
+}
+
 /// A peer that loaded another plan is refused at the handshake, with an error naming it.
 #[test]
 fn other_plan_refused() {

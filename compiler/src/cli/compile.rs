@@ -1,6 +1,7 @@
 //! `mpcc compile`: ONNX model to plan and weights files, with a short summary.
 
 use crate::backend::{self, CompileOptions};
+use crate::cli::memory::{self, Stage};
 use crate::cli::paths::{check_distinct, Role};
 use crate::frontend::{FrontendOptions, PublicConst};
 use anyhow::Context;
@@ -393,6 +394,8 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         outln!("IR written to {}", path.display());
     }
     let (plan, weights) = backend::build_plan(graph, weights)?;
+    // Before any file of the plan is written: a plan this machine cannot hold is refused.
+    memory::check(&plan, Stage::Compile).map_err(anyhow::Error::msg)?;
     let wpath = backend::write_plan(&args.output, &plan, &weights)?;
     print_summary(&plan, &args.output, &wpath);
     if let Some((info, tokenizer)) = client {

@@ -14,6 +14,7 @@ pub mod cost;
 pub mod generate;
 pub mod inspect;
 pub mod keygen;
+pub mod memory;
 pub mod out;
 pub mod party;
 pub mod paths;

@@ -3,6 +3,7 @@
 
 use crate::backend;
 use crate::cli::compile::{human_bytes, party_name};
+use crate::cli::memory::{self, Stage};
 use crate::cli::paths::{check_distinct, output_path, run_outputs, Role};
 use crate::cli::run::parse_input;
 use crate::io;
@@ -109,6 +110,13 @@ pub struct Args {
 pub fn main(args: Args) -> anyhow::Result<()> {
     let id = args.id;
     let plan = backend::load_plan(&args.plan)?;
+    memory::check(&plan, Stage::Party).map_err(|e| {
+        anyhow::anyhow!(
+            "{} cannot run '{}': {e}",
+            party_name(id),
+            args.plan.display()
+        )
+    })?;
     check_outputs(&plan, &args)?;
     let data = party_data(&plan, id, &args)?;
     mpcc_runtime::vm::check_party_data(&plan, id, &data)?;
@@ -257,7 +265,7 @@ fn owned_inputs(
         if inputs.contains_key(name) {
             bail!("input '{name}' is given twice");
         }
-        let t = io::check_input(plan, decl, io::read_npy(file)?)?;
+        let t = io::check_input(plan, decl, io::read_npy_for(file, decl)?)?;
         inputs.insert(name.clone(), t);
     }
     let missing: Vec<String> = plan

@@ -3,6 +3,7 @@
 
 use crate::backend;
 use crate::cli::compile::{human_bytes, party_name};
+use crate::cli::memory::{self, Stage};
 use crate::cli::paths::{check_distinct, output_path, run_outputs, Role};
 use crate::io::{self, NpyTensor, Reference};
 use crate::report::{self, Network};
@@ -142,6 +143,13 @@ pub fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
 /// Runs `mpcc run`.
 pub fn main(args: Args) -> anyhow::Result<()> {
     let plan = backend::load_plan(&args.plan)?;
+    let stage = if args.simulate {
+        Stage::Simulate
+    } else {
+        Stage::RunLocal
+    };
+    memory::check(&plan, stage)
+        .map_err(|e| anyhow::anyhow!("cannot run '{}': {e}", args.plan.display()))?;
     let wpath = args
         .weights
         .clone()
@@ -379,7 +387,7 @@ fn gather_inputs(
         if got.contains_key(name) {
             bail!("input '{name}' is given twice");
         }
-        let t = io::read_npy(file)?;
+        let t = io::read_npy_for(file, decl)?;
         got.insert(name.clone(), io::check_input(plan, decl, t)?);
     }
     if let Some(tok) = tokenizer.filter(|_| !args.text.is_empty()) {

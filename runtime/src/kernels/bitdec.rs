@@ -5,7 +5,7 @@
 //! prefix-OR of the bits in half the rounds); they are the general-purpose building blocks.
 
 use super::bits::{
-    and_many, bmap, bxor_public, bytes_of, draw, low_mask, reader, BitWriter, Roles, Stream,
+    and_many, bmap, bxor_public, bytes_of, draw, low_mask, reader, BitWriter, Counts, Roles, Stream,
 };
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -194,7 +194,7 @@ pub fn a2b_cost(n: usize, ring: Ring) -> Cost {
         return Cost::ZERO;
     }
     let (k, w) = (ring.bits() as u64, ring.bits() - 1);
-    let roles = Roles::new(n);
+    let counts = Counts::contiguous(n);
     let levels: u64 = distances(w)
         .map(|d| {
             let (wg, wp) = ks_widths(w, d);
@@ -202,7 +202,7 @@ pub fn a2b_cost(n: usize, ring: Ring) -> Cost {
         })
         .sum();
     let bytes = std::array::from_fn(|p| {
-        let cnt = |rel: usize| roles.count(Roles::block(p as u8, rel)) as u64;
+        let cnt = |rel: usize| counts.of_role(p as u8, rel) as u64;
         bytes_of(cnt(0) * k) + bytes_of(cnt(1) * w as u64) + bytes_of(cnt(2) * w as u64) + levels
     });
     Cost {

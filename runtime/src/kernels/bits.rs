@@ -1,6 +1,7 @@
 //! Bit-level building blocks of the boolean protocols: dense wire packing of bit fields,
 //! bit gathering, XOR zero-sharing, the replicated AND gate, and the rotation of protocol
-//! roles over blocks of elements.
+//! roles over blocks of elements ([`Roles`] for a kernel, its block sizes [`Counts`] in
+//! closed form for a cost).
 
 use crate::ctx::Ctx;
 use crate::share::BShare;
@@ -291,7 +292,7 @@ impl Roles {
     }
     /// The block of element `e` of `n` in [`Roles::new`].
     pub fn contiguous(e: usize, n: usize) -> usize {
-        (0..3).rfind(|&r| e >= (r * n) / 3).unwrap_or(0)
+        (0..3).rfind(|&r| e >= block_start(r, n)).unwrap_or(0)
     }
     /// Roles for `n` elements, element `e` in block `block(e)` (taken mod 3).
     pub fn from_fn(n: usize, block: impl Fn(usize) -> usize) -> Roles {
@@ -309,6 +310,10 @@ impl Roles {
     pub fn count(&self, r: usize) -> usize {
         self.members[r].len()
     }
+    /// The block sizes, all that the messages' lengths depend on.
+    pub fn counts(&self) -> Counts {
+        Counts(std::array::from_fn(|r| self.count(r)))
+    }
     /// The role party `id` plays in block `r`.
     pub fn rel(id: PartyId, r: usize) -> usize {
         (id as usize + 3 - r) % 3
@@ -316,6 +321,39 @@ impl Roles {
     /// The block in which party `id` plays role `rel`.
     pub fn block(id: PartyId, rel: usize) -> usize {
         (id as usize + 3 - rel) % 3
+    }
+}
+
+/// First element of block `r` of `n` in [`Roles::new`]: `floor(r·n/3)` (`n` for r = 3).
+fn block_start(r: usize, n: usize) -> usize {
+    (r as u128 * n as u128 / 3) as usize
+}
+
+/// The sizes of the three role blocks of a [`Roles`]: all a cost needs, computed in closed
+/// form from the element count (no per-element memory, so the cost of a plan of any batch
+/// is cheap to predict).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts(pub [usize; 3]);
+
+impl Counts {
+    /// The block sizes of [`Roles::new`]`(n)`: block r holds elements
+    /// `floor(r·n/3)..floor((r+1)·n/3)`.
+    pub fn contiguous(n: usize) -> Counts {
+        Counts(std::array::from_fn(|r| {
+            block_start(r + 1, n) - block_start(r, n)
+        }))
+    }
+    /// Every block `times` as large (each element's block holding `times` elements).
+    pub fn times(self, times: usize) -> Counts {
+        Counts(self.0.map(|c| c * times))
+    }
+    /// Number of elements in block `r`.
+    pub fn count(&self, r: usize) -> usize {
+        self.0[r]
+    }
+    /// Number of elements in the block where party `id` plays role `rel`.
+    pub fn of_role(&self, id: PartyId, rel: usize) -> usize {
+        self.0[Roles::block(id, rel)]
     }
 }
 
@@ -341,6 +379,24 @@ mod tests {
         for (v, b) in &fields {
             assert_eq!(r.pull(*b), v & low_mask(*b));
         }
+    }
+
+    /// The closed-form block sizes equal those of the per-element rotation, for every n up to
+    /// 300 and a few large ones, and sum to n.
+    #[test]
+    fn closed_form_counts() {
+        for n in (0..300).chain([1000, 1001, 1002, 65_537, 1_000_003]) {
+            let c = Counts::contiguous(n);
+            assert_eq!(c, Roles::new(n).counts(), "n = {n}");
+            assert_eq!(c.0.iter().sum::<usize>(), n);
+        }
+        assert_eq!(Counts::contiguous(10), Counts([3, 3, 4]));
+        assert_eq!(Counts::contiguous(2), Counts([0, 1, 1]));
+        // 10^12 elements, no allocation: the sizes still differ by at most one.
+        assert_eq!(
+            Counts::contiguous(1_000_000_000_000),
+            Counts([333_333_333_333, 333_333_333_333, 333_333_333_334])
+        );
     }
 
     /// Gathering moves the selected bits to consecutive positions.

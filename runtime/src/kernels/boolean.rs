@@ -10,7 +10,7 @@
 //! asymmetric messages rotate over three blocks of elements, so parties differ by at most a
 //! few bytes otherwise); "bits" are bits sent by each party. k = 64: comparison core 6 rounds, ≈124 bits; k = 32: 5 rounds, ≈59.
 
-use super::bits::{bytes_of, reader, BitWriter, Roles};
+use super::bits::{bytes_of, reader, BitWriter, Counts, Roles};
 use super::carry::{self, Finish, Split};
 use super::common;
 use super::compare;
@@ -256,6 +256,12 @@ fn max_roles(outer: usize, h: usize, inner: usize) -> Roles {
     })
 }
 
+/// The block sizes of [`max_roles`] in closed form: each of the `outer × inner` output
+/// elements' blocks holds its `h` comparisons.
+fn max_counts(outer: usize, h: usize, inner: usize) -> Counts {
+    Counts::contiguous(outer * inner).times(h)
+}
+
 /// The differences `d = a - b` of one level's pairs and the `b` operands.
 fn max_diff(x: &AShare, outer: usize, len: usize, inner: usize, ring: Ring) -> (AShare, AShare) {
     let m = ring.mask();
@@ -332,7 +338,7 @@ pub fn max_axis(
         let s = carry::finish_split(ctx, &pen, d.len(), 1, &roles, true)?;
         let (mut to_next, mut to_prev) = (BitWriter::new(), BitWriter::new());
         let mux = mux1_send(ctx, &s, &d, &roles, ring, &mut to_next, &mut to_prev);
-        let (mut from_prev_bits, from_next_bits) = Mux1::recv_bits(ctx.id, &roles, ring);
+        let (mut from_prev_bits, from_next_bits) = Mux1::recv_bits(ctx.id, roles.counts(), ring);
         let next_len = len.div_ceil(2);
         let mut next = None;
         if next_len > 1 {
@@ -341,7 +347,7 @@ pub fn max_axis(
             let roles2 = max_roles(outer, next_len / 2, inner);
             let (d2, _) = max_diff(&partial, outer, next_len, inner, ring);
             let ys2 = compare::share_y_send(ctx, &d2, &roles2, ring, &mut to_next);
-            from_prev_bits += compare::share_y_recv_bits(ctx, &roles2, ring);
+            from_prev_bits += compare::share_y_recv_bits(ctx, roles2.counts(), ring);
             next = Some((ys2, roles2));
         }
         let (from_prev, from_next) =
@@ -359,28 +365,26 @@ pub fn max_axis(
     Ok(cur)
 }
 
-/// Cost of [`max_axis`].
+/// Cost of [`max_axis`], in closed form (`O(levels)` time and memory, whatever the size).
 pub fn max_axis_cost(shape: &[usize], axis: usize, ring: Ring) -> Cost {
     let (outer, mut len, inner) = axis_dims(shape, axis);
     let mut c = Cost::ZERO;
     let mut first = true;
     while len > 1 {
-        let roles = max_roles(outer, len / 2, inner);
+        let counts = max_counts(outer, len / 2, inner);
         let next_len = len.div_ceil(2);
-        let roles2 = (next_len > 1).then(|| max_roles(outer, next_len / 2, inner));
+        let counts2 = (next_len > 1).then(|| max_counts(outer, next_len / 2, inner));
         let bytes = std::array::from_fn(|p| {
             let id = p as u8;
             let share = if first {
-                bytes_of(compare::share_y_send_bits(id, &roles, ring))
+                bytes_of(compare::share_y_send_bits(id, counts, ring))
             } else {
                 0
             };
-            let next_share = roles2
-                .as_ref()
-                .map_or(0, |r2| compare::share_y_send_bits(id, r2, ring));
-            let (to_next, to_prev) = Mux1::send_bits(id, &roles, ring);
+            let next_share = counts2.map_or(0, |c2| compare::share_y_send_bits(id, c2, ring));
+            let (to_next, to_prev) = Mux1::send_bits(id, counts, ring);
             share
-                + compare::bytes_after_share(id, &roles, 1, ring, Finish::Split)
+                + compare::bytes_after_share(id, counts, 1, ring, Finish::Split)
                 + bytes_of(to_next + next_share)
                 + bytes_of(to_prev)
         });
@@ -434,5 +438,29 @@ pub mod plain {
             len = len.div_ceil(2);
         }
         cur
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closed-form block sizes of a max-tree level equal those of its per-element roles.
+    #[test]
+    fn max_counts_match_max_roles() {
+        for (outer, h, inner) in [
+            (1, 1, 1),
+            (1, 64, 1),
+            (3, 5, 2),
+            (2, 7, 3),
+            (5, 2, 4),
+            (0, 3, 2),
+        ] {
+            assert_eq!(
+                max_counts(outer, h, inner),
+                max_roles(outer, h, inner).counts(),
+                "{outer}x{h}x{inner}"
+            );
+        }
     }
 }

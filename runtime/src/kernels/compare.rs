@@ -26,7 +26,8 @@
 //! For k = 32: 5 rounds, (113 + 30 + 3·11)/3 ≈ 58.7 bits.
 
 use super::bits::{
-    and_bytes, bmap, bytes_of, draw, gather4, low_mask, reader, BitReader, BitWriter, Roles, Stream,
+    and_bytes, bmap, bytes_of, draw, gather4, low_mask, reader, BitReader, BitWriter, Counts,
+    Roles, Stream,
 };
 use super::carry::{self, Finish, Penultimate};
 use crate::ctx::Ctx;
@@ -117,7 +118,11 @@ pub fn share_y(
     let mut w = BitWriter::new();
     let mut ys = share_y_send(ctx, x, roles, ring, &mut w);
     let (from_prev, _) = ctx.exchange(Some(&w.finish()), None, true, false)?;
-    let mut rd = reader(&from_prev, share_y_recv_bits(ctx, roles, ring), ctx.prev())?;
+    let mut rd = reader(
+        &from_prev,
+        share_y_recv_bits(ctx, roles.counts(), ring),
+        ctx.prev(),
+    )?;
     share_y_recv(ctx, &mut ys, &mut rd, roles, ring);
     Ok(ys)
 }
@@ -169,14 +174,16 @@ pub fn share_y_send(
     YShares { y, mono }
 }
 
-/// Bits of the [`share_y`] message this party receives (as role 1).
-pub fn share_y_recv_bits(ctx: &Ctx, roles: &Roles, ring: Ring) -> u64 {
-    roles.count(Roles::block(ctx.id, 1)) as u64 * share_bits(ring)
+/// Bits of the [`share_y`] message this party receives (as role 1), for blocks of sizes
+/// `counts`.
+pub fn share_y_recv_bits(ctx: &Ctx, counts: Counts, ring: Ring) -> u64 {
+    counts.of_role(ctx.id, 1) as u64 * share_bits(ring)
 }
 
-/// Bits of the [`share_y`] message party `id` sends (as role 0).
-pub fn share_y_send_bits(id: u8, roles: &Roles, ring: Ring) -> u64 {
-    roles.count(Roles::block(id, 0)) as u64 * share_bits(ring)
+/// Bits of the [`share_y`] message party `id` sends (as role 0), for blocks of sizes
+/// `counts`.
+pub fn share_y_send_bits(id: u8, counts: Counts, ring: Ring) -> u64 {
+    counts.of_role(id, 0) as u64 * share_bits(ring)
 }
 
 /// The receiving half of [`share_y`]: role 1 reads its shares from the previous party's
@@ -360,21 +367,22 @@ pub fn rounds(ring: Ring) -> u64 {
     2 + carry::levels(groups(ring)) as u64
 }
 
-/// Bytes sent by each party for `t` thresholds over `n` elements.
+/// Bytes sent by each party for `t` thresholds over `n` elements, in closed form (the
+/// block sizes of [`Roles::new`], not the blocks).
 pub fn bytes(n: usize, t: usize, ring: Ring, finish: Finish) -> [u64; 3] {
-    let roles = Roles::new(n);
+    let counts = Counts::contiguous(n);
     std::array::from_fn(|p| {
-        let r1 = bytes_of(share_y_send_bits(p as u8, &roles, ring));
-        r1 + bytes_after_share(p as u8, &roles, t, ring, finish)
+        let r1 = bytes_of(share_y_send_bits(p as u8, counts, ring));
+        r1 + bytes_after_share(p as u8, counts, t, ring, finish)
     })
 }
 
 /// Bytes party `id` sends after round 1 (rounds 2, the tree and the last level), for `t`
-/// thresholds over the elements of `roles`.
-pub fn bytes_after_share(id: u8, roles: &Roles, t: usize, ring: Ring, finish: Finish) -> u64 {
+/// thresholds over elements in blocks of sizes `counts`.
+pub fn bytes_after_share(id: u8, counts: Counts, t: usize, ring: Ring, finish: Finish) -> u64 {
     let g = groups(ring);
-    let tn = t * (0..3).map(|r| roles.count(r)).sum::<usize>();
-    let cnt = |rel: usize| (roles.count(Roles::block(id, rel)) * t) as u64;
+    let tn = t * counts.0.iter().sum::<usize>();
+    let cnt = |rel: usize| (counts.of_role(id, rel) * t) as u64;
     let r2 = bytes_of(cnt(1) * (2 * g - 1) as u64) + bytes_of(cnt(2) * (2 * g - 1) as u64);
     let last = match finish {
         Finish::Replicated => and_bytes(tn, 1),

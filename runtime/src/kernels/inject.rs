@@ -15,7 +15,7 @@
 //!
 //! Bytes per bit (k-bit ring): role 0 sends k (2k for a multiplexer), role 1 k, role 2 k.
 
-use super::bits::{bytes_of, draw, reader, BitReader, BitWriter, Roles, Stream};
+use super::bits::{bytes_of, draw, reader, BitReader, BitWriter, Counts, Roles, Stream};
 use super::carry::Split;
 use crate::cost::Cost;
 use crate::ctx::Ctx;
@@ -62,7 +62,7 @@ pub fn inject(
     let (from_prev, _) = ctx.exchange(Some(&w.finish()), None, true, false)?;
     let mut rd = reader(
         &from_prev,
-        Pending::recv_b_bits(ctx, roles, t, ring),
+        Pending::recv_b_bits(ctx, roles.counts(), t, ring),
         ctx.prev(),
     )?;
     Ok(p.finish(ctx, &mut rd, roles, ring))
@@ -183,12 +183,12 @@ impl Pending {
         w.push_all(&self.to_next, ring.bits());
     }
     /// Bits of the second-round message this party receives (as role 2).
-    pub fn recv_b_bits(ctx: &Ctx, roles: &Roles, t: usize, ring: Ring) -> u64 {
-        (roles.count(Roles::block(ctx.id, 2)) * t) as u64 * ring.bits() as u64
+    pub fn recv_b_bits(ctx: &Ctx, counts: Counts, t: usize, ring: Ring) -> u64 {
+        (counts.of_role(ctx.id, 2) * t) as u64 * ring.bits() as u64
     }
     /// Bits of the second-round message party `id` sends (as role 1).
-    pub fn send_b_bits(id: u8, roles: &Roles, t: usize, ring: Ring) -> u64 {
-        (roles.count(Roles::block(id, 1)) * t) as u64 * ring.bits() as u64
+    pub fn send_b_bits(id: u8, counts: Counts, t: usize, ring: Ring) -> u64 {
+        (counts.of_role(id, 1) * t) as u64 * ring.bits() as u64
     }
     /// Completes role 2's shares from the previous party's message.
     pub fn finish(mut self, ctx: &Ctx, rd: &mut BitReader, roles: &Roles, ring: Ring) -> AShare {
@@ -208,11 +208,11 @@ pub fn inject_cost(n: usize, t: usize, ring: Ring, mux: bool) -> Cost {
     if n * t == 0 {
         return Cost::ZERO;
     }
-    let roles = Roles::new(n);
+    let counts = Counts::contiguous(n);
     let bytes = std::array::from_fn(|p| {
         let id = p as u8;
-        inject_a_bytes(id, &roles, t, ring, mux)
-            + bytes_of(Pending::send_b_bits(id, &roles, t, ring))
+        inject_a_bytes(id, counts, t, ring, mux)
+            + bytes_of(Pending::send_b_bits(id, counts, t, ring))
     });
     Cost {
         rounds: 2,
@@ -222,9 +222,9 @@ pub fn inject_cost(n: usize, t: usize, ring: Ring, mux: bool) -> Cost {
 }
 
 /// Bytes party `id` sends in the first round of [`inject`].
-pub fn inject_a_bytes(id: u8, roles: &Roles, t: usize, ring: Ring, mux: bool) -> u64 {
+pub fn inject_a_bytes(id: u8, counts: Counts, t: usize, ring: Ring, mux: bool) -> u64 {
     let k = ring.bits() as u64;
-    let cnt = |rel: usize| (roles.count(Roles::block(id, rel)) * t) as u64;
+    let cnt = |rel: usize| (counts.of_role(id, rel) * t) as u64;
     let per = if mux { 2 } else { 1 };
     bytes_of(cnt(0) * per * k) + bytes_of(cnt(2) * k)
 }
@@ -368,10 +368,10 @@ pub fn inject_dot_cost(n: usize, t: usize, nt: usize, ring: Ring) -> Cost {
     if n * t == 0 {
         return Cost::ZERO;
     }
-    let roles = Roles::new(n);
+    let counts = Counts::contiguous(n);
     let k = ring.bits() as u64;
     let bytes = std::array::from_fn(|p| {
-        let cnt = |rel: usize| roles.count(Roles::block(p as u8, rel)) as u64;
+        let cnt = |rel: usize| counts.of_role(p as u8, rel) as u64;
         let (t, nt) = (t as u64, nt as u64);
         bytes_of((cnt(0) * t + cnt(1) * nt) * k) + bytes_of((cnt(0) * t + cnt(2) * nt) * k)
     });
@@ -474,16 +474,16 @@ impl Mux1 {
     pub fn partial(&self) -> &AShare {
         &self.out
     }
-    /// Bits party `id` sends to its (next, previous) party.
-    pub fn send_bits(id: u8, roles: &Roles, ring: Ring) -> (u64, u64) {
-        let cnt = |rel: usize| roles.count(Roles::block(id, rel)) as u64;
+    /// Bits party `id` sends to its (next, previous) party, for blocks of sizes `counts`.
+    pub fn send_bits(id: u8, counts: Counts, ring: Ring) -> (u64, u64) {
+        let cnt = |rel: usize| counts.of_role(id, rel) as u64;
         let k = ring.bits() as u64;
         (3 * cnt(0) * k + cnt(1) * k, 3 * cnt(0) * k + cnt(2) * k)
     }
     /// Bits party `id` receives from its (previous, next) party: the mirror of
     /// [`Mux1::send_bits`].
-    pub fn recv_bits(id: u8, roles: &Roles, ring: Ring) -> (u64, u64) {
-        let cnt = |rel: usize| roles.count(Roles::block(id, rel)) as u64;
+    pub fn recv_bits(id: u8, counts: Counts, ring: Ring) -> (u64, u64) {
+        let cnt = |rel: usize| counts.of_role(id, rel) as u64;
         let k = ring.bits() as u64;
         (3 * cnt(1) * k + cnt(2) * k, 3 * cnt(2) * k + cnt(1) * k)
     }

@@ -1,5 +1,8 @@
 //! Connection set-up: listen, dial lower-numbered parties with retries, accept the
-//! higher-numbered ones, run TLS and the hello on each link, all within a time limit.
+//! higher-numbered ones, run TLS and the hello on each link, all within a time limit. Each
+//! incoming connection is handshaken on its own thread with a short deadline
+//! ([`HANDSHAKE_WAIT`]), so strangers (idle, garbage, unknown certificates) cannot delay the
+//! real peers; they are logged with their address and named in a set-up failure.
 
 use super::handshake::{self, Hello, NET_PROTOCOL_VERSION};
 use super::keys::{server_name, PartyKeys};
@@ -12,6 +15,7 @@ use rustls::{ClientConnection, Connection, ServerConnection};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -205,6 +209,21 @@ fn classify_dial(cfg: &NetConfig, peer: PartyId, e: std::io::Error) -> Attempt {
     }
 }
 
+/// How long one incoming connection may take for TLS and the hello. Each connection has
+/// its own thread, so a stranger that sends nothing (or too little) holds up only itself and
+/// is dropped after this.
+pub const HANDSHAKE_WAIT: Duration = Duration::from_secs(3);
+
+/// The most incoming handshakes in flight at once; a connection beyond them is closed at
+/// once as a stranger's (a real peer retries).
+const MAX_PENDING: usize = 64;
+
+/// How many refused connections an error lists one by one.
+const LISTED: usize = 5;
+
+/// The outcome of one incoming connection's handshake thread.
+type Incoming = (SocketAddr, Result<Established, Attempt>);
+
 fn accept_all(
     cfg: &NetConfig,
     listener: &TcpListener,
@@ -220,8 +239,13 @@ fn accept_all(
     listener
         .set_nonblocking(true)
         .map_err(|e| Some(io_err(e)))?;
+    // The handshake threads own what they need: one that outlives set-up (a stranger still
+    // silent) finishes on its own by its deadline, and its result goes nowhere.
+    let shared = Arc::new(cfg.clone());
+    let (tx, rx) = channel::<Incoming>();
     let mut got: Vec<Established> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
+    let mut in_flight = 0usize;
     while let Some(&missing) = expected.iter().find(|p| !got.iter().any(|g| g.0 == **p)) {
         if stop.load(Ordering::Relaxed) {
             return Err(None);
@@ -230,50 +254,130 @@ fn accept_all(
             return Err(Some(NetError::NoPeer {
                 peer: missing,
                 secs: cfg.connect_timeout.as_secs(),
-                refused: if refused.is_empty() {
-                    String::new()
-                } else {
-                    format!("; refused meanwhile: {}", refused.join("; "))
-                },
+                refused: refused_note(&refused, in_flight),
             }));
         }
+        let mut idle = true;
         match listener.accept() {
-            Ok((sock, from)) => match accept_one(cfg, &config, sock, deadline) {
+            Ok((sock, from)) => {
+                idle = false;
+                if in_flight >= MAX_PENDING {
+                    let m = format!("{MAX_PENDING} other handshakes were in progress");
+                    cfg.event(&format!(
+                        "refused a connection from {from} (a stranger?): {m}"
+                    ));
+                    refused.push(format!("{from}: {m}"));
+                } else {
+                    match spawn_handshake(&shared, &config, sock, from, &tx) {
+                        Ok(()) => in_flight += 1,
+                        Err(m) => refused.push(format!("{from}: {m}")),
+                    }
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(Some(io_err(e))),
+        }
+        while let Ok((from, r)) = rx.try_recv() {
+            idle = false;
+            in_flight -= 1;
+            match r {
                 Ok(e) if got.iter().any(|g| g.0 == e.0) => {
                     refused.push(format!("{from}: a second connection from party {}", e.0));
                 }
                 Ok(e) => got.push(e),
                 Err(Attempt::Fatal(e)) => return Err(Some(e)),
-                Err(Attempt::Retry(m)) => {
-                    cfg.event(&format!("refused a connection from {from}: {m}"));
-                    refused.push(format!("{from}: {m}"));
-                }
-            },
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
+                Err(Attempt::Retry(m)) => refused.push(format!("{from}: {m}")),
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(Some(io_err(e))),
+        }
+        if idle {
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
     Ok(got)
 }
 
-/// TLS and hello with one incoming connection. A stranger (no TLS, an unknown certificate)
-/// is refused and set-up goes on; a pinned peer with a mismatching hello is final.
+/// Runs TLS and the hello of the connection `sock` from `from` on a thread of its own, with
+/// [`HANDSHAKE_WAIT`] to finish; a stranger is logged there, with its address, and the
+/// outcome goes to `tx`.
+fn spawn_handshake(
+    cfg: &Arc<NetConfig>,
+    config: &Arc<rustls::ServerConfig>,
+    sock: TcpStream,
+    from: SocketAddr,
+    tx: &Sender<Incoming>,
+) -> Result<(), String> {
+    let (cfg, config, tx) = (cfg.clone(), config.clone(), tx.clone());
+    let until = Instant::now() + HANDSHAKE_WAIT;
+    std::thread::Builder::new()
+        .name(format!("mpcc-accept-{from}"))
+        .spawn(move || {
+            let r = accept_one(&cfg, &config, sock, until);
+            if let Err(Attempt::Retry(m)) = &r {
+                cfg.event(&format!(
+                    "refused a connection from {from} (a stranger): {m}"
+                ));
+            }
+            let _ = tx.send((from, r));
+        })
+        .map(drop)
+        .map_err(|e| format!("no thread for its handshake: {e}"))
+}
+
+/// The `; refused meanwhile ...` part of a [`NetError::NoPeer`]: how many strangers were
+/// refused and why (the first few), and how many connections were still in their handshake.
+fn refused_note(refused: &[String], in_flight: usize) -> String {
+    if refused.is_empty() && in_flight == 0 {
+        return String::new();
+    }
+    let mut note = format!(
+        "; refused meanwhile {} connection(s) from strangers (not authenticated as a party)",
+        refused.len()
+    );
+    if !refused.is_empty() {
+        let shown = refused.len().min(LISTED);
+        note.push_str(&format!(": {}", refused[..shown].join("; ")));
+        if refused.len() > shown {
+            note.push_str(&format!("; and {} more", refused.len() - shown));
+        }
+    }
+    if in_flight > 0 {
+        note.push_str(&format!(
+            "; {in_flight} more connection(s) had not finished their handshake"
+        ));
+    }
+    note
+}
+
+/// TLS and hello with one incoming connection, by `until`. A stranger (no TLS, an unknown
+/// certificate, silence) is refused and set-up goes on; a pinned peer with a mismatching
+/// hello is final.
 fn accept_one(
     cfg: &NetConfig,
     config: &Arc<rustls::ServerConfig>,
     mut sock: TcpStream,
-    deadline: Instant,
+    until: Instant,
 ) -> Result<Established, Attempt> {
     let retry = |e: std::io::Error| Attempt::Retry(e.to_string());
+    let left = || {
+        until
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     sock.set_nonblocking(false).map_err(retry)?;
-    let wait = io_wait(deadline).min(Duration::from_secs(5));
-    set_setup_timeouts(&sock, wait).map_err(retry)?;
+    set_setup_timeouts(&sock, left()).map_err(retry)?;
     let mut conn = ServerConnection::new(config.clone())
         .map_err(|e| Attempt::Fatal(NetError::Tls(e.to_string())))?;
+    let silent = || {
+        Attempt::Retry(format!(
+            "it did not complete a TLS handshake within {} s",
+            HANDSHAKE_WAIT.as_secs()
+        ))
+    };
     while conn.is_handshaking() {
+        if Instant::now() >= until {
+            return Err(silent());
+        }
+        sock.set_read_timeout(Some(left())).map_err(retry)?;
         conn.complete_io(&mut sock).map_err(|e| {
             let why = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                 Some(rustls::Error::InvalidCertificate(_)) => {
@@ -283,6 +387,9 @@ fn accept_one(
                     "it presented no client certificate".to_string()
                 }
                 Some(other) => format!("TLS failed: {other}"),
+                None if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return silent();
+                }
                 None => format!("TLS failed: {e}"),
             };
             Attempt::Retry(why)
@@ -293,6 +400,7 @@ fn accept_one(
         .and_then(|c| c.first())
         .and_then(|c| tls::party_of(&cfg.keys, c))
         .ok_or_else(|| Attempt::Retry("no known certificate".into()))?;
+    set_setup_timeouts(&sock, left()).map_err(retry)?;
     let mut stream = rustls::Stream::new(&mut conn, &mut sock);
     match handshake::exchange(&mut stream, cfg.hello(), peer) {
         Ok(Ok(())) => Ok((peer, conn.into(), sock)),
