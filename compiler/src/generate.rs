@@ -151,7 +151,9 @@ pub fn rewrite(
                 return Err(bad(format!("output '{name}' without cache inputs")));
             }
             let [_, _, len, _] = shape[..] else {
-                return Err(bad(format!("cache output '{name}' is not rank 4: {shape:?}")));
+                return Err(bad(format!(
+                    "cache output '{name}' is not rank 4: {shape:?}"
+                )));
             };
             let next = typed(
                 graph,
@@ -177,7 +179,9 @@ pub fn rewrite(
             );
         } else if name == "logits" {
             let [b, s, v] = shape[..] else {
-                return Err(bad(format!("logits are not [batch, seq, vocab]: {shape:?}")));
+                return Err(bad(format!(
+                    "logits are not [batch, seq, vocab]: {shape:?}"
+                )));
             };
             vocab = Some(v);
             let last = typed(

@@ -2,9 +2,9 @@
 
 use crate::ctx::{Ctx, Stats};
 use crate::error::RtError;
+use crate::share::Val;
 use crate::transport::{LocalTransport, Transport};
 use crate::vm::{run_party, HostTensor, PartyData, PartyResult, Progress};
-use crate::share::Val;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::{Weights, MODEL_OWNER};
 use std::collections::{BTreeMap, HashMap};

@@ -376,6 +376,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             frac_bits: args.frac_bits,
             public: args.public.clone(),
             secret_scalars: args.secret_scalars,
+            table_depth: None,
         },
         passes: PassOptions {
             policy: args.approx,
@@ -428,6 +429,7 @@ fn generation(args: Args, model: &Path, folder: Option<&Path>) -> anyhow::Result
             frac_bits: args.frac_bits,
             public: args.public.clone(),
             secret_scalars: args.secret_scalars,
+            table_depth: Some(capacity),
         },
         passes: PassOptions {
             policy: args.approx,

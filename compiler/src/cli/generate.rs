@@ -30,7 +30,12 @@ pub struct Args {
 
     /// The prompt, tokenized with the plan's tokenizer (PLAN.tokenizer.json, copied from the
     /// export folder) or --tokenizer.
-    #[arg(long, value_name = "TEXT", conflicts_with = "prompt_ids", required_unless_present = "prompt_ids")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        conflicts_with = "prompt_ids",
+        required_unless_present = "prompt_ids"
+    )]
     pub prompt: Option<String>,
 
     /// The prompt as token ids: a one-dimensional (or [1, n]) int64 .npy file.
@@ -83,7 +88,10 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     };
     let tokenizer = match &tokenizer_path {
         Some(p) => Some(tokenizers::Tokenizer::from_file(p).map_err(|e| {
-            anyhow::anyhow!("'{}' is not a Hugging Face tokenizer.json: {e}", p.display())
+            anyhow::anyhow!(
+                "'{}' is not a Hugging Face tokenizer.json: {e}",
+                p.display()
+            )
         })?),
         None => None,
     };
@@ -103,8 +111,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         }
         (None, Some(path)) => {
             let t = crate::io::read_npy(path)?;
-            if t.tensor.shape.len() > 2 || (t.tensor.shape.len() == 2 && t.tensor.shape[0] != 1)
-            {
+            if t.tensor.shape.len() > 2 || (t.tensor.shape.len() == 2 && t.tensor.shape[0] != 1) {
                 anyhow::bail!(
                     "'{}' has shape {:?}; --prompt-ids takes [n] or [1, n] token ids",
                     path.display(),
@@ -118,7 +125,10 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("give the prompt with --prompt TEXT or --prompt-ids FILE"),
     };
-    if let Some(bad) = prompt.iter().find(|t| **t < 0 || **t as usize >= info.vocab) {
+    if let Some(bad) = prompt
+        .iter()
+        .find(|t| **t < 0 || **t as usize >= info.vocab)
+    {
         anyhow::bail!(
             "prompt token id {bad} is outside the vocabulary 0..{}",
             info.vocab

@@ -206,7 +206,7 @@ impl Lowerer<'_> {
         let table_depth = self
             .tables
             .contains(&node.id)
-            .then(|| shape.last().copied())
+            .then(|| self.opts.table_depth.or(shape.last().copied()))
             .flatten();
         let depth = self.one_hot.get(&node.id).copied().or(table_depth);
         let dt = node.outputs[0].fact.datum_type;

@@ -40,6 +40,10 @@ pub struct FrontendOptions {
     pub public: Vec<String>,
     /// Make one-element initializers secret too (`--secret-scalars`).
     pub secret_scalars: bool,
+    /// How many values an integer input that indexes a table (position ids feeding a rotary
+    /// embedding's Cos and Sin) may take: its one-hot depth. Default: the input's last dim,
+    /// the sequence length; a generation step at one token needs the whole capacity.
+    pub table_depth: Option<usize>,
 }
 
 impl Default for FrontendOptions {
@@ -50,6 +54,7 @@ impl Default for FrontendOptions {
             frac_bits: 18,
             public: Vec::new(),
             secret_scalars: false,
+            table_depth: None,
         }
     }
 }
