@@ -70,12 +70,12 @@ fn is_past(name: &str) -> bool {
     name.starts_with("past_key_values.")
 }
 
+/// Input shapes by name.
+pub type Shapes = Vec<(String, Vec<usize>)>;
+
 /// The input shapes a generation plan compiles at, for capacity `capacity`, and whether the
 /// export has a KV cache.
-pub fn shapes(
-    inputs: &[DeclaredInput],
-    capacity: usize,
-) -> anyhow::Result<(Vec<(String, Vec<usize>)>, bool)> {
+pub fn shapes(inputs: &[DeclaredInput], capacity: usize) -> anyhow::Result<(Shapes, bool)> {
     if capacity < 2 {
         anyhow::bail!("--max-seq-len must be at least 2 (the prompt and one new token)");
     }

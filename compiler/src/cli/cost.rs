@@ -55,11 +55,51 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         crate::io::write_file(svg, r.to_svg().as_bytes())
             .with_context(|| format!("cannot write '{}'", svg.display()))?;
     }
+    let generation = crate::client::ClientInfo::load(&crate::client::client_path(&args.plan))
+        .ok()
+        .and_then(|c| c.generate);
     // A reader that went away (`mpcc cost ... | head`) is no error.
     if args.json {
-        out::text(&(r.to_json_string() + "\n"));
+        let mut v = r.to_json();
+        if let Some(g) = &generation {
+            v["generation"] = generation_json(g, &r.total);
+        }
+        out::text(&(serde_json::to_string_pretty(&v)? + "\n"));
     } else {
         out::text(&r.to_text(&args.by));
+        if let Some(g) = &generation {
+            out::text(&generation_text(g, &r.total));
+        }
     }
     Ok(())
+}
+
+/// How a generation plan's one program makes the prefill and each decode step.
+fn generation_json(g: &crate::generate::GenerateInfo, step: &report::Tally) -> serde_json::Value {
+    serde_json::json!({
+        "capacity": g.capacity,
+        "kv_cache": g.with_past,
+        "step": {"rounds": step.rounds, "bytes_sent": step.bytes_sent, "est_time_s": step.est_time_s},
+        "prefill_steps": if g.with_past { "one per prompt token" } else { "one for the whole prompt" },
+        "decode_steps": "one per new token but the last",
+    })
+}
+
+fn generation_text(g: &crate::generate::GenerateInfo, step: &report::Tally) -> String {
+    let prefill = if g.with_past {
+        format!(
+            "a prompt of P tokens takes P steps (P x {} rounds)",
+            step.rounds
+        )
+    } else {
+        "the whole prompt takes one step (the window is recomputed each step)".into()
+    };
+    format!(
+        "\ngeneration plan, capacity {} tokens: the report above is one step\n  decode: one step per \
+         new token: {} rounds, {} sent, {:.3} s estimated\n  prefill: {prefill}\n",
+        g.capacity,
+        step.rounds,
+        crate::cli::compile::human_bytes(step.bytes_sent),
+        step.est_time_s
+    )
 }
