@@ -24,7 +24,7 @@
 //! design) therefore reveal nothing the functionality does not.
 
 use crate::frontend::{CompileError, DeclaredInput};
-use mpcc_ir::{Graph, Op, PartyId, ValueType, Vis, CLIENT};
+use mpcc_ir::{Graph, Op, PartyId, ValueType, Vis, CLIENT, MODEL_OWNER};
 use mpcc_runtime::share::{AShare, Val};
 use mpcc_runtime::{HostTensor, PartyData};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ use std::sync::Arc;
 pub const NEXT_TOKEN: &str = "next_token";
 /// Name of the revealed output of a logits-revealing plan: `[1, 1, vocab]`.
 pub const LOGITS: &str = "logits";
+/// Prefix of the state that holds a secret weight's shares: the owner shares each weight
+/// once per generation ([`setup_plan`]), not once per step.
+pub const WEIGHT_STATE: &str = "weight:";
 
 /// What a generation step reveals to the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -117,8 +120,9 @@ pub fn shapes(inputs: &[DeclaredInput], capacity: usize) -> anyhow::Result<(Shap
 }
 
 /// Rewrites a lowered decoder graph into the step program: cache inputs become state,
-/// `present.*` outputs become the kept next past (oldest slot dropped), and the logits
-/// output becomes the secure argmax of the last position (or that position's logits).
+/// `present.*` outputs become the kept next past (oldest slot dropped), the logits output
+/// becomes the secure argmax of the last position (or that position's logits), and every
+/// secret weight becomes state `weight:NAME` that [`setup_plan`] shares once.
 /// Returns the vocabulary size and the cache names.
 pub fn rewrite(
     graph: &mut Graph,
@@ -131,6 +135,17 @@ pub fn rewrite(
     let mut vocab = None;
     for node in nodes {
         let mut node = node;
+        if let Op::Weight { name } = &node.op {
+            if graph.ty(node.output).vis.is_secret() {
+                node.op = Op::Input {
+                    name: format!("{WEIGHT_STATE}{name}"),
+                    owner: MODEL_OWNER,
+                    encoding: mpcc_ir::InputEncoding::State,
+                };
+                graph.nodes.push(node);
+                continue;
+            }
+        }
         if let Op::Input { name, encoding, .. } = &mut node.op {
             if with_past && is_past(name) {
                 *encoding = mpcc_ir::InputEncoding::State;
@@ -272,6 +287,59 @@ fn argmax(
     typed(graph, Op::MatMul, &[flat, t], None, origin)
 }
 
+/// The set-up program of a generation plan: the owner shares every secret weight the step
+/// program reads as state (`weight:NAME`), once per generation. It is derived from the step
+/// plan alone (names, shapes and scales of its weight state), so every party builds the same
+/// program; its digest follows from the step plan's.
+pub fn setup_plan(step: &mpcc_ir::plan::Plan) -> Result<mpcc_ir::plan::Plan, mpcc_ir::PlanError> {
+    let mut g = Graph::new(step.graph().frac_bits);
+    for s in &step.body.state {
+        let Some(name) = s.name.strip_prefix(WEIGHT_STATE) else {
+            continue;
+        };
+        let ty = step.graph().ty(s.slot).clone();
+        let w = g.add(Op::Weight { name: name.into() }, &[], ty.clone(), name);
+        g.add(
+            Op::Output {
+                name: s.name.clone(),
+                to: Vec::new(),
+            },
+            &[w],
+            ty,
+            name,
+        );
+    }
+    mpcc_ir::plan::Plan::from_graph(g)
+}
+
+/// The weights file's tensors for a generation plan: those its set-up program shares and
+/// those its step program reads in public, bound to the step plan's digest.
+pub fn bind_weights(
+    step: &mpcc_ir::plan::Plan,
+    mut weights: mpcc_ir::Weights,
+) -> Result<mpcc_ir::Weights, CompileError> {
+    let setup = setup_plan(step)?;
+    let mut kept = Vec::new();
+    for decl in step.body.weights.iter().chain(&setup.body.weights) {
+        let t = weights.get(&decl.name).ok_or_else(|| {
+            CompileError::bug(format!(
+                "the generation plan reads weight '{}' that the front end did not produce",
+                decl.name
+            ))
+        })?;
+        if t.shape != decl.shape {
+            return Err(CompileError::bug(format!(
+                "weight '{}' has shape {:?}, the plan reads {:?}",
+                decl.name, t.shape, decl.shape
+            )));
+        }
+        kept.push(t.clone());
+    }
+    weights.tensors = kept;
+    weights.plan_digest = step.header.digest;
+    Ok(weights)
+}
+
 /// One step's result, as the client sees it.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -293,9 +361,10 @@ pub struct Session<'p> {
     plan: &'p mpcc_ir::plan::Plan,
     weights: Option<Arc<mpcc_ir::Weights>>,
     info: GenerateInfo,
-    state: [HashMap<String, Val>; 3],
+    state: [HashMap<String, Arc<Val>>; 3],
     window: Vec<i64>,
     opts: mpcc_runtime::RunOptions,
+    setup: Option<Step>,
 }
 
 impl<'p> Session<'p> {
@@ -305,17 +374,18 @@ impl<'p> Session<'p> {
         weights: Option<Arc<mpcc_ir::Weights>>,
         info: GenerateInfo,
     ) -> Session<'p> {
-        let zero: HashMap<String, Val> = plan
+        let zero: HashMap<String, Arc<Val>> = plan
             .body
             .state
             .iter()
+            .filter(|s| !s.name.starts_with(WEIGHT_STATE))
             .map(|s| {
                 let n: usize = s.shape.iter().product();
                 let z = AShare {
                     a: vec![0; n],
                     b: vec![0; n],
                 };
-                (s.name.clone(), Val::Sec(z))
+                (s.name.clone(), Arc::new(Val::Sec(z)))
             })
             .collect();
         Session {
@@ -325,7 +395,29 @@ impl<'p> Session<'p> {
             state: [zero.clone(), zero.clone(), zero],
             window: Vec::new(),
             opts: mpcc_runtime::RunOptions::default(),
+            setup: None,
         }
+    }
+
+    /// Runs the set-up program once (the owner shares the weights); its cost, once run.
+    pub fn setup(&mut self) -> anyhow::Result<&Step> {
+        if self.setup.is_none() {
+            let setup = setup_plan(self.plan)?;
+            let data = mpcc_runtime::party_data(&setup, &HashMap::new(), self.weights.clone());
+            let r = mpcc_runtime::run_local(&setup, data, &self.opts)?;
+            let (rounds, bytes) = r.totals();
+            for (s, kept) in self.state.iter_mut().zip(r.state) {
+                s.extend(kept.into_iter().map(|(k, v)| (k, Arc::new(v))));
+            }
+            self.setup = Some(Step {
+                token: -1,
+                logits: None,
+                rounds,
+                bytes,
+                wall_s: r.wall.as_secs_f64(),
+            });
+        }
+        Ok(self.setup.as_ref().expect("set up above"))
     }
 
     /// Tokens fed so far.
@@ -440,16 +532,18 @@ impl<'p> Session<'p> {
     }
 
     fn run(&mut self, mut inputs: HashMap<String, HostTensor>) -> anyhow::Result<Step> {
+        self.setup()?;
         inputs.retain(|k, _| self.plan.body.inputs.iter().any(|d| &d.name == k));
         let mut data: [PartyData; 3] =
             mpcc_runtime::party_data(self.plan, &inputs, self.weights.clone());
-        for (d, s) in data.iter_mut().zip(self.state.iter_mut()) {
-            d.state = std::mem::take(s);
+        for (d, s) in data.iter_mut().zip(self.state.iter()) {
+            d.state = s.clone();
         }
         let r = mpcc_runtime::run_local(self.plan, data, &self.opts)?;
         let (rounds, bytes) = r.totals();
+        // The new cache replaces the old; the weights' shares stay.
         for (s, kept) in self.state.iter_mut().zip(r.state) {
-            *s = kept.into_iter().collect();
+            s.extend(kept.into_iter().map(|(k, v)| (k, Arc::new(v))));
         }
         let (token, logits) = match self.info.reveal {
             Reveal::Token => {

@@ -269,14 +269,30 @@ fn the_cache_is_never_revealed() {
         revealed(&plan),
         vec![("next_token".to_string(), vec![CLIENT])]
     );
-    assert_eq!(plan.body.state.len(), 4);
+    let cache = |name: &str| name.starts_with("past_key_values.");
+    assert_eq!(plan.body.state.iter().filter(|d| cache(&d.name)).count(), 4);
+    assert!(plan
+        .body
+        .state
+        .iter()
+        .all(|d| cache(&d.name) || d.name.starts_with(mpcc_compiler::generate::WEIGHT_STATE)));
     assert_eq!(plan.body.kept.len(), 4);
+    assert!(plan.body.kept.iter().all(|d| cache(&d.name)));
     assert!(plan
         .body
         .inputs
         .iter()
         .all(|d| !d.name.starts_with("past_key_values")));
     let mut s = Session::new(&plan, weights, info);
+    // The set-up (the owner sharing the weights once) costs what its plan predicts.
+    let setup = mpcc_compiler::generate::setup_plan(&plan).unwrap();
+    let setup_predicted =
+        mpcc_compiler::report::predicted(&setup, &mpcc_compiler::report::Network::LAN);
+    let measured = s.setup().unwrap();
+    assert_eq!(measured.rounds, setup_predicted.total.rounds);
+    assert_eq!(measured.bytes, setup_predicted.total.bytes_sent);
+    assert!(measured.bytes > 0);
+    assert!(revealed(&setup).is_empty(), "the set-up reveals nothing");
     for t in [5, 17, 42] {
         let step = s.feed(t).unwrap();
         assert!(step.logits.is_none());

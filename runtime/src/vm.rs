@@ -32,8 +32,9 @@ pub struct PartyData {
     pub inputs: HashMap<String, HostTensor>,
     /// The weights file, for the model owner (and for every party when weights are public).
     pub weights: Option<Arc<Weights>>,
-    /// This party's shares of the plan's state inputs, kept from an earlier run.
-    pub state: HashMap<String, Val>,
+    /// This party's shares of the plan's state inputs, kept from an earlier run (shared
+    /// pointers: a generation keeps them across steps without copying them for each).
+    pub state: HashMap<String, Arc<Val>>,
 }
 
 /// Traffic and time of one instruction at one party.
@@ -189,7 +190,7 @@ impl Host for PartyHost<'_> {
         self.data
             .state
             .get(name)
-            .cloned()
+            .map(|v| Val::clone(v))
             .ok_or_else(|| RtError::Input(format!("no share of state '{name}'")))
     }
     fn keep(&mut self, name: &str, value: Val) -> Result<(), RtError> {

@@ -447,7 +447,9 @@ fn generation(args: Args, model: &Path, folder: Option<&Path>) -> anyhow::Result
             .with_context(|| format!("cannot write the IR to '{}'", path.display()))?;
         outln!("IR written to {}", path.display());
     }
-    let (plan, weights) = backend::build_plan(graph, weights)?;
+    let all = weights.clone();
+    let (plan, _) = backend::build_plan(graph, weights)?;
+    let weights = generate::bind_weights(&plan, all)?;
     let wpath = backend::write_plan(&args.output, &plan, &weights)?;
     print_summary(&plan, &args.output, &wpath);
     let mut info = match folder {

@@ -57,35 +57,49 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     }
     let generation = crate::client::ClientInfo::load(&crate::client::client_path(&args.plan))
         .ok()
-        .and_then(|c| c.generate);
+        .and_then(|c| c.generate)
+        .map(|g| -> anyhow::Result<_> {
+            let setup = crate::generate::setup_plan(&plan)?;
+            Ok((g, report::predicted(&setup, &args.network).total))
+        })
+        .transpose()?;
     // A reader that went away (`mpcc cost ... | head`) is no error.
     if args.json {
         let mut v = r.to_json();
-        if let Some(g) = &generation {
-            v["generation"] = generation_json(g, &r.total);
+        if let Some((g, setup)) = &generation {
+            v["generation"] = generation_json(g, &r.total, setup);
         }
         out::text(&(serde_json::to_string_pretty(&v)? + "\n"));
     } else {
         out::text(&r.to_text(&args.by));
-        if let Some(g) = &generation {
-            out::text(&generation_text(g, &r.total));
+        if let Some((g, setup)) = &generation {
+            out::text(&generation_text(g, &r.total, setup));
         }
     }
     Ok(())
 }
 
 /// How a generation plan's one program makes the prefill and each decode step.
-fn generation_json(g: &crate::generate::GenerateInfo, step: &report::Tally) -> serde_json::Value {
+fn generation_json(
+    g: &crate::generate::GenerateInfo,
+    step: &report::Tally,
+    setup: &report::Tally,
+) -> serde_json::Value {
     serde_json::json!({
         "capacity": g.capacity,
         "kv_cache": g.with_past,
+        "setup": {"rounds": setup.rounds, "bytes_sent": setup.bytes_sent, "est_time_s": setup.est_time_s},
         "step": {"rounds": step.rounds, "bytes_sent": step.bytes_sent, "est_time_s": step.est_time_s},
         "prefill_steps": if g.with_past { "one per prompt token" } else { "one for the whole prompt" },
         "decode_steps": "one per new token but the last",
     })
 }
 
-fn generation_text(g: &crate::generate::GenerateInfo, step: &report::Tally) -> String {
+fn generation_text(
+    g: &crate::generate::GenerateInfo,
+    step: &report::Tally,
+    setup: &report::Tally,
+) -> String {
     let prefill = if g.with_past {
         format!(
             "a prompt of P tokens takes P steps (P x {} rounds)",
@@ -95,9 +109,14 @@ fn generation_text(g: &crate::generate::GenerateInfo, step: &report::Tally) -> S
         "the whole prompt takes one step (the window is recomputed each step)".into()
     };
     format!(
-        "\ngeneration plan, capacity {} tokens: the report above is one step\n  decode: one step per \
-         new token: {} rounds, {} sent, {:.3} s estimated\n  prefill: {prefill}\n",
+        "\ngeneration plan, capacity {} tokens: the report above is one step\n  set-up, once per \
+         generation (the owner shares the weights): {} rounds, {} sent, {:.3} s estimated\n  \
+         decode: one step per new token: {} rounds, {} sent, {:.3} s estimated\n  prefill: \
+         {prefill}\n",
         g.capacity,
+        setup.rounds,
+        crate::cli::compile::human_bytes(setup.bytes_sent),
+        setup.est_time_s,
         step.rounds,
         crate::cli::compile::human_bytes(step.bytes_sent),
         step.est_time_s

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// "bytes_sent", "wall_s"}, ...]} (with a `--reveal logits` plan each step also holds
 /// "logits", the last position's). With a KV-cache plan the prompt takes one step per token
 /// and steps[] lists the prompt's steps first ("kind": "prefill"), then one per new token
-/// ("kind": "decode").
+/// ("kind": "decode"). "setup" holds the cost of sharing the weights, once per generation.
 ///
 /// Examples:
 ///   mpcc compile smollm2/ -o smol.plan --generate --max-seq-len 32
@@ -167,19 +167,20 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         },
         info.capacity
     );
-    let (new, steps, kinds) = generate(&plan, weights, &info, &prompt, &args, |i, s, id| {
-        let piece = match &tokenizer {
-            Some(_) => format!(" {:?}", decode(&[id])),
-            None => String::new(),
-        };
-        outln!(
-            "token {:>3}: {id:>6}{piece}  ({} rounds, {}, {:.3} s)",
-            i + 1,
-            s.rounds,
-            crate::cli::compile::human_bytes(s.bytes),
-            s.wall_s
-        );
-    })?;
+    let (new, steps, kinds, setup) =
+        generate(&plan, weights, &info, &prompt, &args, |i, s, id| {
+            let piece = match &tokenizer {
+                Some(_) => format!(" {:?}", decode(&[id])),
+                None => String::new(),
+            };
+            outln!(
+                "token {:>3}: {id:>6}{piece}  ({} rounds, {}, {:.3} s)",
+                i + 1,
+                s.rounds,
+                crate::cli::compile::human_bytes(s.bytes),
+                s.wall_s
+            );
+        })?;
     let text = decode(&new);
     if tokenizer.is_some() {
         outln!("text: {text:?}");
@@ -205,6 +206,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         "prompt_ids": prompt,
         "new_ids": new,
         "text": text,
+        "setup": {"rounds": setup.rounds, "bytes_sent": setup.bytes, "wall_s": setup.wall_s},
         "steps": json_steps,
     });
     crate::io::write_file(&out_path, serde_json::to_string_pretty(&doc)?.as_bytes())
@@ -224,7 +226,8 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 
 /// The generation loop: the prompt's steps, then one step per new token, stopping at the
 /// end-of-sequence token when asked. `on_token(i, step, id)` is called for each new token.
-/// Returns the new ids, every step, and each step's kind (`prefill` or `decode`).
+/// Returns the new ids, every step, each step's kind (`prefill` or `decode`), and the
+/// set-up (the owner sharing the weights once).
 pub fn generate(
     plan: &mpcc_ir::plan::Plan,
     weights: Option<Arc<mpcc_ir::Weights>>,
@@ -232,8 +235,15 @@ pub fn generate(
     prompt: &[i64],
     args: &Args,
     mut on_token: impl FnMut(usize, &Step, i64),
-) -> anyhow::Result<(Vec<i64>, Vec<Step>, Vec<&'static str>)> {
+) -> anyhow::Result<(Vec<i64>, Vec<Step>, Vec<&'static str>, Step)> {
     let mut session = Session::new(plan, weights, info.clone());
+    let setup = session.setup()?.clone();
+    outln!(
+        "set-up: the model owner shared the weights once ({} rounds, {}, {:.3} s)",
+        setup.rounds,
+        crate::cli::compile::human_bytes(setup.bytes),
+        setup.wall_s
+    );
     let mut steps = session.prefill(prompt)?;
     let mut kinds = vec!["prefill"; steps.len()];
     let mut new = Vec::new();
@@ -252,5 +262,5 @@ pub fn generate(
         steps.push(s);
         kinds.push("decode");
     }
-    Ok((new, steps, kinds))
+    Ok((new, steps, kinds, setup))
 }
