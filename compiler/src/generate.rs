@@ -343,60 +343,231 @@ pub fn bind_weights(
 /// One step's result, as the client sees it.
 #[derive(Clone, Debug)]
 pub struct Step {
-    /// The predicted next token.
+    /// The predicted next token (-1 for the set-up).
     pub token: i64,
     /// The last position's logits (a logits-revealing plan only).
     pub logits: Option<Vec<f64>>,
     /// Measured rounds.
     pub rounds: u64,
-    /// Measured bytes sent, all parties.
+    /// Measured bytes sent: all parties in one process, this party's in `mpcc party`.
     pub bytes: u64,
     /// Wall time.
     pub wall_s: f64,
 }
 
-/// A generation in progress: the three parties' cache shares between steps (with a KV
-/// cache) or the client's window of tokens (without).
+/// The client's side of the inputs: the tokens so far, and each step's input_ids,
+/// position_ids and attention_mask from them (public facts of the client's own prompt).
+#[derive(Clone, Debug)]
+pub struct Feeder {
+    info: GenerateInfo,
+    window: Vec<i64>,
+}
+
+impl Feeder {
+    /// No tokens yet.
+    pub fn new(info: GenerateInfo) -> Feeder {
+        Feeder {
+            info,
+            window: Vec::new(),
+        }
+    }
+
+    /// Tokens fed so far.
+    pub fn len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// True before the first token.
+    pub fn is_empty(&self) -> bool {
+        self.window.is_empty()
+    }
+
+    /// The inputs of each step that feeds `tokens`: one step per token with a KV cache, one
+    /// step for all of them without.
+    pub fn push(&mut self, tokens: &[i64]) -> anyhow::Result<Vec<HashMap<String, HostTensor>>> {
+        if let Some(t) = tokens
+            .iter()
+            .find(|t| **t < 0 || **t as usize >= self.info.vocab)
+        {
+            anyhow::bail!(
+                "token id {t} is outside the vocabulary 0..{}",
+                self.info.vocab
+            );
+        }
+        if self.window.len() + tokens.len() > self.info.capacity {
+            anyhow::bail!(
+                "the plan's capacity of {} tokens is full (compiled with --max-seq-len {})",
+                self.info.capacity,
+                self.info.capacity
+            );
+        }
+        if !self.info.with_past {
+            self.window.extend(tokens);
+            return Ok(vec![self.window_inputs()]);
+        }
+        let l = self.info.capacity;
+        let mut steps = Vec::new();
+        for &token in tokens {
+            let pos = self.window.len();
+            self.window.push(token);
+            let mut mask = vec![0.0; l];
+            mask[l - 1 - pos..].iter_mut().for_each(|m| *m = 1.0);
+            let one = |v: f64| HostTensor {
+                shape: vec![1, 1],
+                data: vec![v],
+            };
+            let mut inputs = HashMap::new();
+            inputs.insert("input_ids".to_string(), one(token as f64));
+            inputs.insert("position_ids".to_string(), one(pos as f64));
+            inputs.insert(
+                "attention_mask".to_string(),
+                HostTensor {
+                    shape: vec![1, l],
+                    data: mask,
+                },
+            );
+            steps.push(inputs);
+        }
+        Ok(steps)
+    }
+
+    /// The no-cache step: the window right-aligned in `[1, L]`, left-padded with id 0 and
+    /// masked, positions counted from the first real token.
+    fn window_inputs(&self) -> HashMap<String, HostTensor> {
+        let l = self.info.capacity;
+        let pad = l - self.window.len();
+        let mut ids = vec![0.0; l];
+        let mut mask = vec![0.0; l];
+        let mut pos = vec![1.0; l];
+        for (j, t) in self.window.iter().enumerate() {
+            ids[pad + j] = *t as f64;
+            mask[pad + j] = 1.0;
+            pos[pad + j] = j as f64;
+        }
+        let row = |data: Vec<f64>| HostTensor {
+            shape: vec![1, l],
+            data,
+        };
+        let mut inputs = HashMap::new();
+        inputs.insert("input_ids".to_string(), row(ids));
+        inputs.insert("attention_mask".to_string(), row(mask));
+        inputs.insert("position_ids".to_string(), row(pos));
+        inputs
+    }
+}
+
+/// The token (and logits) a step revealed to the client.
+pub fn answer(
+    info: &GenerateInfo,
+    outputs: &std::collections::BTreeMap<String, HostTensor>,
+) -> anyhow::Result<(i64, Option<Vec<f64>>)> {
+    match info.reveal {
+        Reveal::Token => {
+            let t = outputs
+                .get(NEXT_TOKEN)
+                .ok_or_else(|| anyhow::anyhow!("the step revealed no {NEXT_TOKEN}"))?;
+            let (id, count) = (t.data[0].round(), t.data[1].round());
+            if count != 1.0 {
+                anyhow::bail!(
+                    "{count} tokens tie for the maximum at this step (their ids sum to {id}); \
+                     the secure argmax cannot pick one: compile with --reveal logits to choose \
+                     in the clear"
+                );
+            }
+            Ok((id as i64, None))
+        }
+        Reveal::Logits => {
+            let t = outputs
+                .get(LOGITS)
+                .ok_or_else(|| anyhow::anyhow!("the step revealed no {LOGITS}"))?;
+            let best = (0..t.data.len())
+                .max_by(|a, b| t.data[*a].total_cmp(&t.data[*b]).then(b.cmp(a)))
+                .unwrap_or(0);
+            Ok((best as i64, Some(t.data.clone())))
+        }
+    }
+}
+
+/// Checks that a prompt of `prompt` tokens and `new` new tokens fit the capacity.
+pub fn check_fits(info: &GenerateInfo, prompt: usize, new: usize) -> anyhow::Result<()> {
+    if prompt == 0 {
+        anyhow::bail!("the prompt is empty: give at least one token");
+    }
+    let need = prompt + new.max(1) - 1;
+    if need > info.capacity {
+        anyhow::bail!(
+            "a prompt of {prompt} tokens and {new} new tokens feed {need} tokens; this plan \
+             holds {} (compiled with --max-seq-len {}): shorten the prompt, ask for fewer \
+             tokens, or recompile with a larger --max-seq-len",
+            info.capacity,
+            info.capacity
+        );
+    }
+    Ok(())
+}
+
+/// Each party's starting state: shares of an empty cache (zeros, which every party makes
+/// alone; the weights' shares come from the set-up).
+fn empty_cache(plan: &mpcc_ir::plan::Plan) -> HashMap<String, Arc<Val>> {
+    plan.body
+        .state
+        .iter()
+        .filter(|s| !s.name.starts_with(WEIGHT_STATE))
+        .map(|s| {
+            let n: usize = s.shape.iter().product();
+            let z = AShare {
+                a: vec![0; n],
+                b: vec![0; n],
+            };
+            (s.name.clone(), Arc::new(Val::Sec(z)))
+        })
+        .collect()
+}
+
+/// A generation in progress with the three parties in this process: each party's cache and
+/// weight shares between steps, and the client's tokens.
 pub struct Session<'p> {
     plan: &'p mpcc_ir::plan::Plan,
     weights: Option<Arc<mpcc_ir::Weights>>,
     info: GenerateInfo,
     state: [HashMap<String, Arc<Val>>; 3],
-    window: Vec<i64>,
+    feeder: Feeder,
     opts: mpcc_runtime::RunOptions,
     setup: Option<Step>,
 }
 
 impl<'p> Session<'p> {
-    /// A fresh generation: an empty cache (shares of zero, which every party makes alone).
+    /// A fresh generation.
     pub fn new(
         plan: &'p mpcc_ir::plan::Plan,
         weights: Option<Arc<mpcc_ir::Weights>>,
         info: GenerateInfo,
     ) -> Session<'p> {
-        let zero: HashMap<String, Arc<Val>> = plan
-            .body
-            .state
-            .iter()
-            .filter(|s| !s.name.starts_with(WEIGHT_STATE))
-            .map(|s| {
-                let n: usize = s.shape.iter().product();
-                let z = AShare {
-                    a: vec![0; n],
-                    b: vec![0; n],
-                };
-                (s.name.clone(), Arc::new(Val::Sec(z)))
-            })
-            .collect();
+        let zero = empty_cache(plan);
         Session {
             plan,
             weights,
+            feeder: Feeder::new(info.clone()),
             info,
             state: [zero.clone(), zero.clone(), zero],
-            window: Vec::new(),
             opts: mpcc_runtime::RunOptions::default(),
             setup: None,
         }
+    }
+
+    /// Tokens fed so far.
+    pub fn len(&self) -> usize {
+        self.feeder.len()
+    }
+
+    /// True before the first token.
+    pub fn is_empty(&self) -> bool {
+        self.feeder.is_empty()
+    }
+
+    /// [`check_fits`].
+    pub fn check_fits(info: &GenerateInfo, prompt: usize, new: usize) -> anyhow::Result<()> {
+        check_fits(info, prompt, new)
     }
 
     /// Runs the set-up program once (the owner shares the weights); its cost, once run.
@@ -420,114 +591,17 @@ impl<'p> Session<'p> {
         Ok(self.setup.as_ref().expect("set up above"))
     }
 
-    /// Tokens fed so far.
-    pub fn len(&self) -> usize {
-        self.window.len()
-    }
-
-    /// True before the first token.
-    pub fn is_empty(&self) -> bool {
-        self.window.is_empty()
-    }
-
-    /// Checks that a prompt of `prompt` tokens and `new` new tokens fit the capacity.
-    pub fn check_fits(info: &GenerateInfo, prompt: usize, new: usize) -> anyhow::Result<()> {
-        if prompt == 0 {
-            anyhow::bail!("the prompt is empty: give at least one token");
-        }
-        let need = prompt + new.max(1) - 1;
-        if need > info.capacity {
-            anyhow::bail!(
-                "a prompt of {prompt} tokens and {new} new tokens feed {need} tokens; this plan \
-                 holds {} (compiled with --max-seq-len {}): shorten the prompt, ask for fewer \
-                 tokens, or recompile with a larger --max-seq-len",
-                info.capacity,
-                info.capacity
-            );
-        }
-        Ok(())
-    }
-
-    /// Feeds the prompt; returns the prediction after its last token (with a KV cache, one
-    /// step per prompt token: the steps before the last are returned too, first).
+    /// Feeds the prompt; returns each step's prediction, the last one being the token after
+    /// the prompt (with a KV cache one step per prompt token, without one step).
     pub fn prefill(&mut self, prompt: &[i64]) -> anyhow::Result<Vec<Step>> {
-        if self.info.with_past {
-            prompt.iter().map(|t| self.feed(*t)).collect()
-        } else {
-            self.window.extend(prompt);
-            self.check_room()?;
-            Ok(vec![self.run_window()?])
-        }
+        let steps = self.feeder.push(prompt)?;
+        steps.into_iter().map(|i| self.run(i)).collect()
     }
 
     /// Feeds one token; returns the prediction for the position after it.
     pub fn feed(&mut self, token: i64) -> anyhow::Result<Step> {
-        if token < 0 || token as usize >= self.info.vocab {
-            anyhow::bail!(
-                "token id {token} is outside the vocabulary 0..{}",
-                self.info.vocab
-            );
-        }
-        self.window.push(token);
-        self.check_room()?;
-        if !self.info.with_past {
-            return self.run_window();
-        }
-        let l = self.info.capacity;
-        let pos = self.window.len() - 1;
-        let mut mask = vec![0.0; l];
-        mask[l - 1 - pos..].iter_mut().for_each(|m| *m = 1.0);
-        let mut inputs = HashMap::new();
-        let one = |v: f64| HostTensor {
-            shape: vec![1, 1],
-            data: vec![v],
-        };
-        inputs.insert("input_ids".to_string(), one(token as f64));
-        inputs.insert("position_ids".to_string(), one(pos as f64));
-        inputs.insert(
-            "attention_mask".to_string(),
-            HostTensor {
-                shape: vec![1, l],
-                data: mask,
-            },
-        );
-        self.run(inputs)
-    }
-
-    fn check_room(&mut self) -> anyhow::Result<()> {
-        if self.window.len() > self.info.capacity {
-            self.window.pop();
-            anyhow::bail!(
-                "the plan's capacity of {} tokens is full (compiled with --max-seq-len {})",
-                self.info.capacity,
-                self.info.capacity
-            );
-        }
-        Ok(())
-    }
-
-    /// The no-cache step: the window right-aligned in `[1, L]`, left-padded with id 0 and
-    /// masked, positions counted from the first real token.
-    fn run_window(&mut self) -> anyhow::Result<Step> {
-        let l = self.info.capacity;
-        let n = self.window.len();
-        let pad = l - n;
-        let mut ids = vec![0.0; l];
-        let mut mask = vec![0.0; l];
-        let mut pos = vec![1.0; l];
-        for (j, t) in self.window.iter().enumerate() {
-            ids[pad + j] = *t as f64;
-            mask[pad + j] = 1.0;
-            pos[pad + j] = j as f64;
-        }
-        let row = |data: Vec<f64>| HostTensor {
-            shape: vec![1, l],
-            data,
-        };
-        let mut inputs = HashMap::new();
-        inputs.insert("input_ids".to_string(), row(ids));
-        inputs.insert("attention_mask".to_string(), row(mask));
-        inputs.insert("position_ids".to_string(), row(pos));
+        let mut steps = self.feeder.push(&[token])?;
+        let inputs = steps.pop().expect("one step per token");
         self.run(inputs)
     }
 
@@ -545,33 +619,7 @@ impl<'p> Session<'p> {
         for (s, kept) in self.state.iter_mut().zip(r.state) {
             s.extend(kept.into_iter().map(|(k, v)| (k, Arc::new(v))));
         }
-        let (token, logits) = match self.info.reveal {
-            Reveal::Token => {
-                let t = r
-                    .outputs
-                    .get(NEXT_TOKEN)
-                    .ok_or_else(|| anyhow::anyhow!("the step revealed no {NEXT_TOKEN}"))?;
-                let (id, count) = (t.data[0].round(), t.data[1].round());
-                if count != 1.0 {
-                    anyhow::bail!(
-                        "{count} tokens tie for the maximum at this step (their ids sum to \
-                         {id}); the secure argmax cannot pick one: compile with --reveal \
-                         logits to choose in the clear"
-                    );
-                }
-                (id as i64, None)
-            }
-            Reveal::Logits => {
-                let t = r
-                    .outputs
-                    .get(LOGITS)
-                    .ok_or_else(|| anyhow::anyhow!("the step revealed no {LOGITS}"))?;
-                let best = (0..t.data.len())
-                    .max_by(|a, b| t.data[*a].total_cmp(&t.data[*b]).then(b.cmp(a)))
-                    .unwrap_or(0);
-                (best as i64, Some(t.data.clone()))
-            }
-        };
+        let (token, logits) = answer(&self.info, &r.outputs)?;
         Ok(Step {
             token,
             logits,
@@ -580,4 +628,143 @@ impl<'p> Session<'p> {
             wall_s: r.wall.as_secs_f64(),
         })
     }
+}
+
+/// What the client asks of a networked generation.
+#[derive(Clone, Debug)]
+pub struct ClientAsk {
+    /// The prompt's token ids.
+    pub prompt: Vec<i64>,
+    /// New tokens at most.
+    pub max_new: usize,
+    /// Stop at this id.
+    pub stop_at: Option<i64>,
+}
+
+/// What a networked party ends a generation with (the client's steps and tokens; the other
+/// parties' step costs, their tokens empty).
+#[derive(Clone, Debug, Default)]
+pub struct PartyGeneration {
+    /// New token ids (the client only).
+    pub new_ids: Vec<i64>,
+    /// The set-up's cost at this party.
+    pub setup: Option<Step>,
+    /// Each step's cost at this party, with the client's token and logits.
+    pub steps: Vec<Step>,
+    /// Each step's kind: `prefill` or `decode`.
+    pub kinds: Vec<&'static str>,
+}
+
+/// Control words the client sends the two other parties before each step.
+const GO: u8 = 1;
+const STOP: u8 = 0;
+
+/// One party's side of a networked generation on an established context: the set-up (the
+/// owner shares the weights), then steps until the client says stop. The client (`ask`
+/// given) decides each step and sends the others one control byte before it (counted like
+/// every byte; it reveals only when the generation ends, which the others see anyway); the
+/// model owner brings the weights; the helper nothing.
+pub fn party_generation(
+    plan: &mpcc_ir::plan::Plan,
+    ctx: &mut mpcc_runtime::ctx::Ctx,
+    weights: Option<Arc<mpcc_ir::Weights>>,
+    info: &GenerateInfo,
+    ask: Option<&ClientAsk>,
+) -> Result<PartyGeneration, mpcc_runtime::RtError> {
+    use mpcc_runtime::vm::run_party;
+    let rt = |e: anyhow::Error| mpcc_runtime::RtError::Input(format!("{e:#}"));
+    let cost = |r: &mpcc_runtime::vm::PartyResult, t0: std::time::Instant| {
+        let (rounds, bytes) = r.profile.iter().fold((0, 0), |(a, b), p| {
+            (a + p.stats.rounds, b + p.stats.bytes_sent)
+        });
+        (rounds, bytes, t0.elapsed().as_secs_f64())
+    };
+    let setup = setup_plan(plan).map_err(|e| mpcc_runtime::RtError::Internal(e.to_string()))?;
+    let t0 = std::time::Instant::now();
+    let data = PartyData {
+        weights: weights.clone(),
+        ..PartyData::default()
+    };
+    let r = run_party(&setup, ctx, &data, None)?;
+    let (rounds, bytes, wall_s) = cost(&r, t0);
+    let mut state = empty_cache(plan);
+    state.extend(r.state.into_iter().map(|(k, v)| (k, Arc::new(v))));
+    let mut out = PartyGeneration {
+        setup: Some(Step {
+            token: -1,
+            logits: None,
+            rounds,
+            bytes,
+            wall_s,
+        }),
+        ..PartyGeneration::default()
+    };
+    let mut feeder = Feeder::new(info.clone());
+    // The client's queue of step inputs, and whether the next step predicts a new token.
+    let mut queue: Vec<HashMap<String, HostTensor>> = Vec::new();
+    if let Some(a) = ask {
+        check_fits(info, a.prompt.len(), a.max_new).map_err(rt)?;
+        queue = feeder.push(&a.prompt).map_err(rt)?;
+        queue.reverse();
+    }
+    let mut prefill_left = queue.len();
+    loop {
+        let go = match ask {
+            Some(_) => {
+                let word = if queue.is_empty() { STOP } else { GO };
+                let others: Vec<(mpcc_ir::PartyId, &[u8])> = [0u8, 2]
+                    .iter()
+                    .map(|p| (*p, std::slice::from_ref(&word)))
+                    .collect();
+                ctx.exchange_any(&others, &[])?;
+                word == GO
+            }
+            None => {
+                let got = ctx.exchange_any(&[], &[mpcc_ir::CLIENT])?;
+                got.first().and_then(|m| m.first()).copied() == Some(GO)
+            }
+        };
+        if !go {
+            break;
+        }
+        let t0 = std::time::Instant::now();
+        let inputs = queue.pop().unwrap_or_default();
+        let data = PartyData {
+            inputs: inputs
+                .into_iter()
+                .filter(|(k, _)| plan.body.inputs.iter().any(|d| &d.name == k))
+                .collect(),
+            weights: weights.clone(),
+            state: state.clone(),
+        };
+        let r = run_party(plan, ctx, &data, None)?;
+        let (rounds, bytes, wall_s) = cost(&r, t0);
+        state.extend(r.state.clone().into_iter().map(|(k, v)| (k, Arc::new(v))));
+        let (token, logits) = match ask {
+            Some(_) => answer(info, &r.outputs).map_err(rt)?,
+            None => (-1, None),
+        };
+        out.steps.push(Step {
+            token,
+            logits,
+            rounds,
+            bytes,
+            wall_s,
+        });
+        let kind = if prefill_left > 0 {
+            prefill_left -= 1;
+            "prefill"
+        } else {
+            "decode"
+        };
+        out.kinds.push(kind);
+        if let (Some(a), 0) = (ask, prefill_left) {
+            out.new_ids.push(token);
+            let done = out.new_ids.len() >= a.max_new || a.stop_at == Some(token);
+            if !done {
+                queue = feeder.push(&[token]).map_err(rt)?;
+            }
+        }
+    }
+    Ok(out)
 }

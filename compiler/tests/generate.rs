@@ -344,3 +344,173 @@ fn capacity_is_checked_before_the_run() {
     );
     assert!(!dir.path().join("o").exists(), "nothing written");
 }
+
+/// SmolLM2-135M-Instruct (real weights, GQA 9/3 heads, vocabulary 49152), its KV-cache export
+/// `model_with_past.onnx`, at the default format: "The capital of France is" continues with
+/// " Paris." and on every prompt of tests/fixtures/smollm2_greedy.json (made by
+/// scripts/smollm2_greedy_reference.py with onnxruntime) the first 8 tokens are onnxruntime's
+/// greedy tokens. Needs the model: set `MPCC_SMOLLM2=DIR` (built by
+/// shared/models/smollm2/make.sh DIR); without it the test prints a notice and passes. Takes
+/// about 8 minutes on 2 cores (about 5 s a step).
+#[test]
+fn smollm2_generates_onnxruntimes_greedy_tokens() {
+    let Some(dir) = std::env::var_os("MPCC_SMOLLM2").map(PathBuf::from) else {
+        eprintln!("skipped: set MPCC_SMOLLM2=DIR (shared/models/smollm2/make.sh DIR) to run");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("smollm2.plan");
+    let model = dir.join("model_with_past.onnx");
+    let out = mpcc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+        "--generate",
+        "--max-seq-len",
+        "20",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/smollm2_greedy.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let tokenizer = dir.join("tokenizer.json");
+    for (k, p) in reference["prompts"].as_array().unwrap().iter().enumerate() {
+        let out_dir = tmp.path().join(format!("out{k}"));
+        let out = mpcc(&[
+            "generate",
+            plan.to_str().unwrap(),
+            "--prompt",
+            p["prompt"].as_str().unwrap(),
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+            "--max-new-tokens",
+            "8",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out_dir.join("tokens.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            doc["prompt_ids"], p["prompt_ids"],
+            "prompt {k} tokenized alike"
+        );
+        assert_eq!(doc["new_ids"], p["new_ids"], "prompt {k}: {}", doc["text"]);
+        if k == 0 {
+            assert!(
+                doc["text"].as_str().unwrap().starts_with(" Paris."),
+                "{}",
+                doc["text"]
+            );
+        }
+    }
+}
+
+/// `mpcc party --generate` across three processes over TLS on loopback: the client gives the
+/// prompt and gets onnxruntime's greedy tokens in tokens.json; the owner brings the weights;
+/// the helper nothing; the owner and the helper write nothing.
+#[test]
+fn three_party_processes_generate() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let r = reference("gpt2-tiny-past");
+    let plan = compile(dir.path(), "gpt2-tiny-past", "token");
+    let keys = dir.path().join("keys");
+    let out = mpcc(&[
+        "keygen",
+        "--id",
+        "0,1,2",
+        "--out-dir",
+        keys.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ids = dir.path().join("prompt.npy");
+    let t = mpcc_runtime::HostTensor {
+        shape: vec![r.prompts[1].len()],
+        data: r.prompts[1].iter().map(|x| *x as f64).collect(),
+    };
+    io::write_npy_i64(&ids, &t).unwrap();
+    let listeners: Vec<_> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let peers: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    drop(listeners);
+    let peers = peers.join(",");
+    let kids: Vec<_> = (0..3u8)
+        .map(|id| {
+            let out_dir = dir.path().join(format!("out{id}"));
+            let mut args: Vec<String> = [
+                "party",
+                "--generate",
+                "--id",
+                &id.to_string(),
+                "--plan",
+                plan.to_str().unwrap(),
+                "--peers",
+                &peers,
+                "--keys-dir",
+                keys.to_str().unwrap(),
+                "--output-dir",
+                out_dir.to_str().unwrap(),
+                "--connect-timeout",
+                "30",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if id == 1 {
+                args.extend(
+                    [
+                        "--prompt-ids",
+                        ids.to_str().unwrap(),
+                        "--max-new-tokens",
+                        "16",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+            }
+            Command::new(env!("CARGO_BIN_EXE_mpcc"))
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = kids
+        .into_iter()
+        .map(|k| k.wait_with_output().unwrap())
+        .collect();
+    for (p, o) in outs.iter().enumerate() {
+        assert!(o.status.success(), "party {p}: {}", text(&o.stderr));
+    }
+    let doc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out1/tokens.json")).unwrap(),
+    )
+    .unwrap();
+    let new: Vec<i64> = serde_json::from_value(doc["new_ids"].clone()).unwrap();
+    assert_eq!(new, r.new_ids[1]);
+    assert!(!dir.path().join("out0/tokens.json").exists());
+    assert!(!dir.path().join("out2/tokens.json").exists());
+    // Every party ran the same number of steps: the prompt's, then one per new token but
+    // the last.
+    let steps = r.prompts[1].len() + 15;
+    assert_eq!(doc["steps"].as_array().unwrap().len(), steps);
+    for o in &outs[..1] {
+        assert!(
+            text(&o.stdout).contains(&format!("{steps} steps")),
+            "{}",
+            text(&o.stdout)
+        );
+    }
+}

@@ -5,7 +5,7 @@
 use crate::backend;
 use crate::generate::{GenerateInfo, Session, Step};
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Generate text from a prompt with a generation plan (`mpcc compile --generate`).
@@ -81,59 +81,13 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             args.plan.display()
         );
     };
-    let tokenizer_path = match (&args.tokenizer, &client.tokenizer) {
-        (Some(t), _) => Some(t.clone()),
-        (None, Some(name)) => Some(args.plan.with_file_name(name)),
-        (None, None) => None,
-    };
-    let tokenizer = match &tokenizer_path {
-        Some(p) => Some(tokenizers::Tokenizer::from_file(p).map_err(|e| {
-            anyhow::anyhow!(
-                "'{}' is not a Hugging Face tokenizer.json: {e}",
-                p.display()
-            )
-        })?),
-        None => None,
-    };
-    let prompt: Vec<i64> = match (&args.prompt, &args.prompt_ids) {
-        (Some(text), _) => {
-            let tok = tokenizer.as_ref().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--prompt needs a tokenizer: pass --tokenizer FILE, or compile the export \
-                     folder, which copies its tokenizer.json beside the plan; or give \
-                     --prompt-ids"
-                )
-            })?;
-            let enc = tok
-                .encode(text.as_str(), false)
-                .map_err(|e| anyhow::anyhow!("cannot tokenize the prompt: {e}"))?;
-            enc.get_ids().iter().map(|x| *x as i64).collect()
-        }
-        (None, Some(path)) => {
-            let t = crate::io::read_npy(path)?;
-            if t.tensor.shape.len() > 2 || (t.tensor.shape.len() == 2 && t.tensor.shape[0] != 1) {
-                anyhow::bail!(
-                    "'{}' has shape {:?}; --prompt-ids takes [n] or [1, n] token ids",
-                    path.display(),
-                    t.tensor.shape
-                );
-            }
-            if t.tensor.data.iter().any(|x| x.fract() != 0.0) {
-                anyhow::bail!("'{}' holds non-integer token ids", path.display());
-            }
-            t.tensor.data.iter().map(|x| *x as i64).collect()
-        }
-        (None, None) => anyhow::bail!("give the prompt with --prompt TEXT or --prompt-ids FILE"),
-    };
-    if let Some(bad) = prompt
-        .iter()
-        .find(|t| **t < 0 || **t as usize >= info.vocab)
-    {
-        anyhow::bail!(
-            "prompt token id {bad} is outside the vocabulary 0..{}",
-            info.vocab
-        );
-    }
+    let tokenizer = load_tokenizer(&args.plan, &client, args.tokenizer.as_deref())?;
+    let prompt = read_prompt(
+        args.prompt.as_deref(),
+        args.prompt_ids.as_deref(),
+        tokenizer.as_ref(),
+        &info,
+    )?;
     Session::check_fits(&info, prompt.len(), args.max_new_tokens)?;
     let out_path = args.output_dir.join("tokens.json");
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
@@ -185,32 +139,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if tokenizer.is_some() {
         outln!("text: {text:?}");
     }
-    let json_steps: Vec<serde_json::Value> = steps
-        .iter()
-        .zip(&kinds)
-        .map(|(s, kind)| {
-            let mut v = serde_json::json!({
-                "kind": kind,
-                "token": s.token,
-                "rounds": s.rounds,
-                "bytes_sent": s.bytes,
-                "wall_s": s.wall_s,
-            });
-            if let Some(l) = &s.logits {
-                v["logits"] = serde_json::json!(l);
-            }
-            v
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "prompt_ids": prompt,
-        "new_ids": new,
-        "text": text,
-        "setup": {"rounds": setup.rounds, "bytes_sent": setup.bytes, "wall_s": setup.wall_s},
-        "steps": json_steps,
-    });
-    crate::io::write_file(&out_path, serde_json::to_string_pretty(&doc)?.as_bytes())
-        .with_context(|| format!("cannot write '{}'", out_path.display()))?;
+    write_tokens(&out_path, &prompt, &new, &text, &setup, &steps, &kinds)?;
     let (r, b) = steps
         .iter()
         .fold((0, 0), |(r, b), s| (r + s.rounds, b + s.bytes));
@@ -263,4 +192,114 @@ pub fn generate(
         kinds.push("decode");
     }
     Ok((new, steps, kinds, setup))
+}
+
+/// The tokenizer: `--tokenizer`, else the one `mpcc compile` copied beside the plan.
+pub fn load_tokenizer(
+    plan: &Path,
+    client: &crate::client::ClientInfo,
+    flag: Option<&Path>,
+) -> anyhow::Result<Option<tokenizers::Tokenizer>> {
+    let path = match (flag, &client.tokenizer) {
+        (Some(t), _) => Some(t.to_path_buf()),
+        (None, Some(name)) => Some(plan.with_file_name(name)),
+        (None, None) => None,
+    };
+    path.map(|p| {
+        tokenizers::Tokenizer::from_file(&p).map_err(|e| {
+            anyhow::anyhow!(
+                "'{}' is not a Hugging Face tokenizer.json: {e}",
+                p.display()
+            )
+        })
+    })
+    .transpose()
+}
+
+/// The prompt's token ids, from text (with the tokenizer) or from a `.npy` file, checked
+/// against the vocabulary.
+pub fn read_prompt(
+    text: Option<&str>,
+    ids: Option<&Path>,
+    tokenizer: Option<&tokenizers::Tokenizer>,
+    info: &GenerateInfo,
+) -> anyhow::Result<Vec<i64>> {
+    let prompt: Vec<i64> = match (text, ids) {
+        (Some(text), _) => {
+            let tok = tokenizer.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--prompt needs a tokenizer: pass --tokenizer FILE, or compile the export \
+                     folder, which copies its tokenizer.json beside the plan; or give \
+                     --prompt-ids"
+                )
+            })?;
+            let enc = tok
+                .encode(text, false)
+                .map_err(|e| anyhow::anyhow!("cannot tokenize the prompt: {e}"))?;
+            enc.get_ids().iter().map(|x| *x as i64).collect()
+        }
+        (None, Some(path)) => {
+            let t = crate::io::read_npy(path)?;
+            let shape = &t.tensor.shape;
+            if shape.len() > 2 || (shape.len() == 2 && shape[0] != 1) {
+                anyhow::bail!(
+                    "'{}' has shape {shape:?}; --prompt-ids takes [n] or [1, n] token ids",
+                    path.display()
+                );
+            }
+            if t.tensor.data.iter().any(|x| x.fract() != 0.0) {
+                anyhow::bail!("'{}' holds non-integer token ids", path.display());
+            }
+            t.tensor.data.iter().map(|x| *x as i64).collect()
+        }
+        (None, None) => anyhow::bail!("give the prompt with --prompt TEXT or --prompt-ids FILE"),
+    };
+    if let Some(bad) = prompt
+        .iter()
+        .find(|t| **t < 0 || **t as usize >= info.vocab)
+    {
+        anyhow::bail!(
+            "prompt token id {bad} is outside the vocabulary 0..{}",
+            info.vocab
+        );
+    }
+    Ok(prompt)
+}
+
+/// Writes tokens.json.
+pub fn write_tokens(
+    path: &Path,
+    prompt: &[i64],
+    new: &[i64],
+    text: &str,
+    setup: &Step,
+    steps: &[Step],
+    kinds: &[&str],
+) -> anyhow::Result<()> {
+    let json_steps: Vec<serde_json::Value> = steps
+        .iter()
+        .zip(kinds)
+        .map(|(s, kind)| {
+            let mut v = serde_json::json!({
+                "kind": kind,
+                "token": s.token,
+                "rounds": s.rounds,
+                "bytes_sent": s.bytes,
+                "wall_s": s.wall_s,
+            });
+            if let Some(l) = &s.logits {
+                v["logits"] = serde_json::json!(l);
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "prompt_ids": prompt,
+        "new_ids": new,
+        "text": text,
+        "setup": {"rounds": setup.rounds, "bytes_sent": setup.bytes, "wall_s": setup.wall_s},
+        "steps": json_steps,
+    });
+    crate::io::write_file(path, serde_json::to_string_pretty(&doc)?.as_bytes())
+        .with_context(|| format!("cannot write '{}'", path.display()))
 }

@@ -104,6 +104,38 @@ pub struct Args {
     /// Write this party's measurements (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+
+    /// Run a generation plan (`mpcc compile --generate`): the set-up, then one step per
+    /// token until the client stops. Every party passes it; the client (party 1) also gives
+    /// the prompt and writes DIR/tokens.json, as `mpcc generate` (docs/GENERATION.md).
+    #[arg(long, conflicts_with_all = ["inputs", "profile"])]
+    pub generate: bool,
+
+    /// With --generate, the client: the prompt, tokenized with the plan's tokenizer.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "generate",
+        conflicts_with = "prompt_ids"
+    )]
+    pub prompt: Option<String>,
+
+    /// With --generate, the client: the prompt as int64 token ids (.npy).
+    #[arg(long, value_name = "FILE.npy", requires = "generate")]
+    pub prompt_ids: Option<PathBuf>,
+
+    /// With --generate, the client: a Hugging Face tokenizer.json (default:
+    /// PLAN.tokenizer.json).
+    #[arg(long, value_name = "FILE", requires = "generate")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// With --generate, the client: how many tokens to generate.
+    #[arg(long, value_name = "N", default_value_t = 16, requires = "generate")]
+    pub max_new_tokens: usize,
+
+    /// With --generate, the client: stop at the export's end-of-sequence token.
+    #[arg(long, requires = "generate")]
+    pub stop_at_eos: bool,
 }
 
 /// Runs `mpcc party`.
@@ -117,6 +149,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             args.plan.display()
         )
     })?;
+    if args.generate {
+        return generation(args, &plan);
+    }
     check_outputs(&plan, &args)?;
     let data = party_data(&plan, id, &args)?;
     mpcc_runtime::vm::check_party_data(&plan, id, &data)?;
@@ -171,6 +206,144 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.profile {
         outln!("profile written to {}", path.display());
     }
+    Ok(())
+}
+
+/// `mpcc party --generate`: one party of a generation over TLS.
+fn generation(args: Args, plan: &Plan) -> anyhow::Result<()> {
+    use crate::generate::{party_generation, ClientAsk};
+    let id = args.id;
+    let client = crate::client::ClientInfo::load(&crate::client::client_path(&args.plan))
+        .with_context(|| {
+            format!(
+                "--generate needs the plan's client file beside it (every party gets it: it is \
+                 public); compile with `mpcc compile MODEL --generate --max-seq-len L`"
+            )
+        })?;
+    let Some(info) = client.generate.clone() else {
+        bail!(
+            "'{}' is not a generation plan; compile it with `mpcc compile MODEL --generate \
+             --max-seq-len L`",
+            args.plan.display()
+        );
+    };
+    let is_client = id == mpcc_ir::CLIENT;
+    if !is_client && (args.prompt.is_some() || args.prompt_ids.is_some()) {
+        bail!("only the client (party 1) gives the prompt");
+    }
+    let tokenizer = if is_client {
+        crate::cli::generate::load_tokenizer(&args.plan, &client, args.tokenizer.as_deref())?
+    } else {
+        None
+    };
+    let ask = if is_client {
+        let prompt = crate::cli::generate::read_prompt(
+            args.prompt.as_deref(),
+            args.prompt_ids.as_deref(),
+            tokenizer.as_ref(),
+            &info,
+        )?;
+        crate::generate::check_fits(&info, prompt.len(), args.max_new_tokens)?;
+        Some(ClientAsk {
+            prompt,
+            max_new: args.max_new_tokens,
+            stop_at: info.eos_token_id.filter(|_| args.stop_at_eos),
+        })
+    } else {
+        None
+    };
+    let weights = if id == MODEL_OWNER {
+        let path = args
+            .weights
+            .clone()
+            .unwrap_or_else(|| backend::weights_path(&args.plan));
+        backend::load_weights(&path, plan)?.map(Arc::new)
+    } else if args.weights.is_some() {
+        bail!(
+            "{} does not take --weights: only the {} supplies the weights",
+            party_name(id),
+            party_name(MODEL_OWNER)
+        );
+    } else {
+        None
+    };
+    let addrs: [String; 3] = args.peers.clone().try_into().map_err(|p: Vec<String>| {
+        anyhow::anyhow!(
+            "--peers needs three addresses HOST:PORT (one per party), got {}",
+            p.len()
+        )
+    })?;
+    let keys = load_keys(&args)?;
+    if is_client {
+        std::fs::create_dir_all(&args.output_dir).with_context(|| {
+            format!(
+                "cannot create the output directory '{}'",
+                args.output_dir.display()
+            )
+        })?;
+    }
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| addrs[id as usize].clone());
+    let listener = bind(&listen)?;
+    let cfg = NetConfig {
+        id,
+        addrs,
+        keys,
+        plan_digest: plan.header.digest,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        shape: args.shape,
+        on_event: Some(Arc::new(move |line: &str| eprintln!("party {id}: {line}"))),
+    };
+    eprintln!(
+        "party {id}: listening on {listen}, generation plan {}…",
+        &plan.digest_hex()[..16]
+    );
+    let run = mpcc_runtime::net::with_session(&cfg, listener, |ctx| {
+        party_generation(plan, ctx, weights.clone(), &info, ask.as_ref())
+    })
+    .map_err(|e| anyhow::anyhow!("{} stopped: {e}", party_name(id)))?;
+    let g = run.value;
+    let setup = g.setup.clone().unwrap_or(crate::generate::Step {
+        token: -1,
+        logits: None,
+        rounds: 0,
+        bytes: 0,
+        wall_s: 0.0,
+    });
+    let (r, b) = g
+        .steps
+        .iter()
+        .fold((0, 0), |(r, b), s| (r + s.rounds, b + s.bytes));
+    if let Some(a) = &ask {
+        let text = tokenizer
+            .as_ref()
+            .map(|t| {
+                let ids: Vec<u32> = g.new_ids.iter().map(|x| *x as u32).collect();
+                t.decode(&ids, false).unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let path = args.output_dir.join("tokens.json");
+        crate::cli::generate::write_tokens(
+            &path, &a.prompt, &g.new_ids, &text, &setup, &g.steps, &g.kinds,
+        )?;
+        outln!("new ids: {:?}", g.new_ids);
+        if tokenizer.is_some() {
+            outln!("text: {text:?}");
+        }
+        outln!("written to {}", path.display());
+    }
+    outln!(
+        "{}: set-up {} rounds, {} sent; {} steps, {r} rounds, {} sent by this party; {:.3} s",
+        party_name(id),
+        setup.rounds,
+        human_bytes(setup.bytes),
+        g.steps.len(),
+        human_bytes(b),
+        run.wall.as_secs_f64()
+    );
     Ok(())
 }
 

@@ -35,7 +35,7 @@ mod tls;
 pub use handshake::NET_PROTOCOL_VERSION;
 pub use keys::{cert_fingerprint, generate_keys, key_file_names, PartyKeys};
 pub use link::{NetHandle, NetStats, TlsTransport};
-pub use session::{run_networked, NetRun};
+pub use session::{run_networked, with_session, NetRun, NetSession};
 pub use setup::{bind, establish, EventFn, NetConfig, HANDSHAKE_WAIT};
 pub use shape::{LinkShape, Shaped};
 

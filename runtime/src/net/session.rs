@@ -67,3 +67,45 @@ pub fn run_networked(
         wall,
     })
 }
+
+/// What a networked session of several runs ends with.
+#[derive(Clone, Debug)]
+pub struct NetSession<T> {
+    /// What the body returned.
+    pub value: T,
+    /// Traffic of the seed agreement.
+    pub setup: Stats,
+    /// What went over each link.
+    pub net: NetStats,
+    /// Time from the links being up to the end of the body.
+    pub wall: Duration,
+}
+
+/// Connects as party `cfg.id` (see [`establish`]), agrees the seeds once, then hands the
+/// context to `body`, which may run several plans on it in turn (a generation's set-up and
+/// steps, each with [`run_party`]). When the body fails, the peers receive
+/// [`RtError::peer_reason`] as the reason this party stopped.
+pub fn with_session<T>(
+    cfg: &NetConfig,
+    listener: TcpListener,
+    body: impl FnOnce(&mut Ctx) -> Result<T, RtError>,
+) -> Result<NetSession<T>, RtError> {
+    let transport = establish(cfg, listener)?;
+    let handle = transport.handle();
+    cfg.event("connected to the other two parties (TLS 1.3, mutual authentication)");
+    let t0 = Instant::now();
+    let mut ctx = Ctx::setup(Box::new(transport))?;
+    let setup = ctx.take_stats();
+    let r = body(&mut ctx);
+    if let Err(e) = &r {
+        handle.abort(&e.peer_reason());
+    }
+    let wall = t0.elapsed();
+    drop(ctx);
+    Ok(NetSession {
+        value: r?,
+        setup,
+        net: handle.stats(),
+        wall,
+    })
+}
