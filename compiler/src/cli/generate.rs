@@ -105,7 +105,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         match &tokenizer {
             Some(t) => {
                 let ids: Vec<u32> = ids.iter().map(|x| *x as u32).collect();
-                t.decode(&ids, false).unwrap_or_default()
+                t.decode(&ids, true).unwrap_or_default()
             }
             None => String::new(),
         }

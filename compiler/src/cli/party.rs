@@ -155,34 +155,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     check_outputs(&plan, &args)?;
     let data = party_data(&plan, id, &args)?;
     mpcc_runtime::vm::check_party_data(&plan, id, &data)?;
-    let addrs: [String; 3] = args.peers.clone().try_into().map_err(|p: Vec<String>| {
-        anyhow::anyhow!(
-            "--peers needs three addresses HOST:PORT (one per party), got {}",
-            p.len()
-        )
-    })?;
-    let keys = load_keys(&args)?;
-    std::fs::create_dir_all(&args.output_dir).with_context(|| {
-        format!(
-            "cannot create the output directory '{}'",
-            args.output_dir.display()
-        )
-    })?;
-    let listen = args
-        .listen
-        .clone()
-        .unwrap_or_else(|| addrs[id as usize].clone());
-    let listener = bind(&listen)?;
-    let cfg = NetConfig {
-        id,
-        addrs,
-        keys,
-        plan_digest: plan.header.digest,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-        shape: args.shape,
-        on_event: Some(Arc::new(move |line: &str| eprintln!("party {id}: {line}"))),
-    };
+    let (cfg, listener, listen) = connect(&args, &plan, true)?;
     eprintln!(
         "party {id}: listening on {listen}, plan {}…, shaping {}",
         &plan.digest_hex()[..16],
@@ -207,6 +180,47 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         outln!("profile written to {}", path.display());
     }
     Ok(())
+}
+
+/// The peers' addresses, the keys and this party's listening socket (bound), and the output
+/// folder made when `outputs`: what every networked run needs before it connects.
+fn connect(
+    args: &Args,
+    plan: &Plan,
+    outputs: bool,
+) -> anyhow::Result<(NetConfig, std::net::TcpListener, String)> {
+    let id = args.id;
+    let addrs: [String; 3] = args.peers.clone().try_into().map_err(|p: Vec<String>| {
+        anyhow::anyhow!(
+            "--peers needs three addresses HOST:PORT (one per party), got {}",
+            p.len()
+        )
+    })?;
+    let keys = load_keys(args)?;
+    if outputs {
+        std::fs::create_dir_all(&args.output_dir).with_context(|| {
+            format!(
+                "cannot create the output directory '{}'",
+                args.output_dir.display()
+            )
+        })?;
+    }
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| addrs[id as usize].clone());
+    let listener = bind(&listen)?;
+    let cfg = NetConfig {
+        id,
+        addrs,
+        keys,
+        plan_digest: plan.header.digest,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        shape: args.shape,
+        on_event: Some(Arc::new(move |line: &str| eprintln!("party {id}: {line}"))),
+    };
+    Ok((cfg, listener, listen))
 }
 
 /// `mpcc party --generate`: one party of a generation over TLS.
@@ -267,36 +281,7 @@ fn generation(args: Args, plan: &Plan) -> anyhow::Result<()> {
     } else {
         None
     };
-    let addrs: [String; 3] = args.peers.clone().try_into().map_err(|p: Vec<String>| {
-        anyhow::anyhow!(
-            "--peers needs three addresses HOST:PORT (one per party), got {}",
-            p.len()
-        )
-    })?;
-    let keys = load_keys(&args)?;
-    if is_client {
-        std::fs::create_dir_all(&args.output_dir).with_context(|| {
-            format!(
-                "cannot create the output directory '{}'",
-                args.output_dir.display()
-            )
-        })?;
-    }
-    let listen = args
-        .listen
-        .clone()
-        .unwrap_or_else(|| addrs[id as usize].clone());
-    let listener = bind(&listen)?;
-    let cfg = NetConfig {
-        id,
-        addrs,
-        keys,
-        plan_digest: plan.header.digest,
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-        shape: args.shape,
-        on_event: Some(Arc::new(move |line: &str| eprintln!("party {id}: {line}"))),
-    };
+    let (cfg, listener, listen) = connect(&args, plan, is_client)?;
     eprintln!(
         "party {id}: listening on {listen}, generation plan {}…",
         &plan.digest_hex()[..16]
@@ -322,7 +307,7 @@ fn generation(args: Args, plan: &Plan) -> anyhow::Result<()> {
             .as_ref()
             .map(|t| {
                 let ids: Vec<u32> = g.new_ids.iter().map(|x| *x as u32).collect();
-                t.decode(&ids, false).unwrap_or_default()
+                t.decode(&ids, true).unwrap_or_default()
             })
             .unwrap_or_default();
         let path = args.output_dir.join("tokens.json");
