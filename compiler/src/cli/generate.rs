@@ -121,25 +121,26 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         },
         info.capacity
     );
-    let (new, steps, kinds, setup) =
-        generate(&plan, weights, &info, &prompt, &args, |i, s, id| {
-            let piece = match &tokenizer {
-                Some(_) => format!(" {:?}", decode(&[id])),
-                None => String::new(),
-            };
-            outln!(
-                "token {:>3}: {id:>6}{piece}  ({} rounds, {}, {:.3} s)",
-                i + 1,
-                s.rounds,
-                crate::cli::compile::human_bytes(s.bytes),
-                s.wall_s
-            );
-        })?;
-    let text = decode(&new);
+    let g = generate(&plan, weights, &info, &prompt, &args, |i, s, id| {
+        let piece = match &tokenizer {
+            Some(_) => format!(" {:?}", decode(&[id])),
+            None => String::new(),
+        };
+        outln!(
+            "token {:>3}: {id:>6}{piece}  ({} rounds, {}, {:.3} s)",
+            i + 1,
+            s.rounds,
+            crate::cli::compile::human_bytes(s.bytes),
+            s.wall_s
+        );
+    })?;
+    let (new, steps) = (&g.new_ids, &g.steps);
+    let setup = g.setup.clone().expect("generate runs the set-up");
+    let text = decode(new);
     if tokenizer.is_some() {
         outln!("text: {text:?}");
     }
-    write_tokens(&out_path, &prompt, &new, &text, &setup, &steps, &kinds)?;
+    write_tokens(&out_path, &prompt, new, &text, &setup, steps, &g.kinds)?;
     let (r, b) = steps
         .iter()
         .fold((0, 0), |(r, b), s| (r + s.rounds, b + s.bytes));
@@ -155,8 +156,8 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 
 /// The generation loop: the prompt's steps, then one step per new token, stopping at the
 /// end-of-sequence token when asked. `on_token(i, step, id)` is called for each new token.
-/// Returns the new ids, every step, each step's kind (`prefill` or `decode`), and the
-/// set-up (the owner sharing the weights once).
+/// Returns the new ids, every step with its kind (`prefill` or `decode`), and the set-up
+/// (the owner sharing the weights once).
 pub fn generate(
     plan: &mpcc_ir::plan::Plan,
     weights: Option<Arc<mpcc_ir::Weights>>,
@@ -164,7 +165,7 @@ pub fn generate(
     prompt: &[i64],
     args: &Args,
     mut on_token: impl FnMut(usize, &Step, i64),
-) -> anyhow::Result<(Vec<i64>, Vec<Step>, Vec<&'static str>, Step)> {
+) -> anyhow::Result<crate::generate::PartyGeneration> {
     let mut session = Session::new(plan, weights, info.clone());
     let setup = session.setup()?.clone();
     outln!(
@@ -191,7 +192,12 @@ pub fn generate(
         steps.push(s);
         kinds.push("decode");
     }
-    Ok((new, steps, kinds, setup))
+    Ok(crate::generate::PartyGeneration {
+        new_ids: new,
+        setup: Some(setup),
+        steps,
+        kinds,
+    })
 }
 
 /// The tokenizer: `--tokenizer`, else the one `mpcc compile` copied beside the plan.

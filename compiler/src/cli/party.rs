@@ -227,13 +227,10 @@ fn connect(
 fn generation(args: Args, plan: &Plan) -> anyhow::Result<()> {
     use crate::generate::{party_generation, ClientAsk};
     let id = args.id;
-    let client = crate::client::ClientInfo::load(&crate::client::client_path(&args.plan))
-        .with_context(|| {
-            format!(
-                "--generate needs the plan's client file beside it (every party gets it: it is \
-                 public); compile with `mpcc compile MODEL --generate --max-seq-len L`"
-            )
-        })?;
+    let client = crate::client::ClientInfo::load(&crate::client::client_path(&args.plan)).context(
+        "--generate needs the plan's client file beside it (every party gets it: it is \
+             public); compile with `mpcc compile MODEL --generate --max-seq-len L`",
+    )?;
     let Some(info) = client.generate.clone() else {
         bail!(
             "'{}' is not a generation plan; compile it with `mpcc compile MODEL --generate \
