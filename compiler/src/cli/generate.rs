@@ -18,9 +18,12 @@ use std::sync::Arc;
 /// ("kind": "decode"). "setup" holds the cost of sharing the weights, once per generation.
 ///
 /// Examples:
-///   mpcc compile smollm2/ -o smol.plan --generate --max-seq-len 32
-///   mpcc generate smol.plan --prompt "The capital of France is" --max-new-tokens 8 \
-///       --stop-at-eos --output-dir out/
+///   mpcc compile out/ -o chat.plan --generate --max-seq-len 32
+///   mpcc generate chat.plan --prompt "The capital of France is" --max-new-tokens 8 \
+///       --stop-at-eos --output-dir answer/
+///   mpcc compile smollm2/model_with_past.onnx -o smol.plan --generate --max-seq-len 20
+///   mpcc generate smol.plan --prompt "The capital of France is" \
+///       --tokenizer smollm2/tokenizer.json --max-new-tokens 8 --output-dir answer/
 ///   mpcc generate gpt2.plan --prompt-ids prompt.npy --max-new-tokens 16 --output-dir out/
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
