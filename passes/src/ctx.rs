@@ -203,17 +203,23 @@ fn not_per_head(graph: &Graph, node: &Node) -> String {
     };
     format!(
         "head: selects attention heads, and {what} is not per head (only a softmax over the \
-         last axis of a rank-4 [batch, heads, seq, seq] input is; add op:Softmax to the \
-         selector to leave other ops out)"
+         last axis of a rank-4 [batch, heads, seq, seq] input, or of a rank-3 [heads, seq, \
+         seq] one, is; add op:Softmax to the selector to leave other ops out)"
     )
 }
 
 /// The head axis of a per-head node and its number of heads: axis 1 of a softmax over the
-/// last axis of a rank-4 input (`[batch, heads, seq, seq]`); `None` for any other node.
+/// last axis of a rank-4 input (`[batch, heads, seq, seq]`), or axis 0 of a softmax over the
+/// last axis of a rank-3 self-attention input (`[heads, seq, seq]`, square: the front end
+/// drops a batch of 1, as tract does for vit-tiny at batch 1); `None` for any other node.
 pub fn head_axis(graph: &Graph, node: &Node) -> Option<(usize, usize)> {
     let Op::Softmax { axis } = node.op else {
         return None;
     };
     let shape = &graph.ty(*node.inputs.first()?).shape;
-    (shape.len() == 4 && axis == 3).then(|| (1, shape[1]))
+    match shape.len() {
+        4 if axis == 3 => Some((1, shape[1])),
+        3 if axis == 2 && shape[1] == shape[2] => Some((0, shape[0])),
+        _ => None,
+    }
 }

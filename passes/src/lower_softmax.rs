@@ -42,7 +42,8 @@
 //! and truncations.
 //!
 //! **Per head.** When overrides give the heads of an attention softmax (a rank-4
-//! `[batch, heads, seq, seq]` input over axis 3, [`crate::ctx::head_axis`]) different
+//! `[batch, heads, seq, seq]` input over axis 3, or a rank-3 `[heads, seq, seq]` one,
+//! [`crate::ctx::head_axis`]) different
 //! recipes, each run of consecutive heads with one recipe is sliced out along the head axis
 //! (`slice`, local and free), lowered with its recipe, and the results are concatenated back
 //! (`concat`, local). With one recipe for all heads the softmax is lowered whole, as above.
@@ -67,6 +68,18 @@
 //! squarings per element, each a multiplication and a truncation: 30 rounds and 560 bytes
 //! per element).
 
+//! **MPCViT** ([`SoftmaxRecipe::ReluNorm`], `mpcvit-relu-softmax`): `relu`, `reduce_sum`,
+//! `add` the public eps (1e-5), `reciprocal` per row, `mul` (broadcast) + `trunc`: exactly
+//! `ReLU(x) / (Σ ReLU(x) + 1e-5)` in real arithmetic (the reciprocal kernel's error on top;
+//! `passes/tests/mpcvit.rs`). A row with no positive entry gives zeros. An additive mask
+//! (-10⁴ on padded positions) gives those positions 0, as it should. Cost for `[rows, n]`:
+//! rows·n relus (one comparison and one select each: no max tree, no exp), rows
+//! reciprocals, rows·n mul + trunc. [`SoftmaxRecipe::Scale`] (`mpcvit-scaling-attention`):
+//! `mul` by the public 1/n + `trunc`: `x / n` exactly up to the truncation's rounding, 1
+//! truncation per element and nothing else; an additive mask is not removed by it (the
+//! masked logits stay in the sum), so use it only without padding. Both are not softmax
+//! approximations: models must be trained with them (MPCViT searches per head).
+
 use crate::ctx::head_axis;
 use crate::recipes::SoftmaxRecipe;
 use crate::rewrite::{rebuild, Emitter, Rewrite};
@@ -81,6 +94,7 @@ pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassErr
             return Ok(Rewrite::Keep);
         };
         let groups = head_groups(ctx, old, node)?;
+        let head = head_axis(old, node).map_or(1, |(a, _)| a);
         let x = e.arg(0);
         let y = match groups.as_slice() {
             [(_, r)] => softmax(e, x, axis, r)?,
@@ -88,7 +102,7 @@ pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassErr
                 let mut parts = Vec::with_capacity(groups.len());
                 for (heads, r) in &groups {
                     let slice = Op::Slice {
-                        axis: 1,
+                        axis: head,
                         start: heads.start,
                         end: heads.end,
                         step: 1,
@@ -96,7 +110,7 @@ pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassErr
                     let xs = e.typed(slice, &[x], None)?;
                     parts.push(softmax(e, xs, axis, r)?);
                 }
-                e.typed(Op::Concat { axis: 1 }, &parts, None)?
+                e.typed(Op::Concat { axis: head }, &parts, None)?
             }
         };
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
@@ -146,7 +160,39 @@ fn softmax(
             shift,
             reciprocal_iters,
         } => quad(e, x, axis, shift, reciprocal_iters),
+        SoftmaxRecipe::ReluNorm {
+            eps,
+            reciprocal_iters,
+        } => relu_norm(e, x, axis, eps, reciprocal_iters),
+        SoftmaxRecipe::Scale => {
+            let n = e.axis_len(x, axis)?;
+            let c = e.scalar_like(1.0 / n as f64, x);
+            e.mul_trunc(x, c)
+        }
     }
+}
+
+/// MPCViT's ReLU-softmax ([`SoftmaxRecipe::ReluNorm`]): `r = relu(x)`, then
+/// `r / (Σr + eps)`.
+fn relu_norm(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    axis: usize,
+    eps: f64,
+    reciprocal_iters: u32,
+) -> Result<ValueId, PassError> {
+    e.axis_len(x, axis)?;
+    let r = e.same(Op::Relu, x);
+    let sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, r, axis);
+    let c = e.scalar_like(eps, sum);
+    let sum = e.binary(Op::Add, sum, c)?;
+    let inv = e.same(
+        Op::Reciprocal {
+            iters: reciprocal_iters,
+        },
+        sum,
+    );
+    e.mul_trunc(r, inv)
 }
 
 /// PUMA's `hack_softmax` ([`SoftmaxRecipe::MaxExp`]).

@@ -94,6 +94,16 @@ pub const RECIPES: &[RecipeInfo] = &[
         recipe: Recipe::Softmax(recipes::MPCFORMER_SOFTMAX),
     },
     RecipeInfo {
+        name: "mpcvit-relu-softmax",
+        description: "MPCViT's ReLU-softmax ReLU(x) / (sum ReLU(x) + 1e-5), one reciprocal (3 iterations) per row; retrain-required",
+        recipe: Recipe::Softmax(recipes::MPCVIT_RELU_SOFTMAX),
+    },
+    RecipeInfo {
+        name: "mpcvit-scaling-attention",
+        description: "MPCViT's scaling attention x / n (n the row length): one public multiply; retrain-required",
+        recipe: Recipe::Softmax(recipes::MPCVIT_SCALING),
+    },
+    RecipeInfo {
         name: "mpcformer-quad-gelu",
         description: "MPCFormer's Quad GeLU 0.125x^2 + 0.25x + 0.5 (paper/Ditto form), |err| vs GeLU 0.56 on [-2, 2]; retrain-required",
         recipe: Recipe::Gelu(recipes::MPCFORMER_GELU),
@@ -152,6 +162,14 @@ pub const POLICIES: &[PolicyInfo] = &[
                       the 2Quad softmax",
         recipes: recipes::SECFORMER,
     },
+    PolicyInfo {
+        name: "mpcvit",
+        description: "MPCViT's attention (MPC-REFERENCE §2.5): every attention head as \
+                      ReLU-softmax ReLU(x) / (sum ReLU(x) + 1e-5) unless `mpcc compile \
+                      --attention-map` gives it scaling attention x / n or the softmax; the \
+                      rest as `puma`; only for models trained with them",
+        recipes: recipes::MPCVIT,
+    },
 ];
 
 /// A policy of [`POLICIES`]: which base recipes the lowering passes use.
@@ -167,6 +185,8 @@ impl Policy {
     pub const MPCFORMER: Policy = Policy(&POLICIES[2]);
     /// `secformer`.
     pub const SECFORMER: Policy = Policy(&POLICIES[3]);
+    /// `mpcvit`.
+    pub const MPCVIT: Policy = Policy(&POLICIES[4]);
 
     /// Its entry of [`POLICIES`].
     pub fn info(self) -> &'static PolicyInfo {

@@ -33,6 +33,17 @@ pub enum SoftmaxRecipe {
         /// Iterations of the reciprocal kernel.
         reciprocal_iters: u32,
     },
+    /// MPCViT's ReLU-softmax (MPC-REFERENCE §2.5): `ReLU(x) / (Σ ReLU(x) + eps)` over the
+    /// row, one reciprocal per row. Retrain-required, as 2Quad.
+    ReluNorm {
+        /// Added to the row sum (MPCViT: 1e-5).
+        eps: f64,
+        /// Iterations of the reciprocal kernel.
+        reciprocal_iters: u32,
+    },
+    /// MPCViT's scaling attention (MPC-REFERENCE §2.5): `x / n`, n the row length. Linear:
+    /// no comparison, no reciprocal. Retrain-required.
+    Scale,
 }
 
 /// How to lower one elementwise activation (GeLU, erf, tanh, sigmoid or SiLU).
@@ -350,6 +361,25 @@ pub const MPCFORMER_REPO_GELU: ActivationRecipe = ActivationRecipe::Poly(&[0.25,
 pub const MPCFORMER_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::Quad {
     shift: 5.0,
     reciprocal_iters: 3,
+};
+
+/// MPCViT's ReLU-softmax attention `ReLU(x) / (Σ ReLU(x) + 1e-5)` with 3 reciprocal
+/// iterations.
+pub const MPCVIT_RELU_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::ReluNorm {
+    eps: 1e-5,
+    reciprocal_iters: 3,
+};
+
+/// MPCViT's scaling attention `x / n`.
+pub const MPCVIT_SCALING: SoftmaxRecipe = SoftmaxRecipe::Scale;
+
+/// MPCViT's recipes (MPC-REFERENCE §2.5): every attention softmax as ReLU-softmax
+/// ([`MPCVIT_RELU_SOFTMAX`]) unless an attention map or overrides give a head scaling
+/// attention or the softmax; the other ops keep [`PUMA`]'s. Only for models trained with
+/// them.
+pub const MPCVIT: Recipes = Recipes {
+    softmax: MPCVIT_RELU_SOFTMAX,
+    ..PUMA
 };
 
 /// MPCFormer's recipes (MPC-REFERENCE §2.3): 2Quad softmax ([`MPCFORMER_SOFTMAX`]) and Quad

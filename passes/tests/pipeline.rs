@@ -91,7 +91,7 @@ fn pass_table() {
     assert_eq!("puma".parse::<Policy>(), Ok(Policy::PUMA));
     assert_eq!(
         "fast".parse::<Policy>().unwrap_err(),
-        "unknown approximation policy 'fast' (known: puma, puma-paper, mpcformer, secformer)"
+        "unknown approximation policy 'fast' (known: puma, puma-paper, mpcformer, secformer, mpcvit)"
     );
 }
 

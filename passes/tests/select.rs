@@ -156,7 +156,7 @@ fn selectors_refuse_bad_input() {
         e.starts_with(
             "bad recipe override 'op:Softmax=fast': unknown recipe 'fast' (recipes: \
              puma-softmax, puma-paper-softmax, puma-gelu, "
-        ) && e.ends_with("; policies: puma, puma-paper, mpcformer, secformer)"),
+        ) && e.ends_with("; policies: puma, puma-paper, mpcformer, secformer, mpcvit)"),
         "{e}"
     );
 }
@@ -297,7 +297,8 @@ fn head_errors() {
         "recipe override 'layer:0,head:1=puma-paper' cannot apply to gelu from ONNX node \
          '/encoder/layer.0/intermediate/Gelu': head: selects attention heads, and a gelu is \
          not per head (only a softmax over the last axis of a rank-4 [batch, heads, seq, seq] \
-         input is; add op:Softmax to the selector to leave other ops out)"
+         input, or of a rank-3 [heads, seq, seq] one, is; add op:Softmax to the selector to \
+         leave other ops out)"
     );
     assert_eq!(
         pipeline_err(g.clone(), &["op:Softmax,head:2=puma-paper"]),
@@ -311,7 +312,8 @@ fn head_errors() {
         "recipe override 'op:Softmax,head:0=puma-paper' cannot apply to softmax from ONNX \
          node 'op': head: selects attention heads, and a softmax with input shape [2, 3] is \
          not per head (only a softmax over the last axis of a rank-4 [batch, heads, seq, seq] \
-         input is; add op:Softmax to the selector to leave other ops out)"
+         input, or of a rank-3 [heads, seq, seq] one, is; add op:Softmax to the selector to \
+         leave other ops out)"
     );
 }
 

@@ -100,6 +100,15 @@ pub struct Args {
     #[arg(long = "approx-overrides", value_name = "FILE.json")]
     pub approx_overrides: Option<PathBuf>,
 
+    /// MPCViT's attention map, a JSON object layer -> head -> kind, e.g.
+    /// {"0": {"0": "relu-softmax", "1": "scaling"}, "1": {"0": "softmax"}}; kinds are
+    /// `relu-softmax`, `scaling` (scaling attention x / n) and `softmax` (PUMA's). Each entry
+    /// becomes the override op:Softmax,layer:L,head:H=RECIPE, applied before
+    /// --approx-overrides and --approx-override. Without it `--approx mpcvit` gives every head
+    /// ReLU-softmax.
+    #[arg(long, value_name = "FILE.json")]
+    pub attention_map: Option<PathBuf>,
+
     /// Treat the weights as public (known to all three parties): faster, but reveals the
     /// model.
     #[arg(long)]
@@ -247,16 +256,60 @@ fn override_help() -> String {
     help
 }
 
-/// The overrides of `--approx-overrides FILE` and then of the `--approx-override` flags.
+/// The overrides of `--attention-map FILE`, of `--approx-overrides FILE` and then of the
+/// `--approx-override` flags.
 fn overrides(args: &Args) -> anyhow::Result<Vec<Override>> {
     let mut all = Vec::new();
+    if let Some(path) = &args.attention_map {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the attention map '{}'", path.display()))?;
+        all = attention_map(&text).with_context(|| format!("in '{}'", path.display()))?;
+    }
     if let Some(path) = &args.approx_overrides {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the overrides file '{}'", path.display()))?;
-        all = parse_overrides_json(&text).with_context(|| format!("in '{}'", path.display()))?;
+        all.extend(
+            parse_overrides_json(&text).with_context(|| format!("in '{}'", path.display()))?,
+        );
     }
     all.extend(args.approx_override.iter().cloned());
     Ok(all)
+}
+
+/// MPCViT's attention map (layer -> head -> kind) as overrides of the softmax per head.
+pub fn attention_map(text: &str) -> anyhow::Result<Vec<Override>> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("not JSON: {e}"))?;
+    let layers = v.as_object().ok_or_else(|| {
+        anyhow::anyhow!("an attention map is an object layer -> head -> kind, e.g. {{\"0\": {{\"1\": \"scaling\"}}}}")
+    })?;
+    let mut out = Vec::new();
+    for (layer, heads) in layers {
+        let layer_n: usize = layer
+            .parse()
+            .map_err(|_| anyhow::anyhow!("layer '{layer}' is not a layer index (0, 1, …)"))?;
+        let heads = heads.as_object().ok_or_else(|| {
+            anyhow::anyhow!("layer {layer}: heads must be an object head -> kind")
+        })?;
+        for (head, kind) in heads {
+            let head_n: usize = head.parse().map_err(|_| {
+                anyhow::anyhow!("layer {layer}: head '{head}' is not a head index (0, 1, …)")
+            })?;
+            let recipe = match kind.as_str() {
+                Some("relu-softmax") => "mpcvit-relu-softmax",
+                Some("scaling") | Some("scaling-attention") => "mpcvit-scaling-attention",
+                Some("softmax") => "puma-softmax",
+                _ => anyhow::bail!(
+                    "layer {layer} head {head}: kind {kind} is not relu-softmax, scaling or softmax"
+                ),
+            };
+            let o: Override = format!("op:Softmax,layer:{layer_n},head:{head_n}={recipe}")
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            out.push(o);
+        }
+    }
+    Ok(out)
 }
 
 /// Parses `NAME=D0,D1,...`.
@@ -739,7 +792,7 @@ mod tests {
         assert_eq!(cli(&[]).unwrap().approx, Policy::PUMA);
         let e = cli(&["--approx", "fast"]).unwrap_err().to_string();
         assert!(
-            e.contains("[possible values: puma, puma-paper, mpcformer, secformer]"),
+            e.contains("[possible values: puma, puma-paper, mpcformer, secformer, mpcvit]"),
             "{e}"
         );
         let e = cli(&["--approx-override", "op:Softmax"])
