@@ -27,6 +27,7 @@ enum Cmd {
     Run(cli::run::Args),
     Cost(cli::cost::Args),
     Inspect(cli::inspect::Args),
+    Accuracy(cli::accuracy::Args),
     Generate(cli::generate::Args),
     Party(cli::party::Args),
     Keygen(cli::keygen::Args),
@@ -40,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Cost(a) => cli::cost::main(a),
         Cmd::Inspect(a) => cli::inspect::main(a),
         Cmd::Generate(a) => cli::generate::main(a),
+        Cmd::Accuracy(a) => cli::accuracy::main(a),
         Cmd::Party(a) => cli::party::main(a),
         Cmd::Keygen(a) => cli::keygen::main(a),
     };

@@ -211,7 +211,7 @@ fn parse_frac_bits(s: &str) -> Result<u32, String> {
 }
 
 /// `--approx`'s parser: the names of [`POLICIES`], each with its description in `--help`.
-fn policy_parser() -> impl TypedValueParser<Value = Policy> {
+pub fn policy_parser() -> impl TypedValueParser<Value = Policy> {
     let names = POLICIES
         .iter()
         .map(|p| PossibleValue::new(p.name).help(p.description));
@@ -222,7 +222,7 @@ fn policy_parser() -> impl TypedValueParser<Value = Policy> {
 }
 
 /// Parses `SELECTOR=RECIPE`.
-fn parse_override(s: &str) -> Result<Override, String> {
+pub fn parse_override(s: &str) -> Result<Override, String> {
     s.parse::<Override>().map_err(|e| e.to_string())
 }
 

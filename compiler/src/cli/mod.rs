@@ -9,6 +9,7 @@ macro_rules! outln {
     };
 }
 
+pub mod accuracy;
 pub mod compile;
 pub mod cost;
 pub mod generate;

@@ -1,0 +1,266 @@
+//! `mpcc accuracy`: what a policy and its overrides do to a model's answer, without an MPC
+//! run. It compiles as `mpcc compile` would, runs the plan in the ring-exact plaintext
+//! simulation (the VM's arithmetic and rounding, no shares, so it is fast) on calibration
+//! inputs, and compares each output with the exact float model (the front end's graph,
+//! before any approximation, in the IR's f64 interpreter) and with onnxruntime's output in
+//! the calibration file.
+
+use crate::backend::{self, CompileOptions};
+use crate::cli::compile::{parse_shape, policy_parser};
+use crate::frontend::FrontendOptions;
+use crate::io::{self, NpyTensor, Reference};
+use anyhow::Context;
+use mpcc_ir::Op;
+use mpcc_passes::{Override, PassOptions, Policy};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Measure what the approximations of a policy do to a model's outputs.
+///
+/// Compiles MODEL as `mpcc compile` would, runs the plan in the ring-exact plaintext
+/// simulation on each calibration file's inputs, and prints per output: the max abs error,
+/// the mean relative error (sum |a - b| / sum |b|), the cosine and, for an output whose
+/// rows are logits, the argmax agreement, against the exact float model (no approximation,
+/// f64) and against onnxruntime's output in the file. The simulation computes what `mpcc
+/// run` computes up to the truncations' random rounding (one unit of 2^-frac_bits per
+/// truncation).
+///
+/// Examples:
+///   mpcc accuracy models/bert-tiny/model.onnx --calibrate models/bert-tiny/reference.json
+///   mpcc accuracy minilm/model.onnx --calibrate ref.json --approx mpcformer --json
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The ONNX model (a .onnx file, or the export folder holding model.onnx).
+    pub model: PathBuf,
+
+    /// Calibration inputs: a reference.json (format onnx-reference-v1, as the bundled
+    /// models carry) with inputs and onnxruntime's outputs. Repeat for several.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub calibrate: Vec<PathBuf>,
+
+    /// Concrete shape of an input, NAME=D0,D1,... (default: the calibration file's shapes).
+    #[arg(long = "input-shape", value_name = "NAME=D0,D1,...", value_parser = parse_shape)]
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+
+    /// Approximation policy (as `mpcc compile --approx`).
+    #[arg(long, value_name = "POLICY", default_value = "puma", value_parser = policy_parser())]
+    pub approx: Policy,
+
+    /// Per-node recipes (as `mpcc compile --approx-override`).
+    #[arg(long = "approx-override", value_name = "SELECTOR=RECIPE", value_parser = crate::cli::compile::parse_override)]
+    pub approx_override: Vec<Override>,
+
+    /// Fraction bits (as `mpcc compile --frac-bits`).
+    #[arg(long, value_name = "BITS", default_value_t = 18)]
+    pub frac_bits: u32,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One output's agreement with one reference.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Agreement {
+    /// Largest absolute difference.
+    pub max_abs: f64,
+    /// Sum |a - b| / sum |b|.
+    pub mean_rel: f64,
+    /// Cosine of the flat vectors.
+    pub cosine: f64,
+    /// Fraction of rows (over the last axis) whose argmax agrees, for logits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argmax: Option<f64>,
+}
+
+/// One output of one calibration input.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OutputReport {
+    /// The calibration file.
+    pub input: String,
+    /// The output.
+    pub output: String,
+    /// The simulated plan against the exact float model.
+    pub vs_exact: Agreement,
+    /// The simulated plan against onnxruntime (when the file holds this output).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_onnxruntime: Option<Agreement>,
+    /// The simulated values.
+    #[serde(skip)]
+    pub simulated: Vec<f64>,
+}
+
+/// The report: the policy, the overrides and every output of every calibration input.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// Policy name.
+    pub policy: String,
+    /// Overrides as written.
+    pub overrides: Vec<String>,
+    /// Per input and output.
+    pub outputs: Vec<OutputReport>,
+}
+
+fn agreement(got: &[f64], want: &[f64], logits: Option<usize>) -> Agreement {
+    let a = io::agreement(got, want);
+    let diff: f64 = got.iter().zip(want).map(|(x, y)| (x - y).abs()).sum();
+    let norm: f64 = want.iter().map(|y| y.abs()).sum();
+    let argmax = logits.filter(|n| *n > 1).map(|n| {
+        let best = |r: &[f64]| {
+            (0..r.len())
+                .max_by(|i, j| r[*i].total_cmp(&r[*j]))
+                .unwrap_or(0)
+        };
+        let rows: Vec<(usize, usize)> = got
+            .chunks(n)
+            .zip(want.chunks(n))
+            .map(|(g, w)| (best(g), best(w)))
+            .collect();
+        rows.iter().filter(|(g, w)| g == w).count() as f64 / rows.len().max(1) as f64
+    });
+    Agreement {
+        max_abs: a.max_abs,
+        mean_rel: if norm > 0.0 { diff / norm } else { diff },
+        cosine: a.cosine,
+        argmax,
+    }
+}
+
+/// Measures `args`'s policy on `args`'s calibration inputs.
+pub fn measure(args: &Args) -> anyhow::Result<Report> {
+    let model = if args.model.is_dir() {
+        args.model.join("model.onnx")
+    } else {
+        args.model.clone()
+    };
+    let refs: Vec<Reference> = args
+        .calibrate
+        .iter()
+        .map(|p| Reference::load(p))
+        .collect::<Result<_, _>>()?;
+    let first = refs.first().context("give at least one --calibrate file")?;
+    let mut shapes = first.input_shapes();
+    for (name, dims) in &args.input_shapes {
+        match shapes.iter_mut().find(|(n, _)| n == name) {
+            Some(s) => s.1 = dims.clone(),
+            None => shapes.push((name.clone(), dims.clone())),
+        }
+    }
+    let frontend = FrontendOptions {
+        input_shapes: shapes,
+        frac_bits: args.frac_bits,
+        ..FrontendOptions::default()
+    };
+    let exact = crate::frontend::load(&model, &frontend)?;
+    let opts = CompileOptions {
+        frontend,
+        passes: PassOptions {
+            policy: args.approx,
+            overrides: args.approx_override.clone(),
+            ..PassOptions::default()
+        },
+    };
+    let (plan, weights) = backend::compile(&model, &opts)?;
+    let mut outputs = Vec::new();
+    for (r, path) in refs.iter().zip(&args.calibrate) {
+        let mut host = HashMap::new();
+        let mut plain = HashMap::new();
+        for decl in &plan.body.inputs {
+            let t = r
+                .input(&decl.name)
+                .with_context(|| format!("'{}' has no input '{}'", path.display(), decl.name))?;
+            let dtype = match t.dtype.as_str() {
+                "int64" => "int64",
+                "int32" => "int32",
+                "bool" => "bool",
+                "float64" => "float64",
+                _ => "float32",
+            };
+            let checked = io::check_input(
+                &plan,
+                decl,
+                NpyTensor {
+                    dtype,
+                    tensor: t.tensor(),
+                },
+            )?;
+            plain.insert(decl.name.clone(), checked.data.clone());
+            host.insert(decl.name.clone(), checked);
+        }
+        let want = mpcc_ir::interp::eval(&exact.graph, &plain, &exact.weights)
+            .map_err(|e| anyhow::anyhow!("the exact model does not evaluate: {e}"))?;
+        let sim = mpcc_runtime::simulate(
+            plan.graph(),
+            &host,
+            Some(&weights),
+            &mpcc_runtime::SimOptions::default(),
+        )?;
+        for node in &plan.graph().nodes {
+            let Op::Output { name, .. } = &node.op else {
+                continue;
+            };
+            let Some(got) = sim.outputs.get(name) else {
+                continue;
+            };
+            let logits = name
+                .contains("logits")
+                .then(|| got.shape.last().copied())
+                .flatten();
+            let exact_v = want
+                .get(name)
+                .with_context(|| format!("no exact '{name}'"))?;
+            outputs.push(OutputReport {
+                input: path.display().to_string(),
+                output: name.clone(),
+                vs_exact: agreement(&got.data, exact_v, logits),
+                vs_onnxruntime: r
+                    .output(name)
+                    .map(|o| agreement(&got.data, &o.data, logits)),
+                simulated: got.data.clone(),
+            });
+        }
+    }
+    Ok(Report {
+        policy: args.approx.name().to_string(),
+        overrides: args.approx_override.iter().map(|o| o.to_string()).collect(),
+        outputs,
+    })
+}
+
+/// Runs `mpcc accuracy`.
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let r = measure(&args)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    outln!(
+        "policy {}{}: the simulated plan against the exact float model and onnxruntime",
+        r.policy,
+        if r.overrides.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", r.overrides.join(" "))
+        }
+    );
+    let show = |a: &Agreement| {
+        format!(
+            "max abs {:.3e}, mean rel {:.3e}, cosine {:.6}{}",
+            a.max_abs,
+            a.mean_rel,
+            a.cosine,
+            a.argmax
+                .map(|x| format!(", argmax {:.1}%", 100.0 * x))
+                .unwrap_or_default()
+        )
+    };
+    for o in &r.outputs {
+        outln!("{} / {}:", o.input, o.output);
+        outln!("  vs exact:       {}", show(&o.vs_exact));
+        if let Some(a) = &o.vs_onnxruntime {
+            outln!("  vs onnxruntime: {}", show(a));
+        }
+    }
+    Ok(())
+}
