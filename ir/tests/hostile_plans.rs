@@ -274,3 +274,46 @@ fn declarations_and_lifetimes_match_the_program() {
         assert!(e.contains(needle), "{case}: {e}");
     }
 }
+
+/// Bytes after the encoded body, under a digest that covers them (found by the fuzzer:
+/// `fuzz/regressions/plan_restamped/`, `fuzz/regressions/weights/`), are refused: a plan or
+/// weights file loads only as the bytes `to_bytes` writes.
+#[test]
+fn trailing_bytes_after_the_body_refused() {
+    use sha2::{Digest, Sha256};
+    let plan = plan_with(Op::Relu, &[sec(&[2, 3], 18)], None);
+    let mut bytes = plan.to_bytes();
+    assert_eq!(Plan::from_bytes(&bytes).unwrap(), plan);
+    bytes.extend_from_slice(&[0, 0, 0]);
+    let body_len = (bytes.len() - 56) as u64;
+    bytes[48..56].copy_from_slice(&body_len.to_le_bytes());
+    let mut h = Sha256::new();
+    h.update(&bytes[8..16]);
+    h.update(&bytes[56..]);
+    let d: [u8; 32] = h.finalize().into();
+    bytes[16..48].copy_from_slice(&d);
+    let e = Plan::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("corrupted") && e.contains("bytes remaining"),
+        "{e}"
+    );
+
+    let w = Weights {
+        plan_digest: plan.header.digest,
+        tensors: vec![WeightTensor {
+            name: "w".into(),
+            shape: vec![2],
+            data: vec![1.0, -2.5],
+        }],
+    };
+    let mut bytes = w.to_bytes();
+    assert_eq!(Weights::from_bytes(&bytes).unwrap(), w);
+    bytes.push(7);
+    let d = Sha256::digest(&bytes[44..]);
+    bytes[12..44].copy_from_slice(&d);
+    let e = Weights::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("corrupted") && e.contains("bytes remaining"),
+        "{e}"
+    );
+}
