@@ -79,7 +79,19 @@ impl Weights {
         if Sha256::digest(body).as_slice() != &bytes[12..44] {
             return Err(WeightsError::Corrupt("digest mismatch".into()));
         }
-        decode_exact(body).map_err(|e| WeightsError::Corrupt(e.to_string()))
+        let w: Weights = decode_exact(body).map_err(|e| WeightsError::Corrupt(e.to_string()))?;
+        for t in &w.tensors {
+            let n = t.shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+            if n != Some(t.data.len()) {
+                return Err(WeightsError::Corrupt(format!(
+                    "tensor '{}' holds {} values for its shape {:?}",
+                    t.name,
+                    t.data.len(),
+                    t.shape
+                )));
+            }
+        }
+        Ok(w)
     }
 }
 

@@ -317,3 +317,32 @@ fn trailing_bytes_after_the_body_refused() {
         "{e}"
     );
 }
+
+/// A weights file whose tensor holds fewer or more values than its shape (found by the
+/// fuzzer: `fuzz/regressions/weights/values-*`), or a shape whose product overflows, is
+/// refused at load.
+#[test]
+fn weights_whose_values_do_not_fill_the_shape_refused() {
+    let file = |shape: Vec<usize>, n: usize| {
+        Weights {
+            plan_digest: [1; 32],
+            tensors: vec![WeightTensor {
+                name: "w".into(),
+                shape,
+                data: vec![0.5; n],
+            }],
+        }
+        .to_bytes()
+    };
+    assert!(Weights::from_bytes(&file(vec![3, 2], 6)).is_ok());
+    for (shape, n) in [
+        (vec![3, 2], 5),
+        (vec![3, 2], 7),
+        (vec![1 << 33, 1 << 33, 0], 0),
+    ] {
+        let e = Weights::from_bytes(&file(shape.clone(), n))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tensor 'w' holds"), "{shape:?} {n}: {e}");
+    }
+}

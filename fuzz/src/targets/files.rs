@@ -127,14 +127,24 @@ pub fn npy(data: &[u8]) -> String {
     })
 }
 
-/// `reference.json` bytes through `Reference::load`; what loads writes its inputs as
-/// `.npy` files that read back with the same shapes.
+/// `reference.json` bytes through `Reference::load`; what loads has as many values as each
+/// shape says, and writes its inputs as `.npy` files that read back with the same shapes.
 pub fn reference(data: &[u8]) -> String {
     with_file("reference.json", data, |path| {
         let r = match Reference::load(path) {
             Err(e) => return outcome("reference", Err::<(), _>(e)),
             Ok(r) => r,
         };
+        for t in r.inputs.iter().chain(&r.outputs) {
+            let n = t.shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+            assert!(
+                n == Some(t.data.len()),
+                "'{}': {:?} for {} values",
+                t.name,
+                t.shape,
+                t.data.len()
+            );
+        }
         let _ = r.input_shapes();
         let dir = path.parent().expect("temp dir");
         match r.write_inputs(dir) {
