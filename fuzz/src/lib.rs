@@ -2,7 +2,8 @@
 //! runs them on the stable toolchain: the plan file (as written, and with its digest stamped
 //! again after the mutation, then the VM on what loads, under step and memory budgets), the
 //! weights file, `.npy` tensors, `reference.json`, `tokenizer.json` and the text it encodes,
-//! the IR text form (and the VM on what verifies), ONNX files, and the party network layer
+//! the IR text form (and the VM on what verifies), ONNX files (as bytes, and as edited
+//! models), and the party network layer
 //! (the hello, the frame reassembly, the TLS handshake a stranger reaches, and a peer's
 //! messages to a running VM).
 //!
@@ -201,6 +202,16 @@ pub const TARGETS: &[Target] = &[
         max_len: 1 << 21,
         time_limit: Duration::from_secs(60),
         smoke_iterations: 6,
+    },
+    Target {
+        name: "onnx_struct",
+        about: "bundled ONNX models with edited attributes, op types, inputs and dims, compiled",
+        run: targets::onnx::structured,
+        seeds: targets::onnx::structured_seeds,
+        dict: &[],
+        max_len: 256,
+        time_limit: Duration::from_secs(60),
+        smoke_iterations: 10,
     },
     Target {
         name: "handshake",

@@ -470,6 +470,7 @@ fn expand_runtime_dequantization(
         let runtime = n.op_type == "DequantizeLinear"
             && n.domain.is_empty()
             && n.input.len() >= 2
+            && !n.output.is_empty()
             && !inits.contains_key(&n.input[0]);
         let scale = n
             .input
@@ -583,6 +584,12 @@ fn fold_weight_dequantization(
             node: n.name.clone(),
             reason: m,
         };
+        if !(2..=3).contains(&operands.len()) {
+            return Err(bad(format!(
+                "takes 2 or 3 inputs (x, scale, zero point), has {}",
+                operands.len()
+            )));
+        }
         if n.attribute
             .iter()
             .any(|a| a.name == "block_size" && a.i != 0)
@@ -613,6 +620,15 @@ fn fold_weight_dequantization(
                 "{} scales do not match axis {axis} of a weight of shape {:?}",
                 scale.len(),
                 x.shape()
+            )));
+        }
+        if zp.len() != scale.len() || n.output.is_empty() {
+            return Err(bad(format!(
+                "a zero point of {} values for {} scales, {} outputs: ONNX wants one zero \
+                 point per scale and one output",
+                zp.len(),
+                scale.len(),
+                n.output.len()
             )));
         }
         let (sc, zpv): (Vec<f64>, Vec<f64>) = (
