@@ -99,13 +99,13 @@ pub(super) fn split(
         }
     });
     check_external_locations(path, dir.as_deref(), graph)?;
+    // Guarded: tract panics on some tensors (a raw tensor of an unsupported data type).
     let load = |t: &pb::TensorProto| {
-        tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir.as_deref()).map_err(|e| {
-            CompileError::Load {
+        super::guarded(|| tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir.as_deref()))
+            .map_err(|message| CompileError::Load {
                 path: path.to_string(),
-                message: format!("initializer '{}': {e:#}", t.name),
-            }
-        })
+                message: format!("initializer '{}': {message}", t.name),
+            })
     };
     let mut public: Vec<PublicConst> = constant_nodes(graph, &load);
     if opts.public_weights {
