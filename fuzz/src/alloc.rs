@@ -67,7 +67,8 @@ fn check(size: usize) {
     crate::driver::save_current("oom");
     eprintln!(
         "mpcc-fuzz: unbounded allocation: a request of {size} bytes with {live} bytes live \
-         (caps: {MAX_ONE} at once, {MAX_LIVE} live)"
+         (caps: {MAX_ONE} at once, {MAX_LIVE} live), at\n{}",
+        std::backtrace::Backtrace::force_capture()
     );
     std::process::abort();
 }
