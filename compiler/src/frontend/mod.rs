@@ -226,6 +226,18 @@ fn refuse_unsupported(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result
             nodes,
         });
     }
+    // tract loops over 0..axis while typing a LayerNormalization: an axis far beyond any
+    // rank hangs it (found by fuzz/ target onnx_struct).
+    for n in proto.graph.iter().flat_map(|g| &g.node) {
+        let axis = n.attribute.iter().find(|a| a.name == "axis");
+        if let Some(a) = axis.filter(|a| n.op_type == "LayerNormalization" && a.i.abs() > 64) {
+            return Err(CompileError::Unsupported {
+                op: "LayerNormalization".into(),
+                node: n.name.clone(),
+                reason: format!("axis {} is beyond any tensor's rank", a.i),
+            });
+        }
+    }
     // tract loops without bound, allocating, on a Transpose whose perm is no permutation
     // (found by fuzz/ target onnx_struct).
     for n in proto.graph.iter().flat_map(|g| &g.node) {
