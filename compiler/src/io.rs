@@ -364,8 +364,9 @@ impl Reference {
             )));
         }
         for t in r.inputs.iter().chain(&r.outputs) {
-            let n: usize = t.shape.iter().product();
-            if n != t.data.len() {
+            // Checked: a shape whose product wraps could otherwise match the values' count.
+            let n = t.shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+            if n != Some(t.data.len()) {
                 return Err(err(format!(
                     "tensor '{}' has shape {:?} but {} values",
                     t.name,

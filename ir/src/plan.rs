@@ -299,7 +299,7 @@ impl Plan {
             return Err(PlanError::DigestMismatch);
         }
         let body: PlanBody =
-            bincode::deserialize(rest).map_err(|e| PlanError::Decode(e.to_string()))?;
+            crate::weights::decode_exact(rest).map_err(|e| PlanError::Decode(e.to_string()))?;
         if body.graph.frac_bits != frac_bits {
             return Err(PlanError::Header(format!(
                 "the header says {frac_bits} fraction bits, the program {}",

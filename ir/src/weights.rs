@@ -79,6 +79,28 @@ impl Weights {
         if Sha256::digest(body).as_slice() != &bytes[12..44] {
             return Err(WeightsError::Corrupt("digest mismatch".into()));
         }
-        bincode::deserialize(body).map_err(|e| WeightsError::Corrupt(e.to_string()))
+        let w: Weights = decode_exact(body).map_err(|e| WeightsError::Corrupt(e.to_string()))?;
+        for t in &w.tensors {
+            let n = t.shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+            if n != Some(t.data.len()) {
+                return Err(WeightsError::Corrupt(format!(
+                    "tensor '{}' holds {} values for its shape {:?}",
+                    t.name,
+                    t.data.len(),
+                    t.shape
+                )));
+            }
+        }
+        Ok(w)
     }
+}
+
+/// Decodes `bytes` as `bincode::serialize` encodes (fixed-width integers, little-endian),
+/// refusing bytes left over after the value: `bincode::deserialize` ignores them, so a file
+/// with trailing bytes (under a digest that covers them) would load as the file without.
+pub(crate) fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> bincode::Result<T> {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .deserialize(bytes)
 }

@@ -274,3 +274,75 @@ fn declarations_and_lifetimes_match_the_program() {
         assert!(e.contains(needle), "{case}: {e}");
     }
 }
+
+/// Bytes after the encoded body, under a digest that covers them (found by the fuzzer:
+/// `fuzz/regressions/plan_restamped/`, `fuzz/regressions/weights/`), are refused: a plan or
+/// weights file loads only as the bytes `to_bytes` writes.
+#[test]
+fn trailing_bytes_after_the_body_refused() {
+    use sha2::{Digest, Sha256};
+    let plan = plan_with(Op::Relu, &[sec(&[2, 3], 18)], None);
+    let mut bytes = plan.to_bytes();
+    assert_eq!(Plan::from_bytes(&bytes).unwrap(), plan);
+    bytes.extend_from_slice(&[0, 0, 0]);
+    let body_len = (bytes.len() - 56) as u64;
+    bytes[48..56].copy_from_slice(&body_len.to_le_bytes());
+    let mut h = Sha256::new();
+    h.update(&bytes[8..16]);
+    h.update(&bytes[56..]);
+    let d: [u8; 32] = h.finalize().into();
+    bytes[16..48].copy_from_slice(&d);
+    let e = Plan::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("corrupted") && e.contains("bytes remaining"),
+        "{e}"
+    );
+
+    let w = Weights {
+        plan_digest: plan.header.digest,
+        tensors: vec![WeightTensor {
+            name: "w".into(),
+            shape: vec![2],
+            data: vec![1.0, -2.5],
+        }],
+    };
+    let mut bytes = w.to_bytes();
+    assert_eq!(Weights::from_bytes(&bytes).unwrap(), w);
+    bytes.push(7);
+    let d = Sha256::digest(&bytes[44..]);
+    bytes[12..44].copy_from_slice(&d);
+    let e = Weights::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("corrupted") && e.contains("bytes remaining"),
+        "{e}"
+    );
+}
+
+/// A weights file whose tensor holds fewer or more values than its shape (found by the
+/// fuzzer: `fuzz/regressions/weights/values-*`), or a shape whose product overflows, is
+/// refused at load.
+#[test]
+fn weights_whose_values_do_not_fill_the_shape_refused() {
+    let file = |shape: Vec<usize>, n: usize| {
+        Weights {
+            plan_digest: [1; 32],
+            tensors: vec![WeightTensor {
+                name: "w".into(),
+                shape,
+                data: vec![0.5; n],
+            }],
+        }
+        .to_bytes()
+    };
+    assert!(Weights::from_bytes(&file(vec![3, 2], 6)).is_ok());
+    for (shape, n) in [
+        (vec![3, 2], 5),
+        (vec![3, 2], 7),
+        (vec![1 << 33, 1 << 33, 0], 0),
+    ] {
+        let e = Weights::from_bytes(&file(shape.clone(), n))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tensor 'w' holds"), "{shape:?} {n}: {e}");
+    }
+}

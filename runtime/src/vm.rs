@@ -87,6 +87,14 @@ pub fn check_party_data(plan: &Plan, id: PartyId, data: &PartyData) -> Result<()
                 d.name, t.shape, d.shape
             )));
         }
+        if t.data.len() != d.shape.iter().product::<usize>() {
+            return Err(RtError::Input(format!(
+                "input '{}' holds {} values for its shape {:?}",
+                d.name,
+                t.data.len(),
+                d.shape
+            )));
+        }
     }
     for s in &plan.body.state {
         let n: usize = s.shape.iter().product();
@@ -121,6 +129,16 @@ pub fn check_party_data(plan: &Plan, id: PartyId, data: &PartyData) -> Result<()
                 return Err(RtError::Input(format!(
                     "weight '{}' has shape {:?}, the plan expects {:?}",
                     w.name, t.shape, w.shape
+                )));
+            }
+            // A weights file is the owner's input: its values must fill the shape exactly,
+            // or the owner's shares and its peers' would differ in length.
+            if t.data.len() != w.shape.iter().product::<usize>() {
+                return Err(RtError::Input(format!(
+                    "weights file tensor '{}' holds {} values for its shape {:?}",
+                    w.name,
+                    t.data.len(),
+                    w.shape
                 )));
             }
         }

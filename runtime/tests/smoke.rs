@@ -165,3 +165,44 @@ fn pad_secret_is_local() {
     assert_eq!(r.profile[1].bytes, [0, 0, 0]);
     assert_eq!(r.profile[1].rounds, 0);
 }
+
+/// An input or a weight whose values do not fill its declared shape (a weights file with a
+/// short tensor once panicked the owner's party: found by `fuzz/` target `weights`) is
+/// refused before the run with an input error naming it.
+#[test]
+fn values_that_do_not_fill_the_shape_are_refused() {
+    let g = fixture(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/ir/mul-trunc-matmul.ir"
+    )));
+    let plan = Plan::from_graph(g).unwrap();
+    let x = |n: usize| HostTensor {
+        shape: vec![2, 3],
+        data: vec![0.5; n],
+    };
+    let w = |n: usize| Weights {
+        plan_digest: plan.header.digest,
+        tensors: vec![WeightTensor {
+            name: "w".into(),
+            shape: vec![3, 2],
+            data: vec![0.25; n],
+        }],
+    };
+    let run = |xn: usize, wn: usize| {
+        let inputs = HashMap::from([("x".to_string(), x(xn))]);
+        let data = party_data(&plan, &inputs, Some(Arc::new(w(wn))));
+        run_local(&plan, data, &RunOptions::default()).map(|r| r.outputs["y"].data.len())
+    };
+    assert_eq!(run(6, 6).unwrap(), 4);
+    for (xn, wn, name) in [
+        (5, 6, "input 'x'"),
+        (6, 5, "tensor 'w'"),
+        (6, 7, "tensor 'w'"),
+    ] {
+        let e = run(xn, wn).unwrap_err().to_string();
+        assert!(
+            e.contains(name) && e.contains("values for its shape"),
+            "{e}"
+        );
+    }
+}

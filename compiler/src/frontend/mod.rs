@@ -220,14 +220,51 @@ fn refuse_unsupported(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result
         .filter(|n| support::support(&n.op_type).is_none())
         .map(|n| format!("  {} at node '{}'", n.op_type, n.name))
         .collect();
-    if nodes.is_empty() {
-        Ok(())
-    } else {
-        Err(CompileError::UnsupportedOps {
+    if !nodes.is_empty() {
+        return Err(CompileError::UnsupportedOps {
             path: path.display().to_string(),
             nodes,
-        })
+        });
     }
+    // tract loops over 0..axis while typing a LayerNormalization: an axis far beyond any
+    // rank hangs it (found by fuzz/ target onnx_struct).
+    for n in proto.graph.iter().flat_map(|g| &g.node) {
+        let axis = n.attribute.iter().find(|a| a.name == "axis");
+        if let Some(a) = axis.filter(|a| n.op_type == "LayerNormalization" && a.i.abs() > 64) {
+            return Err(CompileError::Unsupported {
+                op: "LayerNormalization".into(),
+                node: n.name.clone(),
+                reason: format!("axis {} is beyond any tensor's rank", a.i),
+            });
+        }
+    }
+    // tract loops without bound, allocating, on a Transpose whose perm is no permutation
+    // (found by fuzz/ target onnx_struct).
+    for n in proto.graph.iter().flat_map(|g| &g.node) {
+        let perm = n.attribute.iter().find(|a| a.name == "perm");
+        let Some(perm) = perm.filter(|_| n.op_type == "Transpose") else {
+            continue;
+        };
+        let mut seen = vec![false; perm.ints.len()];
+        let is_perm = perm.ints.iter().all(|&p| {
+            usize::try_from(p)
+                .ok()
+                .filter(|&p| p < seen.len())
+                .is_some_and(|p| !std::mem::replace(&mut seen[p], true))
+        });
+        if !is_perm {
+            return Err(CompileError::Unsupported {
+                op: "Transpose".into(),
+                node: n.name.clone(),
+                reason: format!(
+                    "perm {:?} is not a permutation of 0..{}",
+                    perm.ints,
+                    perm.ints.len()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a weight or constant that its fixed-point encoding cannot hold: NaN, an infinity,

@@ -99,13 +99,13 @@ pub(super) fn split(
         }
     });
     check_external_locations(path, dir.as_deref(), graph)?;
+    // Guarded: tract panics on some tensors (a raw tensor of an unsupported data type).
     let load = |t: &pb::TensorProto| {
-        tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir.as_deref()).map_err(|e| {
-            CompileError::Load {
+        super::guarded(|| tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir.as_deref()))
+            .map_err(|message| CompileError::Load {
                 path: path.to_string(),
-                message: format!("initializer '{}': {e:#}", t.name),
-            }
-        })
+                message: format!("initializer '{}': {message}", t.name),
+            })
     };
     let mut public: Vec<PublicConst> = constant_nodes(graph, &load);
     if opts.public_weights {
@@ -470,6 +470,7 @@ fn expand_runtime_dequantization(
         let runtime = n.op_type == "DequantizeLinear"
             && n.domain.is_empty()
             && n.input.len() >= 2
+            && !n.output.is_empty()
             && !inits.contains_key(&n.input[0]);
         let scale = n
             .input
@@ -583,6 +584,12 @@ fn fold_weight_dequantization(
             node: n.name.clone(),
             reason: m,
         };
+        if !(2..=3).contains(&operands.len()) {
+            return Err(bad(format!(
+                "takes 2 or 3 inputs (x, scale, zero point), has {}",
+                operands.len()
+            )));
+        }
         if n.attribute
             .iter()
             .any(|a| a.name == "block_size" && a.i != 0)
@@ -613,6 +620,15 @@ fn fold_weight_dequantization(
                 "{} scales do not match axis {axis} of a weight of shape {:?}",
                 scale.len(),
                 x.shape()
+            )));
+        }
+        if zp.len() != scale.len() || n.output.is_empty() {
+            return Err(bad(format!(
+                "a zero point of {} values for {} scales, {} outputs: ONNX wants one zero \
+                 point per scale and one output",
+                zp.len(),
+                scale.len(),
+                n.output.len()
             )));
         }
         let (sc, zpv): (Vec<f64>, Vec<f64>) = (

@@ -30,7 +30,7 @@ enum Out {
 }
 
 /// What the reader thread delivers.
-enum Incoming {
+pub(super) enum Incoming {
     Data(Vec<u8>),
     Abort(String),
     Closed(String),
@@ -415,14 +415,14 @@ fn pump(shared: &Shared, input: &mut &[u8]) -> Result<(Vec<u8>, Pumped), String>
 
 /// Reassembles frames from the plaintext stream.
 #[derive(Default)]
-struct Assembler {
+pub(super) struct Assembler {
     header: Vec<u8>,
     body: Option<(u8, usize, Vec<u8>)>,
     bad: Option<String>,
 }
 
 impl Assembler {
-    fn feed(&mut self, mut data: &[u8]) -> Vec<Incoming> {
+    pub(super) fn feed(&mut self, mut data: &[u8]) -> Vec<Incoming> {
         let mut out = Vec::new();
         while !data.is_empty() && self.bad.is_none() {
             match &mut self.body {
@@ -465,7 +465,7 @@ impl Assembler {
         self.body = Some((kind, len, Vec::with_capacity(len.min(64 << 20))));
     }
 
-    fn error(&self) -> Result<(), String> {
+    pub(super) fn error(&self) -> Result<(), String> {
         match &self.bad {
             Some(e) => Err(e.clone()),
             None => Ok(()),

@@ -24,6 +24,8 @@
 //! message) and TLS records (about 22 bytes per 16 KiB record) come on top and are reported
 //! separately as wire bytes ([`NetStats`]).
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 pub mod keys;
 mod link;

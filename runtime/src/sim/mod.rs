@@ -272,8 +272,10 @@ impl Host for SimHost<'_> {
         let v = encode_input(t, encoding, ty.scale, ty.ring)?;
         if v.len() != ty.len() {
             return Err(RtError::Input(format!(
-                "input '{name}' has shape {:?}; the plan expects {:?}",
-                t.shape, ty.shape
+                "input '{name}' has shape {:?} and {} values; the plan expects shape {:?}",
+                t.shape,
+                t.data.len(),
+                ty.shape
             )));
         }
         Ok(v)
@@ -285,8 +287,10 @@ impl Host for SimHost<'_> {
             .ok_or_else(|| RtError::Input(format!("no weight tensor '{name}'")))?;
         if t.data.len() != ty.len() {
             return Err(RtError::Input(format!(
-                "weight '{name}' has shape {:?}; the plan expects {:?}",
-                t.shape, ty.shape
+                "weight '{name}' has shape {:?} and {} values; the plan expects shape {:?}",
+                t.shape,
+                t.data.len(),
+                ty.shape
             )));
         }
         Ok(t.data
