@@ -11,10 +11,6 @@ use mpcc_passes::policy::find_recipe;
 use mpcc_passes::*;
 use proptest::prelude::*;
 
-/// Relative tolerance of a lowered recipe against its own formula: real arithmetic with an
-/// exact reciprocal, so only f64 rounding.
-const FORMULA: f64 = 1e-12;
-
 /// The paper (Ditto) form of Quad GeLU.
 fn quad_gelu(x: f64) -> f64 {
     0.125 * x * x + 0.25 * x + 0.5
@@ -34,29 +30,6 @@ fn quad_softmax(xs: &[f64], n: usize) -> Vec<f64> {
             q.into_iter().map(move |v| v / s)
         })
         .collect()
-}
-
-/// `g` lowered under `policy` with `overrides`.
-fn lower(g: &Graph, policy: Policy, overrides: &[&str]) -> Graph {
-    let opts = PassOptions {
-        policy,
-        overrides: overrides.iter().map(|o| o.parse().unwrap()).collect(),
-        ..PassOptions::default()
-    };
-    run_pipeline(g.clone(), &opts).unwrap()
-}
-
-/// Checks `got` against `want` within [`FORMULA`] relative (absolute below 1).
-fn check_formula(want: &[f64], got: &[f64]) {
-    assert_eq!(want.len(), got.len());
-    for (p, q) in want.iter().zip(got) {
-        assert!((p - q).abs() <= FORMULA * p.abs().max(1.0), "{p} vs {q}");
-    }
-}
-
-/// The op names of a graph.
-fn op_names(g: &Graph) -> Vec<&'static str> {
-    g.nodes.iter().map(|n| n.op.name()).collect()
 }
 
 /// The policy parses by name and holds the two MPCFormer recipes, the rest as `puma`.

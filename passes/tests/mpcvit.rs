@@ -10,9 +10,6 @@ use mpcc_passes::policy::find_recipe;
 use mpcc_passes::*;
 use proptest::prelude::*;
 
-/// Relative tolerance against the formula: real arithmetic with an exact reciprocal.
-const FORMULA: f64 = 1e-12;
-
 /// ReLU-softmax over each row of `n`: `ReLU(x) / (Σ ReLU(x) + 1e-5)`.
 fn relu_softmax(xs: &[f64], n: usize) -> Vec<f64> {
     xs.chunks(n)
@@ -22,26 +19,6 @@ fn relu_softmax(xs: &[f64], n: usize) -> Vec<f64> {
             r.into_iter().map(move |v| v / s)
         })
         .collect()
-}
-
-fn lower(g: &Graph, policy: Policy, overrides: &[&str]) -> Graph {
-    let opts = PassOptions {
-        policy,
-        overrides: overrides.iter().map(|o| o.parse().unwrap()).collect(),
-        ..PassOptions::default()
-    };
-    run_pipeline(g.clone(), &opts).unwrap()
-}
-
-fn check_formula(want: &[f64], got: &[f64]) {
-    assert_eq!(want.len(), got.len());
-    for (p, q) in want.iter().zip(got) {
-        assert!((p - q).abs() <= FORMULA * p.abs().max(1.0), "{p} vs {q}");
-    }
-}
-
-fn op_names(g: &Graph) -> Vec<&'static str> {
-    g.nodes.iter().map(|n| n.op.name()).collect()
 }
 
 /// The policy parses by name; its softmax is ReLU-softmax and the rest `puma`'s; both

@@ -73,3 +73,30 @@ pub fn grid(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
         .collect()
 }
+
+/// Relative tolerance of a lowered recipe against its own formula: real arithmetic with an
+/// exact reciprocal, so only f64 rounding.
+pub const FORMULA: f64 = 1e-12;
+
+/// `g` lowered under `policy` with `overrides`.
+pub fn lower(g: &Graph, policy: mpcc_passes::Policy, overrides: &[&str]) -> Graph {
+    let opts = mpcc_passes::PassOptions {
+        policy,
+        overrides: overrides.iter().map(|o| o.parse().unwrap()).collect(),
+        ..mpcc_passes::PassOptions::default()
+    };
+    mpcc_passes::run_pipeline(g.clone(), &opts).unwrap()
+}
+
+/// Checks `got` against `want` within [`FORMULA`] relative (absolute below 1).
+pub fn check_formula(want: &[f64], got: &[f64]) {
+    assert_eq!(want.len(), got.len());
+    for (p, q) in want.iter().zip(got) {
+        assert!((p - q).abs() <= FORMULA * p.abs().max(1.0), "{p} vs {q}");
+    }
+}
+
+/// The op names of a graph.
+pub fn op_names(g: &Graph) -> Vec<&'static str> {
+    g.nodes.iter().map(|n| n.op.name()).collect()
+}
