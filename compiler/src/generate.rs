@@ -565,11 +565,6 @@ impl<'p> Session<'p> {
         self.feeder.is_empty()
     }
 
-    /// [`check_fits`].
-    pub fn check_fits(info: &GenerateInfo, prompt: usize, new: usize) -> anyhow::Result<()> {
-        check_fits(info, prompt, new)
-    }
-
     /// Runs the set-up program once (the owner shares the weights); its cost, once run.
     pub fn setup(&mut self) -> anyhow::Result<&Step> {
         if self.setup.is_none() {
@@ -737,9 +732,11 @@ pub fn party_generation(
             weights: weights.clone(),
             state: state.clone(),
         };
-        let r = run_party(plan, ctx, &data, None)?;
+        let mut r = run_party(plan, ctx, &data, None)?;
         let (rounds, bytes, wall_s) = cost(&r, t0);
-        state.extend(r.state.clone().into_iter().map(|(k, v)| (k, Arc::new(v))));
+        // The new cache moves in; no copy of it per step.
+        let kept = std::mem::take(&mut r.state);
+        state.extend(kept.into_iter().map(|(k, v)| (k, Arc::new(v))));
         let (token, logits) = match ask {
             Some(_) => answer(info, &r.outputs).map_err(rt)?,
             None => (-1, None),

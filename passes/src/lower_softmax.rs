@@ -183,16 +183,7 @@ fn relu_norm(
 ) -> Result<ValueId, PassError> {
     e.axis_len(x, axis)?;
     let r = e.same(Op::Relu, x);
-    let sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, r, axis);
-    let c = e.scalar_like(eps, sum);
-    let sum = e.binary(Op::Add, sum, c)?;
-    let inv = e.same(
-        Op::Reciprocal {
-            iters: reciprocal_iters,
-        },
-        sum,
-    );
-    e.mul_trunc(r, inv)
+    normalize(e, r, axis, Some(eps), reciprocal_iters)
 }
 
 /// PUMA's `hack_softmax` ([`SoftmaxRecipe::MaxExp`]).
@@ -212,7 +203,7 @@ fn max_exp(
     let keep = e.reshape(keep, shape);
     let ex = e.same(Op::ExpTaylor { iters: exp_iters }, d);
     let ex = e.binary(Op::Select, ex, keep)?;
-    normalize(e, ex, axis, reciprocal_iters)
+    normalize(e, ex, axis, None, reciprocal_iters)
 }
 
 /// MPCFormer's 2Quad ([`SoftmaxRecipe::Quad`]): `q = (x + shift)²`, then `q / Σq`.
@@ -227,17 +218,23 @@ fn quad(
     let c = e.scalar_like(shift, x);
     let t = e.binary(Op::Add, x, c)?;
     let q = e.mul_trunc(t, t)?;
-    normalize(e, q, axis, reciprocal_iters)
+    normalize(e, q, axis, None, reciprocal_iters)
 }
 
-/// `w / Σw` over `axis`: the row sum, one reciprocal per row, a broadcast multiply.
+/// `w / (Σw + eps)` over `axis` (no eps: `w / Σw`): the row sum, one reciprocal per row, a
+/// broadcast multiply.
 fn normalize(
     e: &mut Emitter<'_>,
     w: ValueId,
     axis: usize,
+    eps: Option<f64>,
     reciprocal_iters: u32,
 ) -> Result<ValueId, PassError> {
-    let sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, w, axis);
+    let mut sum = e.reduce(Op::ReduceSum { axes: vec![axis] }, w, axis);
+    if let Some(eps) = eps {
+        let c = e.scalar_like(eps, sum);
+        sum = e.binary(Op::Add, sum, c)?;
+    }
     let inv = e.same(
         Op::Reciprocal {
             iters: reciprocal_iters,

@@ -91,7 +91,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         tokenizer.as_ref(),
         &info,
     )?;
-    Session::check_fits(&info, prompt.len(), args.max_new_tokens)?;
+    crate::generate::check_fits(&info, prompt.len(), args.max_new_tokens)?;
     let out_path = args.output_dir.join("tokens.json");
     std::fs::create_dir_all(&args.output_dir).with_context(|| {
         format!(
