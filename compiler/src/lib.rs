@@ -2,6 +2,7 @@
 //! backend, cost reports, and the `mpcc` CLI's subcommands.
 
 pub mod backend;
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod frontend;

@@ -140,8 +140,13 @@ fn rms_norm(e: &mut Emitter<'_>, axis: usize, eps: f64, iters: u32) -> Result<Va
     let rs = e.same(Op::Rsqrt { iters }, v);
     let rk = by_const(e, rs, (n as f64).sqrt() * (-(p as f64)).exp2(), q)?;
     let y = e.binary(Op::Mul, x, rk)?;
+    // |x_i| / rms(x) <= sqrt(n) for every row; 1 % on top for the rsqrt's error.
+    let b = (n as f64).sqrt() * 1.01;
+    e.bound(y, -b, b);
     let bits = e.ty(y).scale - f;
-    Ok(e.trunc(y, bits))
+    let out = e.trunc(y, bits);
+    e.bound(out, -b, b);
+    Ok(out)
 }
 
 /// `v · c` with the public `c` encoded at scale `scale`; `v` itself when `c` is 1 at scale

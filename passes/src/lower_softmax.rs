@@ -10,7 +10,7 @@
 //! v1 = softmax {"axis":1} v0 : client<2x8,z64,f18> @ "attn/softmax"
 //! v2 = output {"name":"p","to":[1]} v1 : client<2x8,z64,f18> @ "p"
 //! ```
-//! After:
+//! After (`puma`, whose softmax is `mpcc-softmax`):
 //! ```text
 //! graph frac_bits=18
 //! v0 = input {"encoding":"Fixed","name":"s","owner":1} : client<2x8,z64,f18> @ "s"
@@ -18,16 +18,35 @@
 //! v2 = sub v0, v1 : client<2x8,z64,f18> @ "attn/softmax"
 //! v3 = ge {"thresholds":[-14.0]} v2 : client<1x2x8,z64,f0> @ "attn/softmax"
 //! v4 = reshape v3 : client<2x8,z64,f0> @ "attn/softmax"
-//! v5 = exp_taylor {"iters":10} v2 : client<2x8,z64,f18> @ "attn/softmax"
-//! v6 = select v5, v4 : client<2x8,z64,f18> @ "attn/softmax"
-//! v7 = reduce_sum {"axes":[1]} v6 : client<2x1,z64,f18> @ "attn/softmax"
-//! v8 = reciprocal {"iters":3} v7 : client<2x1,z64,f18> @ "attn/softmax"
-//! v9 = mul v6, v8 : client<2x8,z64,f36> @ "attn/softmax"
-//! v10 = trunc {"bits":18} v9 : client<2x8,z64,f18> @ "attn/softmax"
-//! v11 = output {"name":"p","to":[1]} v10 : client<2x8,z64,f18> @ "p"
+//! v5 = poly {"coeffs":[1.0,0.125,0.0078125,0.0003255208333333333,0.000010172526041666666,2.5431315104166666e-7,5.298190646701389e-9]} v2 : client<2x8,z64,f18> @ "attn/softmax"
+//! v6 = mul v5, v5 : client<2x8,z64,f36> @ "attn/softmax"
+//! v7 = trunc {"bits":18} v6 : client<2x8,z64,f18> @ "attn/softmax"
+//! v8 = mul v7, v7 : client<2x8,z64,f36> @ "attn/softmax"
+//! v9 = trunc {"bits":18} v8 : client<2x8,z64,f18> @ "attn/softmax"
+//! v10 = mul v9, v9 : client<2x8,z64,f36> @ "attn/softmax"
+//! v11 = trunc {"bits":18} v10 : client<2x8,z64,f18> @ "attn/softmax"
+//! v12 = select v11, v4 : client<2x8,z64,f18> @ "attn/softmax"
+//! v13 = reduce_sum {"axes":[1]} v12 : client<2x1,z64,f18> @ "attn/softmax"
+//! v14 = reciprocal {"iters":3} v13 : client<2x1,z64,f18> @ "attn/softmax"
+//! v15 = mul v12, v14 : client<2x8,z64,f36> @ "attn/softmax"
+//! v16 = trunc {"bits":18} v15 : client<2x8,z64,f18> @ "attn/softmax"
+//! v17 = output {"name":"p","to":[1]} v16 : client<2x8,z64,f18> @ "p"
 //! ```
+//! PUMA's own recipe (`puma-softmax`, `puma-paper-softmax`) has one `exp_taylor
+//! {"iters":10}` (8) in place of the `poly` and the three squarings.
 //!
-//! Error (real arithmetic, `tests/bounds.rs`), per probability: ≤ 8.6e-4 for rows of 2,
+//! **mpcc's exp** ([`SoftmaxRecipe::MaxPolyExp`], `mpcc-softmax`): `e^d` for `d = x - max`
+//! in [-14, 0] as `p(d/8)^8`, p the degree-6 Taylor polynomial of e (one `poly` kernel on d,
+//! coefficients `1/(i! 8^i)`, then 3 squarings). Two-level rows (`tests/bounds.rs`,
+//! `mpcc_softmax_bounds`) stay within 1.3e-6 per probability for rows of 2, 2.0e-5 for 16
+//! and 1.6e-4 for 128, against 3.4e-3 for rows of 128 under `puma-softmax`. The polynomial's
+//! largest power, d^6 at scale 2f, stays below 2^59 for d ≥ -14 at f = 18; entries below
+//! the cut-off may wrap and are zeroed by the `select`. Cost: the `poly` (powers up to 6 by
+//! the kernel's tree, one truncation) and 3 `mul` + `trunc`, against 10 under
+//! `puma-softmax`: on all-MiniLM-L6-v2 at sequence 128, 1.98 GB and 1,579 rounds against
+//! 2.20 GB and 1,657, with the same 0.99998 cosine.
+//!
+//! Error of `puma-paper-softmax` (real arithmetic, `tests/bounds.rs`), per probability: ≤ 8.6e-4 for rows of 2,
 //! ≤ 5.4e-3 for rows of up to 16, ≤ 1.34e-2 for rows of 128 (2.5e-2 computed for 1024).
 //! The Taylor exp `(1 + d/256)^256` undershoots `e^d` by a relative ≈ d²/512. The worst row
 //! has one maximum and n - 1 logits at one distance d below it (d ≈ -3.8 for n = 16). Entries
@@ -156,6 +175,12 @@ fn softmax(
             cutoff,
             reciprocal_iters,
         } => max_exp(e, x, axis, exp_iters, cutoff, reciprocal_iters),
+        SoftmaxRecipe::MaxPolyExp {
+            degree,
+            squarings,
+            cutoff,
+            reciprocal_iters,
+        } => max_poly_exp(e, x, axis, degree, squarings, cutoff, reciprocal_iters),
         SoftmaxRecipe::Quad {
             shift,
             reciprocal_iters,
@@ -204,6 +229,50 @@ fn max_exp(
     let ex = e.same(Op::ExpTaylor { iters: exp_iters }, d);
     let ex = e.binary(Op::Select, ex, keep)?;
     normalize(e, ex, axis, None, reciprocal_iters)
+}
+
+/// mpcc's softmax ([`SoftmaxRecipe::MaxPolyExp`]): as [`max_exp`], with the exp as a
+/// `poly` (the Taylor polynomial of `e^(d / 2^t)`) and `t` squarings (`mul` + `trunc`).
+fn max_poly_exp(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    axis: usize,
+    degree: u32,
+    squarings: u32,
+    cutoff: f64,
+    reciprocal_iters: u32,
+) -> Result<ValueId, PassError> {
+    e.axis_len(x, axis)?;
+    let shape = e.ty(x).shape.clone();
+    let m = e.reduce(Op::MaxAxis { axis }, x, axis);
+    let d = e.binary(Op::Sub, x, m)?;
+    let keep = e.ge(d, vec![-cutoff]);
+    let keep = e.reshape(keep, shape);
+    let mut ex = e.same(
+        Op::Poly {
+            coeffs: taylor_exp_coeffs(degree, squarings),
+        },
+        d,
+    );
+    for _ in 0..squarings {
+        ex = e.mul_trunc(ex, ex)?;
+    }
+    let ex = e.binary(Op::Select, ex, keep)?;
+    normalize(e, ex, axis, None, reciprocal_iters)
+}
+
+/// Coefficients (constant first) of `sum_{i <= degree} (d / 2^t)^i / i!` as a polynomial
+/// in d.
+pub fn taylor_exp_coeffs(degree: u32, t: u32) -> Vec<f64> {
+    let mut c = Vec::with_capacity(degree as usize + 1);
+    let mut term = 1.0;
+    for i in 0..=degree {
+        if i > 0 {
+            term /= i as f64 * (t as f64).exp2();
+        }
+        c.push(term);
+    }
+    c
 }
 
 /// MPCFormer's 2Quad ([`SoftmaxRecipe::Quad`]): `q = (x + shift)²`, then `q / Σq`.

@@ -24,6 +24,11 @@ pub const RECIPES: &[RecipeInfo] = &[
         recipe: Recipe::Softmax(recipes::PUMA_SOFTMAX),
     },
     RecipeInfo {
+        name: "mpcc-softmax",
+        description: "max-subtracted exp as (degree-4 Taylor polynomial of d/8)^8 (5 multiplication levels instead of 10, more accurate), cut-off 14, one reciprocal (3 iterations) per row",
+        recipe: Recipe::Softmax(recipes::MPCC_SOFTMAX),
+    },
+    RecipeInfo {
         name: "puma-paper-softmax",
         description: "PUMA's softmax with SPU's 8 exp squarings",
         recipe: Recipe::Softmax(recipes::PUMA_PAPER_SOFTMAX),
@@ -137,7 +142,8 @@ pub const POLICIES: &[PolicyInfo] = &[
     PolicyInfo {
         name: "puma",
         description: "PUMA's recipes (MPC-REFERENCE §2.1) with mpcc's refit GeLU and SiLU and \
-                      10 exp squarings: 4-piece GeLU, max-subtracted Taylor-exp softmax with \
+                      mpcc's softmax exp (degree-6 Taylor polynomial of d/8, squared 3 times): \
+                      4-piece GeLU, max-subtracted softmax with \
                       one reciprocal per row, LayerNorm via rsqrt (the default)",
         recipes: recipes::PUMA,
     },

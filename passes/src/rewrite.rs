@@ -62,6 +62,22 @@ impl Emitter<'_> {
         v
     }
 
+    /// Records that every element of `v` lies in `[lo, hi]` whatever the inputs (a bound
+    /// the lowering proves, such as a normalised value's), in the graph's side table;
+    /// intersected with a range known before.
+    pub fn bound(&mut self, v: ValueId, lo: f64, hi: f64) {
+        let r = self
+            .graph
+            .facts
+            .range
+            .entry(v)
+            .or_insert(mpcc_ir::Range { lo, hi });
+        *r = mpcc_ir::Range {
+            lo: r.lo.max(lo),
+            hi: r.hi.min(hi),
+        };
+    }
+
     /// Appends a non-source `op` whose output type follows from the IR's typing rule
     /// ([`typing::output_type`]); `shape` is needed by `reshape` and `broadcast` only.
     pub fn typed(

@@ -91,11 +91,11 @@ fn overrides_by_layer_and_head() {
 }
 
 /// Splitting a softmax by head computes the same function as lowering it whole when both
-/// groups use one recipe (`puma-softmax` named for head 1 over the `puma` policy leaves the
+/// groups use one recipe (`mpcc-softmax` named for head 1 over the `puma` policy leaves the
 /// softmax whole), and per head otherwise.
 #[test]
 fn per_head_lowering_computes_the_softmax() {
-    let same = lower_with(&["op:softmax,layer:0,head:1=puma-softmax"]);
+    let same = lower_with(&["op:softmax,layer:0,head:1=mpcc-softmax"]);
     assert_eq!(same, lower_with(&[]));
     let xs = grid(-4.0, 4.0, 12);
     let high = fixture("passes-overrides");

@@ -60,8 +60,9 @@ fn registry_and_policies() {
     let puma = Policy::PUMA.recipes();
     assert_eq!(
         puma.softmax,
-        recipes::SoftmaxRecipe::MaxExp {
-            exp_iters: 10,
+        recipes::SoftmaxRecipe::MaxPolyExp {
+            degree: 6,
+            squarings: 3,
             cutoff: 14.0,
             reciprocal_iters: 3
         }
@@ -155,7 +156,7 @@ fn selectors_refuse_bad_input() {
     assert!(
         e.starts_with(
             "bad recipe override 'op:Softmax=fast': unknown recipe 'fast' (recipes: \
-             puma-softmax, puma-paper-softmax, puma-gelu, "
+             puma-softmax, mpcc-softmax, puma-paper-softmax, puma-gelu, "
         ) && e.ends_with("; policies: puma, puma-paper, mpcformer, secformer, mpcvit)"),
         "{e}"
     );
@@ -338,7 +339,7 @@ fn later_overrides_win() {
     let r0 = ctx.recipes_for(&g, softmax[0]).unwrap();
     let r1 = ctx.recipes_for(&g, softmax[1]).unwrap();
     assert_eq!(r0.softmax, recipes::PUMA_PAPER_SOFTMAX);
-    assert_eq!(r1.softmax, recipes::PUMA_SOFTMAX);
+    assert_eq!(r1.softmax, recipes::MPCC_SOFTMAX);
     let gelu1 = g
         .nodes
         .iter()

@@ -1,6 +1,7 @@
 //! `mpcc compile`: ONNX model to plan and weights files, with a short summary.
 
 use crate::backend::{self, CompileOptions};
+use crate::calibrate;
 use crate::cli::memory::{self, Stage};
 use crate::cli::paths::{check_distinct, Role};
 use crate::frontend::{FrontendOptions, PublicConst};
@@ -102,7 +103,8 @@ pub struct Args {
 
     /// MPCViT's attention map, a JSON object layer -> head -> kind, e.g.
     /// {"0": {"0": "relu-softmax", "1": "scaling"}, "1": {"0": "softmax"}}; kinds are
-    /// `relu-softmax`, `scaling` (scaling attention x / n) and `softmax` (PUMA's). Each entry
+    /// `relu-softmax`, `scaling` (scaling attention x / n) and `softmax` (the default
+    /// policy's, `mpcc-softmax`). Each entry
     /// becomes the override op:Softmax,layer:L,head:H=RECIPE, applied before
     /// --approx-overrides and --approx-override. Without it `--approx mpcvit` gives every head
     /// ReLU-softmax.
@@ -129,6 +131,16 @@ pub struct Args {
     /// Fraction bits of the fixed-point encoding, 12..=29 (the description above says why).
     #[arg(long, value_name = "BITS", default_value_t = 18, value_parser = parse_frac_bits)]
     pub frac_bits: u32,
+
+    /// Calibration inputs (repeatable): a reference.json, a folder of NAME.npy files (one
+    /// per input), or a text file with one input per line (encoded with the export's
+    /// tokenizer.json). The plan is simulated on each; every value's range (rounded up to a
+    /// power of two) goes into the plan and --emit-ir, the summary prints the largest per
+    /// layer, and a value whose range times the margin of 4 does not fit its fixed-point
+    /// format is an error naming its node (docs/FORMATS.md). A reference.json also gives
+    /// the input shapes that no --input-shape gives.
+    #[arg(long, value_name = "FILE")]
+    pub calibrate: Vec<PathBuf>,
 
     /// Stop after this many passes (to bisect a bad rewrite; combine with --emit-ir).
     #[arg(long, value_name = "N")]
@@ -298,7 +310,7 @@ pub fn attention_map(text: &str) -> anyhow::Result<Vec<Override>> {
             let recipe = match kind.as_str() {
                 Some("relu-softmax") => "mpcvit-relu-softmax",
                 Some("scaling") | Some("scaling-attention") => "mpcvit-scaling-attention",
-                Some("softmax") => "puma-softmax",
+                Some("softmax") => "mpcc-softmax",
                 _ => anyhow::bail!(
                     "layer {layer} head {head}: kind {kind} is not relu-softmax, scaling or softmax"
                 ),
@@ -375,6 +387,18 @@ fn input_shapes(args: &Args, model: &Path) -> anyhow::Result<Vec<(String, Vec<us
         }
     }
     if args.batch.is_none() && args.seq.is_none() && args.image_size.is_none() {
+        // The first calibration reference.json gives the shapes not given otherwise.
+        if let Some(r) = args
+            .calibrate
+            .iter()
+            .find(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+        {
+            for (name, dims) in crate::io::Reference::load(r)?.input_shapes() {
+                if !shapes.iter().any(|(n, _)| *n == name) {
+                    shapes.push((name, dims));
+                }
+            }
+        }
         return Ok(shapes);
     }
     if args.seq.is_some() && args.batch.is_none() {
@@ -440,7 +464,20 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     check_frac_bits(Ring::Z64, args.frac_bits).map_err(|e| anyhow::anyhow!("--frac-bits: {e}"))?;
     let client = client_info(&args, folder.as_deref())?;
     check_outputs(&args, &model, client.is_some())?;
-    let (graph, weights, public) = backend::lower_listing(&model, &opts)?;
+    let (mut graph, weights, public) = backend::lower_listing(&model, &opts)?;
+    let calibration = if args.calibrate.is_empty() {
+        None
+    } else {
+        let tokenizer = folder
+            .map(|d| d.join("tokenizer.json"))
+            .filter(|p| p.exists());
+        Some(calibrate(
+            &mut graph,
+            &weights,
+            &args.calibrate,
+            tokenizer.as_deref(),
+        )?)
+    };
     if let Some(path) = &args.emit_ir {
         let text = format!("{}{graph}", public_comment(&public));
         crate::io::write_file(path, text.as_bytes())
@@ -452,11 +489,49 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     memory::check(&plan, Stage::Compile).map_err(anyhow::Error::msg)?;
     let wpath = backend::write_plan(&args.output, &plan, &weights)?;
     print_summary(&plan, &args.output, &wpath);
+    if let Some(cal) = &calibration {
+        outln!(
+            "  calibrated on {} input(s); ranges per layer (margin {}x):",
+            cal.samples,
+            calibrate::RANGE_MARGIN
+        );
+        for line in calibrate::summary(plan.graph(), cal, calibrate::RANGE_MARGIN) {
+            outln!("    {line}");
+        }
+    }
     if let Some((info, tokenizer)) = client {
         write_client(&args.output, info, tokenizer.as_deref())?;
     }
     print_public(&public);
     Ok(())
+}
+
+/// Simulates the lowered `graph` on the calibration inputs of `paths`, puts the ranges into
+/// its side table and checks them against the formats (`crate::calibrate`).
+fn calibrate(
+    graph: &mut mpcc_ir::Graph,
+    weights: &mpcc_ir::Weights,
+    paths: &[PathBuf],
+    tokenizer: Option<&Path>,
+) -> anyhow::Result<calibrate::Calibration> {
+    let (probe, _) = backend::build_plan(graph.clone(), weights.clone())?;
+    let samples = calibrate::load_inputs(paths, &probe, tokenizer)?;
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(samples.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} calibration inputs simulated",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let cal = calibrate::observe(graph, weights, &samples, |k| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    calibrate::apply(graph, &cal);
+    calibrate::check(graph, &cal, calibrate::RANGE_MARGIN)?;
+    Ok(cal)
 }
 
 /// `mpcc compile --generate`: the step program, its weights and the client file (with the
