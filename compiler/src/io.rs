@@ -293,13 +293,18 @@ fn one_hot_depth(plan: &Plan, decl: &InputDecl) -> Option<usize> {
     Some(*depth)
 }
 
-/// Writes a tensor as a float32 `.npy` file.
-pub fn write_npy_f32(path: &Path, t: &HostTensor) -> Result<(), IoError> {
+/// A tensor as the bytes of a float32 `.npy` file (`path` names it in the error).
+pub fn npy_f32_bytes(path: &Path, t: &HostTensor) -> Result<Vec<u8>, IoError> {
     let data: Vec<f32> = t.data.iter().map(|v| *v as f32).collect();
     let a = ArrayD::from_shape_vec(IxDyn(&t.shape), data).map_err(|e| npy_err(path, e))?;
     let mut buf = Vec::new();
     a.write_npy(&mut buf).map_err(|e| npy_err(path, e))?;
-    write_file(path, &buf)
+    Ok(buf)
+}
+
+/// Writes a tensor as a float32 `.npy` file.
+pub fn write_npy_f32(path: &Path, t: &HostTensor) -> Result<(), IoError> {
+    write_file(path, &npy_f32_bytes(path, t)?)
 }
 
 /// Writes a tensor as an int64 `.npy` file (values are rounded).
@@ -480,6 +485,27 @@ pub fn tokenize(
         )));
     }
     let tok = load_tokenizer(path, seq).map_err(err)?;
+    // A tokenizer with more tokens than the embedding has rows is another model's.
+    if let Some(depth) = plan
+        .body
+        .inputs
+        .iter()
+        .find(|d| d.name == "input_ids")
+        .and_then(|d| one_hot_depth(plan, d))
+    {
+        let vocab = tok.get_vocab_size(true);
+        if vocab > depth {
+            return Err(err(format!(
+                "it has {vocab} tokens but the model's embedding has {depth} rows, so it is not this model's tokenizer; use the tokenizer.json of the export the plan was compiled from"
+            )));
+        }
+        if vocab < depth {
+            eprintln!(
+                "note: tokenizer '{}' has {vocab} tokens and the embedding {depth} rows; exports often pad the embedding, but check that it is this model's tokenizer",
+                path.display()
+            );
+        }
+    }
     let mut rows: HashMap<&str, Vec<f64>> = HashMap::new();
     for text in texts {
         let enc = tok
@@ -523,7 +549,21 @@ pub fn tokenize(
 /// Loads a tokenizer and sets it to pad and truncate every text to exactly `seq` tokens.
 fn load_tokenizer(path: &Path, seq: usize) -> Result<tokenizers::Tokenizer, String> {
     use tokenizers::{PaddingParams, PaddingStrategy, TruncationParams};
-    let mut tok = tokenizers::Tokenizer::from_file(path).map_err(|e| e.to_string())?;
+    let mut tok = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+        // A JSON file that is no tokenizer gets serde's position; say what it is instead.
+        let json = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        match json {
+            Some(v) if v.get("model").is_none() => {
+                "it is JSON but not a Hugging Face tokenizer.json (it has no \"model\" field); \
+                 give the tokenizer.json of the export (tokenizer_config.json and vocab files \
+                 are not enough)"
+                    .to_string()
+            }
+            _ => e.to_string(),
+        }
+    })?;
     let mut padding = tok.get_padding().cloned().unwrap_or_else(|| {
         let mut p = PaddingParams::default();
         for cand in ["[PAD]", "<pad>", "<|padding|>"] {

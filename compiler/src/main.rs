@@ -28,6 +28,7 @@ enum Cmd {
     Cost(cli::cost::Args),
     Inspect(cli::inspect::Args),
     Accuracy(cli::accuracy::Args),
+    Tune(cli::tune::Args),
     Generate(cli::generate::Args),
     Party(cli::party::Args),
     Keygen(cli::keygen::Args),
@@ -42,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Inspect(a) => cli::inspect::main(a),
         Cmd::Generate(a) => cli::generate::main(a),
         Cmd::Accuracy(a) => cli::accuracy::main(a),
+        Cmd::Tune(a) => cli::tune::main(a),
         Cmd::Party(a) => cli::party::main(a),
         Cmd::Keygen(a) => cli::keygen::main(a),
     };

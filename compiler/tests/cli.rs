@@ -505,8 +505,8 @@ fn foreign_tokenizer_refused() {
     assert_refused(
         &out,
         &[
-            "outside the vocabulary 0..1000",
-            "does it belong to this model",
+            "the model's embedding has 1000 rows",
+            "not this model's tokenizer",
         ],
     );
 }

@@ -634,3 +634,100 @@ fn out_of_format_and_conflicting_inputs_refused() {
     let err = text(&out.stderr);
     assert!(err.contains("gives 'input_ids' twice"), "{err}");
 }
+
+/// Item 8: the outputs and the profile are one set. A profile in a missing folder, or a
+/// profile path that is a folder, is refused before the run, and nothing is written.
+#[test]
+fn profile_that_cannot_be_written_leaves_nothing() {
+    let f = Fixture::new();
+    let out_dir = f.path("out");
+    let x = format!("x={}", f.s("x.npy"));
+    for (profile, needle) in [
+        (f.path("missing/profile.json"), "does not exist"),
+        (f.path(""), "is a folder"),
+    ] {
+        let before = snapshot(f.dir.path());
+        let out = mpcc(&[
+            "run",
+            &f.s("model.plan"),
+            "--input",
+            &x,
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+            "--profile",
+            profile.to_str().unwrap(),
+        ]);
+        assert_refused(&out, &["--profile", needle]);
+        assert!(
+            !out_dir.join("y_out_0.npy").exists(),
+            "an output was written"
+        );
+        let after: Vec<_> = snapshot(f.dir.path())
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with(&out_dir))
+            .collect();
+        assert_eq!(before, after, "a file changed");
+    }
+    // With a writable profile both land.
+    let out = mpcc(&[
+        "run",
+        &f.s("model.plan"),
+        "--input",
+        &x,
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+        "--profile",
+        &f.s("profile.json"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out_dir.join("y_out_0.npy").exists() && f.path("profile.json").exists());
+}
+
+/// Item 9: `--peers` with one address twice (a party would dial itself and fail on the
+/// certificate) or a port 0 is refused naming the entries.
+#[test]
+fn peers_that_cannot_work_are_refused() {
+    use mpcc_compiler::cli::party::check_peers;
+    let a = |s: [&str; 3]| s.map(String::from);
+    let e = check_peers(&a(["127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7000"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("parties 0 and 2") && e.contains("127.0.0.1:7000"),
+        "{e}"
+    );
+    let e = check_peers(&a(["127.0.0.1:7000", "127.0.0.1:0", "127.0.0.1:7002"]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("entry 1") && e.contains("port 0"), "{e}");
+    let e = check_peers(&a(["127.0.0.1:7000", "localhost", "127.0.0.1:7002"]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("entry 1") && e.contains("HOST:PORT"), "{e}");
+    check_peers(&a(["127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"])).unwrap();
+}
+
+/// Item 9: a JSON file that is no tokenizer is named as such, not with serde's position.
+#[test]
+fn json_that_is_no_tokenizer_is_named() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("bt.plan");
+    assert!(
+        compile_bert_tiny(&models.join("bert-tiny/model.onnx"), &plan)
+            .status
+            .success()
+    );
+    let not_tok = models.join("bert-tiny-seqcls/config.json");
+    let out = mpcc(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--text",
+        "hello",
+        "--tokenizer",
+        not_tok.to_str().unwrap(),
+        "--output-dir",
+        tmp.path().join("out").to_str().unwrap(),
+    ]);
+    assert_refused(&out, &["not a Hugging Face tokenizer.json", "config.json"]);
+}

@@ -27,6 +27,9 @@
 //!   below: p = 5, q = 14.
 //!
 //! The choices depend on the scale, the ring and the row length only, never on values.
+//! The product and its truncation carry the bound they hold for every input, `|y| <=
+//! 1.01 sqrt(n)` (`|x_i| / rms(x) <= sqrt(n)`, 1 % for the rsqrt's error), in the side
+//! table, where calibration's format check takes it without a margin (docs/FORMATS.md).
 //!
 //! Before:
 //! ```text
@@ -50,8 +53,8 @@
 //! v9 = rsqrt {"iters":3} v8 : client<2x1,z64,f28> @ "ln"
 //! v10 = const {"values":[0.0625]} : pub<,z64,f14> @ "ln"
 //! v11 = mul v9, v10 : client<2x1,z64,f42> @ "ln"
-//! v12 = mul v0, v11 : client<2x4,z64,f60> @ "ln"
-//! v13 = trunc {"bits":42} v12 : client<2x4,z64,f18> @ "ln"
+//! v12 = mul v0, v11 : client<2x4,z64,f60> @ "ln" {"range":[-2.02,2.02]}
+//! v13 = trunc {"bits":42} v12 : client<2x4,z64,f18> @ "ln" {"range":[-2.02,2.02]}
 //! v14 = output {"name":"y","to":[1]} v13 : client<2x4,z64,f18> @ "y"
 //! ```
 //!

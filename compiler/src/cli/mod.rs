@@ -20,3 +20,4 @@ pub mod out;
 pub mod party;
 pub mod paths;
 pub mod run;
+pub mod tune;

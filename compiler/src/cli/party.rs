@@ -196,6 +196,7 @@ fn connect(
             p.len()
         )
     })?;
+    check_peers(&addrs)?;
     let keys = load_keys(args)?;
     if outputs {
         std::fs::create_dir_all(&args.output_dir).with_context(|| {
@@ -221,6 +222,38 @@ fn connect(
         on_event: Some(Arc::new(move |line: &str| eprintln!("party {id}: {line}"))),
     };
     Ok((cfg, listener, listen))
+}
+
+/// Refuses `--peers` entries that cannot work: no `HOST:PORT`, port 0 (the OS would pick a
+/// port the other parties cannot know), or two parties at one address (a party would dial
+/// itself, and the handshake then fails on the certificate, naming the wrong cause).
+pub fn check_peers(addrs: &[String; 3]) -> anyhow::Result<()> {
+    for (i, a) in addrs.iter().enumerate() {
+        let Some((host, port)) = a.rsplit_once(':') else {
+            bail!(
+                "--peers entry {i} ('{a}') is not HOST:PORT (e.g. 10.0.0.{}:7000)",
+                i + 1
+            );
+        };
+        match port.parse::<u16>() {
+            Ok(0) => bail!(
+                "--peers entry {i} ('{a}') has port 0; give each party a fixed port the others can dial"
+            ),
+            Ok(_) if !host.is_empty() => {}
+            _ => bail!("--peers entry {i} ('{a}') is not HOST:PORT with a port 1..=65535"),
+        }
+    }
+    for i in 0..3 {
+        for j in i + 1..3 {
+            if addrs[i].eq_ignore_ascii_case(&addrs[j]) {
+                bail!(
+                    "--peers gives parties {i} and {j} the same address '{}'; each party needs                      its own HOST:PORT (on one machine, one port each: 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002)",
+                    addrs[i]
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `mpcc party --generate`: one party of a generation over TLS.

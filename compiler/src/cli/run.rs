@@ -217,13 +217,15 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let result = run_with_progress(&plan, data, shape)?;
     // The files first, then the report: a reader of standard output that goes away (`| head`)
     // must not cost the outputs.
-    let written = write_outputs(&plan, &result.outputs, &args.output_dir)?;
-    if let Some(path) = &args.profile {
-        let json = report::measured(&plan, &result, &args.network.model()).to_json();
-        let text = serde_json::to_string_pretty(&json)?;
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write the profile to '{}'", path.display()))?;
-    }
+    // The outputs and the profile are one set: all of them are written, or none.
+    let profile = match &args.profile {
+        Some(path) => {
+            let json = report::measured(&plan, &result, &args.network.model()).to_json();
+            vec![(path.clone(), serde_json::to_vec_pretty(&json)?)]
+        }
+        None => Vec::new(),
+    };
+    let written = write_outputs(&plan, &result.outputs, &args.output_dir, profile)?;
     print_stats(&result);
     for line in &written {
         outln!("{line}");
@@ -255,7 +257,7 @@ fn simulate(
     let t0 = std::time::Instant::now();
     let opts = mpcc_runtime::SimOptions::default();
     let result = mpcc_runtime::simulate(plan.graph(), inputs, weights, &opts)?;
-    let written = write_outputs(plan, &result.outputs, &args.output_dir)?;
+    let written = write_outputs(plan, &result.outputs, &args.output_dir, Vec::new())?;
     outln!("wall time:  {:.3} s", t0.elapsed().as_secs_f64());
     match result.first_event() {
         None => outln!("every step stayed inside the range its protocol needs"),
@@ -304,7 +306,25 @@ fn check_outputs(
     }
     let files = run_outputs(plan, &args.output_dir, None, args.profile.as_deref());
     let outputs: Vec<Role> = files.iter().map(|(w, p)| Role::new(w, p)).collect();
-    check_distinct(&inputs, &outputs)
+    check_distinct(&inputs, &outputs)?;
+    if let Some(p) = &args.profile {
+        if p.is_dir() {
+            bail!(
+                "--profile '{}' is a folder; give a file name such as {}",
+                p.display(),
+                p.join("profile.json").display()
+            );
+        }
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(d) = parent.filter(|d| !d.is_dir()) {
+            bail!(
+                "--profile '{}': the folder '{}' does not exist; create it first (nothing was run)",
+                p.display(),
+                d.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The plan's image input (`pixel_values`, else its one rank-4 float input) made from the
@@ -538,19 +558,23 @@ fn peak_rss() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Writes each revealed output as float32 .npy; returns the line to print for each.
+/// Writes each revealed output as float32 .npy, with the `extra` files (the profile), as one
+/// set: every file goes to a temporary name first, so a failure (a full disk) leaves none of
+/// them. Returns the line to print for each output.
 fn write_outputs(
     plan: &Plan,
     outputs: &BTreeMap<String, HostTensor>,
     dir: &Path,
+    extra: Vec<(PathBuf, Vec<u8>)>,
 ) -> anyhow::Result<Vec<String>> {
     let mut lines = Vec::new();
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for decl in &plan.body.outputs {
         let Some(t) = outputs.get(&decl.name) else {
             continue;
         };
         let path = output_path(dir, &decl.name);
-        io::write_npy_f32(&path, t)?;
+        files.push((path.clone(), io::npy_f32_bytes(&path, t)?));
         let to: Vec<String> = decl.to.iter().map(|p| party_name(*p)).collect();
         lines.push(format!(
             "output {} {:?} (revealed to {}) written to {}",
@@ -560,6 +584,17 @@ fn write_outputs(
             path.display()
         ));
     }
+    files.extend(extra);
+    let set: Vec<(&Path, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_path(), b.as_slice()))
+        .collect();
+    io::write_all_atomic(&set).map_err(|(path, e)| {
+        anyhow::anyhow!(
+            "cannot write '{}': {e}; no output of this run was written",
+            path.display()
+        )
+    })?;
     Ok(lines)
 }
 
