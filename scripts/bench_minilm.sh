@@ -47,9 +47,25 @@ cos = float(pa @ pb / np.linalg.norm(pa) / np.linalg.norm(pb))
 print(f"mpcc accuracy: max abs err last_hidden_state {np.abs(a - b).max():.4f}, cosine of mean-pooled embedding {cos:.6f}")
 PYEOF
 
+echo "== mpcc: predicted on the WAN model (400 Mbit/s, 40 ms RTT)"
+"$MPCC" cost "$OUT/minilm.plan" --network wan | sed -n 3p
+
 if [ -z "${SKIP_SPU:-}" ]; then
   echo "== SPU 0.9.5, PUMA recipe (same input)"
   [ -x "$VENV/bin/python" ] || bash "$SPU_DIR/run_spu_bench.sh" setup
+  rm -f "$OUT"/spu/*.json
   OUT="$OUT/spu" bash "$SPU_DIR/run_spu_bench.sh" minilm-once
   python3 "$SPU_DIR/summarize.py" "$OUT/spu" 2>/dev/null || cat "$OUT"/spu/*.json
+  # SPU on the same WAN model: each send action one round trip, its busiest party's bytes.
+  python3 - "$OUT/spu" <<'PYEOF'
+import glob, json, sys
+for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    r = json.load(open(path))
+    for run in r["runs"]:
+        links = run["link_per_party"]
+        sends = max(l["send_actions"] for l in links)
+        busiest = max(l["send_bytes"] for l in links)
+        t = sends * 0.040 + busiest * 8 / 400e6
+        print(f"SPU on the WAN model: {sends} sends x 40 ms + {busiest / 1e9:.3f} GB at 400 Mbit/s = {t:.1f} s")
+PYEOF
 fi

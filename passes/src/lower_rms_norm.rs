@@ -50,7 +50,7 @@
 //! v6 = add v4, v5 : client<2x1,z64,f18> @ "ln"
 //! v7 = const {"values":[0.0009765625]} : pub<,z64,f10> @ "ln"
 //! v8 = mul v6, v7 : client<2x1,z64,f28> @ "ln"
-//! v9 = rsqrt {"iters":3} v8 : client<2x1,z64,f28> @ "ln"
+//! v9 = rsqrt {"iters":2} v8 : client<2x1,z64,f28> @ "ln"
 //! v10 = const {"values":[0.0625]} : pub<,z64,f14> @ "ln"
 //! v11 = mul v9, v10 : client<2x1,z64,f42> @ "ln"
 //! v12 = mul v0, v11 : client<2x4,z64,f60> @ "ln" {"range":[-2.02,2.02]}

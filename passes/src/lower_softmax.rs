@@ -27,7 +27,7 @@
 //! v11 = trunc {"bits":18} v10 : client<2x8,z64,f18> @ "attn/softmax"
 //! v12 = select v11, v4 : client<2x8,z64,f18> @ "attn/softmax"
 //! v13 = reduce_sum {"axes":[1]} v12 : client<2x1,z64,f18> @ "attn/softmax"
-//! v14 = reciprocal {"iters":3} v13 : client<2x1,z64,f18> @ "attn/softmax"
+//! v14 = reciprocal {"iters":2} v13 : client<2x1,z64,f18> @ "attn/softmax"
 //! v15 = mul v12, v14 : client<2x8,z64,f36> @ "attn/softmax"
 //! v16 = trunc {"bits":18} v15 : client<2x8,z64,f18> @ "attn/softmax"
 //! v17 = output {"name":"p","to":[1]} v16 : client<2x8,z64,f18> @ "p"

@@ -25,7 +25,7 @@ pub const RECIPES: &[RecipeInfo] = &[
     },
     RecipeInfo {
         name: "mpcc-softmax",
-        description: "max-subtracted exp as (degree-4 Taylor polynomial of d/8)^8 (5 multiplication levels instead of 10, more accurate), cut-off 14, one reciprocal (3 iterations) per row",
+        description: "max-subtracted exp as (degree-6 Taylor polynomial of d/8)^8 (5 multiplication levels instead of 10, more accurate), cut-off 14, one reciprocal (2 iterations) per row",
         recipe: Recipe::Softmax(recipes::MPCC_SOFTMAX),
     },
     RecipeInfo {
@@ -72,6 +72,11 @@ pub const RECIPES: &[RecipeInfo] = &[
         name: "puma-rms-norm",
         description: "x * rsqrt(mean(x^2) + eps), one rsqrt (3 iterations) per row",
         recipe: Recipe::RmsNorm(recipes::PUMA_RMS_NORM),
+    },
+    RecipeInfo {
+        name: "mpcc-rms-norm",
+        description: "x * rsqrt(mean(x^2) + eps), one rsqrt (2 iterations) per row",
+        recipe: Recipe::RmsNorm(recipes::MPCC_RMS_NORM),
     },
     RecipeInfo {
         name: "puma-exp",
@@ -144,7 +149,7 @@ pub const POLICIES: &[PolicyInfo] = &[
         description: "PUMA's recipes (MPC-REFERENCE §2.1) with mpcc's refit GeLU and SiLU and \
                       mpcc's softmax exp (degree-6 Taylor polynomial of d/8, squared 3 times): \
                       4-piece GeLU, max-subtracted softmax with \
-                      one reciprocal per row, LayerNorm via rsqrt (the default)",
+                      one reciprocal per row, LayerNorm via rsqrt with 2 iterations (the default)",
         recipes: recipes::PUMA,
     },
     PolicyInfo {

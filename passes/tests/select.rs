@@ -64,7 +64,7 @@ fn registry_and_policies() {
             degree: 6,
             squarings: 3,
             cutoff: 14.0,
-            reciprocal_iters: 3
+            reciprocal_iters: 2
         }
     );
     assert_eq!(

@@ -468,14 +468,22 @@ fn other_plan_refused() {
 /// Runs parties 0 and 1 normally while party 2 connects, agrees seeds and then either
 /// stops answering for `stall` or goes away at once; returns the errors of 0 and 1.
 fn faulty_third(stall: Option<Duration>, timeout: Duration) -> [String; 2] {
+    faulty_party(2, stall, timeout)
+}
+
+/// Party `k` sets up and then stalls for `stall` (or goes away at once); the other two run
+/// the chain plan with `timeout`. Their errors, in party order.
+fn faulty_party(k: usize, stall: Option<Duration>, timeout: Duration) -> [String; 2] {
     let plan = chain_plan(3);
     let s = setup([plan.header.digest; 3], timeout, None);
     let d = data(&plan);
-    let mut it = s.cfgs.into_iter().zip(s.listeners);
-    let (a, b, c) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+    let mut parties: Vec<_> = s.cfgs.into_iter().zip(s.listeners).collect();
+    let faulty = parties.remove(k);
+    let others: Vec<usize> = (0..3).filter(|&p| p != k).collect();
+    let (a, b) = (parties.remove(0), parties.remove(0));
     std::thread::scope(|sc| {
-        let third = sc.spawn(move || {
-            let t = establish(&c.0, c.1).unwrap();
+        let bad = sc.spawn(move || {
+            let t = establish(&faulty.0, faulty.1).unwrap();
             let ctx = mpcc_runtime::ctx::Ctx::setup(Box::new(t)).unwrap();
             if let Some(d) = stall {
                 std::thread::sleep(d);
@@ -483,12 +491,62 @@ fn faulty_third(stall: Option<Duration>, timeout: Duration) -> [String; 2] {
             drop(ctx);
         });
         let (plan, d) = (&plan, &d);
-        let h0 = sc.spawn(move || run_networked(plan, &d[0], &a.0, a.1, None));
-        let h1 = sc.spawn(move || run_networked(plan, &d[1], &b.0, b.1, None));
+        let (i, j) = (others[0], others[1]);
+        let h0 = sc.spawn(move || run_networked(plan, &d[i], &a.0, a.1, None));
+        let h1 = sc.spawn(move || run_networked(plan, &d[j], &b.0, b.1, None));
         let e = [h0, h1].map(|h| h.join().unwrap().expect_err("run fails").to_string());
-        third.join().unwrap();
+        bad.join().unwrap();
         e
     })
+}
+
+/// A party that times out on a peer which is itself waiting on the third party reports
+/// what that peer reports (its abort naming the party that stalled, arriving within a grace
+/// period), not "the peer sent nothing": the case of a stalled owner, where the client
+/// waits on party 2 and party 2 on the owner.
+#[test]
+fn timeout_reports_the_peers_own_reason() {
+    let digest = [7u8; 32];
+    let s = setup([digest; 3], Duration::from_secs(1), None);
+    let reason = "party 0 sent nothing for 1 s (timeout) at instruction #4";
+    let errs: Vec<Option<String>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = s
+            .cfgs
+            .into_iter()
+            .zip(s.listeners)
+            .map(|(cfg, l)| {
+                sc.spawn(move || {
+                    let mut t = establish(&cfg, l).unwrap();
+                    match cfg.id {
+                        // The client waits on party 2.
+                        1 => Some(
+                            mpcc_runtime::transport::Transport::recv(&mut t, 2)
+                                .unwrap_err()
+                                .to_string(),
+                        ),
+                        // Party 2 gives up on the owner a little after the client's timeout.
+                        2 => {
+                            std::thread::sleep(Duration::from_millis(1500));
+                            t.handle().abort(reason);
+                            drop(t);
+                            None
+                        }
+                        // The owner stalls.
+                        _ => {
+                            std::thread::sleep(Duration::from_secs(3));
+                            None
+                        }
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let client = errs[1].as_deref().unwrap();
+    assert!(
+        client.contains("party 2 stopped") && client.contains(reason),
+        "{client}"
+    );
 }
 
 /// A peer that goes away mid-run makes the others stop with an error naming it and the

@@ -245,10 +245,22 @@ impl Transport for TlsTransport {
                     message: format!("connection lost: {why}"),
                 },
             }),
-            Err(RecvTimeoutError::Timeout) => Err(TransportError::Timeout {
-                peer: from,
-                secs: timeout.as_secs(),
-            }),
+            Err(RecvTimeoutError::Timeout) => {
+                // The peer may itself be waiting on the third party (a stalled owner leaves
+                // both others waiting): give it a moment to say so, so that the error names
+                // the party that stalled rather than the one in between.
+                let grace = timeout.min(Duration::from_secs(2));
+                if let Ok(Incoming::Abort(reason)) = link.rx.recv_timeout(grace) {
+                    return Err(TransportError::Io {
+                        peer: from,
+                        message: format!("party {from} stopped: {reason}"),
+                    });
+                }
+                Err(TransportError::Timeout {
+                    peer: from,
+                    secs: timeout.as_secs(),
+                })
+            }
             Err(RecvTimeoutError::Disconnected) => Err(TransportError::Disconnected { peer: from }),
         }
     }
