@@ -18,33 +18,43 @@
 //! v2 = sub v0, v1 : client<2x8,z64,f18> @ "attn/softmax"
 //! v3 = ge {"thresholds":[-14.0]} v2 : client<1x2x8,z64,f0> @ "attn/softmax"
 //! v4 = reshape v3 : client<2x8,z64,f0> @ "attn/softmax"
-//! v5 = poly {"coeffs":[1.0,0.125,0.0078125,0.0003255208333333333,0.000010172526041666666,2.5431315104166666e-7,5.298190646701389e-9]} v2 : client<2x8,z64,f18> @ "attn/softmax"
-//! v6 = mul v5, v5 : client<2x8,z64,f36> @ "attn/softmax"
-//! v7 = trunc {"bits":18} v6 : client<2x8,z64,f18> @ "attn/softmax"
-//! v8 = mul v7, v7 : client<2x8,z64,f36> @ "attn/softmax"
-//! v9 = trunc {"bits":18} v8 : client<2x8,z64,f18> @ "attn/softmax"
-//! v10 = mul v9, v9 : client<2x8,z64,f36> @ "attn/softmax"
-//! v11 = trunc {"bits":18} v10 : client<2x8,z64,f18> @ "attn/softmax"
-//! v12 = select v11, v4 : client<2x8,z64,f18> @ "attn/softmax"
-//! v13 = reduce_sum {"axes":[1]} v12 : client<2x1,z64,f18> @ "attn/softmax"
-//! v14 = reciprocal {"iters":2} v13 : client<2x1,z64,f18> @ "attn/softmax"
-//! v15 = mul v12, v14 : client<2x8,z64,f36> @ "attn/softmax"
-//! v16 = trunc {"bits":18} v15 : client<2x8,z64,f18> @ "attn/softmax"
-//! v17 = output {"name":"p","to":[1]} v16 : client<2x8,z64,f18> @ "p"
+//! v5 = const {"values":[0.0625]} : pub<,z64,f4> @ "attn/softmax"
+//! v6 = mul v2, v5 : client<2x8,z64,f22> @ "attn/softmax"
+//! v7 = poly {"coeffs":[1.0,1.0,0.5,0.16666666666666666,0.041666666666666664]} v6 : client<2x8,z64,f22> @ "attn/softmax"
+//! v8 = mul v7, v7 : client<2x8,z64,f44> @ "attn/softmax"
+//! v9 = trunc {"bits":22} v8 : client<2x8,z64,f22> @ "attn/softmax"
+//! v10 = mul v9, v9 : client<2x8,z64,f44> @ "attn/softmax"
+//! v11 = trunc {"bits":22} v10 : client<2x8,z64,f22> @ "attn/softmax"
+//! v12 = mul v11, v11 : client<2x8,z64,f44> @ "attn/softmax"
+//! v13 = trunc {"bits":22} v12 : client<2x8,z64,f22> @ "attn/softmax"
+//! v14 = mul v13, v13 : client<2x8,z64,f44> @ "attn/softmax"
+//! v15 = trunc {"bits":26} v14 : client<2x8,z64,f18> @ "attn/softmax"
+//! v16 = select v15, v4 : client<2x8,z64,f18> @ "attn/softmax"
+//! v17 = reduce_sum {"axes":[1]} v16 : client<2x1,z64,f18> @ "attn/softmax"
+//! v18 = reciprocal {"iters":2} v17 : client<2x1,z64,f18> @ "attn/softmax"
+//! v19 = mul v16, v18 : client<2x8,z64,f36> @ "attn/softmax"
+//! v20 = trunc {"bits":18} v19 : client<2x8,z64,f18> @ "attn/softmax"
+//! v21 = output {"name":"p","to":[1]} v20 : client<2x8,z64,f18> @ "p"
 //! ```
 //! PUMA's own recipe (`puma-softmax`, `puma-paper-softmax`) has one `exp_taylor
-//! {"iters":10}` (8) in place of the `poly` and the three squarings.
+//! {"iters":10}` (8) in place of the `mul` by 2^-4, the `poly` and the four squarings, and
+//! 3 reciprocal iterations.
 //!
 //! **mpcc's exp** ([`SoftmaxRecipe::MaxPolyExp`], `mpcc-softmax`): `e^d` for `d = x - max`
-//! in [-14, 0] as `p(d/8)^8`, p the degree-6 Taylor polynomial of e (one `poly` kernel on d,
-//! coefficients `1/(i! 8^i)`, then 3 squarings). Two-level rows (`tests/bounds.rs`,
-//! `mpcc_softmax_bounds`) stay within 1.3e-6 per probability for rows of 2, 2.0e-5 for 16
-//! and 1.6e-4 for 128, against 3.4e-3 for rows of 128 under `puma-softmax`. The polynomial's
-//! largest power, d^6 at scale 2f, stays below 2^59 for d ≥ -14 at f = 18; entries below
-//! the cut-off may wrap and are zeroed by the `select`. Cost: the `poly` (powers up to 6 by
-//! the kernel's tree, one truncation) and 3 `mul` + `trunc`, against 10 under
-//! `puma-softmax`: on all-MiniLM-L6-v2 at sequence 128, 1.98 GB and 1,579 rounds against
-//! 2.20 GB and 1,657, with the same 0.99998 cosine.
+//! in [-14, 0] as `p(d/16)^16`, p the degree-4 Taylor polynomial of e. `z = d/16` is free: d's
+//! ring integer read at 4 more fraction bits (a `mul` by the public 2^-4 encoded at scale 4,
+//! whose integer is 1), so the coefficients `1/i!` keep their precision (encoded at scale
+//! f + 4; on d itself, `1/(4! 16^4)` would round to 0 at f = 18). One `poly` kernel, then 4
+//! squarings (`mul` + `trunc` at scale f + 4, the last truncation 4 bits longer, back to f).
+//! Two-level rows (`tests/bounds.rs`, `mpcc_softmax_bounds`) stay within 3.5e-6 per
+//! probability for rows of 2, 4.8e-5 for 16 and 2.9e-4 for 128, against 3.4e-3 for rows of
+//! 128 under `puma-softmax`. z and its powers stay below 2^3 for d ≥ -14; entries below the
+//! cut-off may wrap and are zeroed by the `select`. Cost: the `poly` (powers to 4 in 2
+//! levels, one truncation) and 4 `mul` + `trunc`, against 10 under `puma-softmax`: with the
+//! 2 reciprocal iterations, all-MiniLM-L6-v2 at sequence 128 sends 2.04 GB in 1,501 rounds
+//! (with `mpcc-rms-norm`) against 2.20 GB in 1,657 for PUMA's recipes, and `mpcc accuracy`
+//! gives cosines of 0.999975 (the benchmark passage at [1, 128]) and 0.999978 (the
+//! reference at [2, 32]) against 0.999974 and 0.999977.
 //!
 //! Error of `puma-paper-softmax` (real arithmetic, `tests/bounds.rs`), per probability: ≤ 8.6e-4 for rows of 2,
 //! ≤ 5.4e-3 for rows of up to 16, ≤ 1.34e-2 for rows of 128 (2.5e-2 computed for 1024).
@@ -232,7 +242,8 @@ fn max_exp(
 }
 
 /// mpcc's softmax ([`SoftmaxRecipe::MaxPolyExp`]): as [`max_exp`], with the exp as a
-/// `poly` (the Taylor polynomial of `e^(d / 2^t)`) and `t` squarings (`mul` + `trunc`).
+/// `poly` (the Taylor polynomial of e) on `z = d / 2^t` read at t more fraction bits, and
+/// `t` squarings (`mul` + `trunc`, the last one back to the input's scale).
 fn max_poly_exp(
     e: &mut Emitter<'_>,
     x: ValueId,
@@ -248,27 +259,38 @@ fn max_poly_exp(
     let d = e.binary(Op::Sub, x, m)?;
     let keep = e.ge(d, vec![-cutoff]);
     let keep = e.reshape(keep, shape);
+    // z = d / 2^t, free: the same ring integer read at t more fraction bits (a product by
+    // the public 2^-t encoded at scale t, whose integer is 1). The polynomial's coefficients
+    // 1/i! then keep their precision at the higher scale.
+    let f = e.ty(d).scale;
+    let ring = e.ty(d).ring;
+    let inv = e.konst(vec![(-(squarings as f64)).exp2()], vec![], squarings, ring);
+    let z = e.binary(Op::Mul, d, inv)?;
     let mut ex = e.same(
         Op::Poly {
-            coeffs: taylor_exp_coeffs(degree, squarings),
+            coeffs: taylor_exp_coeffs(degree),
         },
-        d,
+        z,
     );
-    for _ in 0..squarings {
-        ex = e.mul_trunc(ex, ex)?;
+    // Square t times at scale f + t; the last truncation also drops the t extra bits.
+    for i in 0..squarings {
+        let sq = e.binary(Op::Mul, ex, ex)?;
+        let back = if i + 1 == squarings { squarings } else { 0 };
+        ex = e.trunc(sq, f + squarings + back);
     }
+    let ex = e.rescale(ex, f);
     let ex = e.binary(Op::Select, ex, keep)?;
     normalize(e, ex, axis, None, reciprocal_iters)
 }
 
-/// Coefficients (constant first) of `sum_{i <= degree} (d / 2^t)^i / i!` as a polynomial
-/// in d.
-pub fn taylor_exp_coeffs(degree: u32, t: u32) -> Vec<f64> {
+/// Coefficients (constant first) of the Taylor polynomial of e of degree `degree`:
+/// `1 / i!`.
+pub fn taylor_exp_coeffs(degree: u32) -> Vec<f64> {
     let mut c = Vec::with_capacity(degree as usize + 1);
     let mut term = 1.0;
     for i in 0..=degree {
         if i > 0 {
-            term /= i as f64 * (t as f64).exp2();
+            term /= i as f64;
         }
         c.push(term);
     }

@@ -25,7 +25,7 @@ pub const RECIPES: &[RecipeInfo] = &[
     },
     RecipeInfo {
         name: "mpcc-softmax",
-        description: "max-subtracted exp as (degree-6 Taylor polynomial of d/8)^8 (5 multiplication levels instead of 10, more accurate), cut-off 14, one reciprocal (2 iterations) per row",
+        description: "max-subtracted exp as (degree-4 Taylor polynomial of d/16)^16 (6 multiplication levels instead of 10, more accurate), cut-off 14, one reciprocal (2 iterations) per row",
         recipe: Recipe::Softmax(recipes::MPCC_SOFTMAX),
     },
     RecipeInfo {
@@ -147,7 +147,7 @@ pub const POLICIES: &[PolicyInfo] = &[
     PolicyInfo {
         name: "puma",
         description: "PUMA's recipes (MPC-REFERENCE §2.1) with mpcc's refit GeLU and SiLU and \
-                      mpcc's softmax exp (degree-6 Taylor polynomial of d/8, squared 3 times): \
+                      mpcc's softmax exp (degree-4 Taylor polynomial of d/16, squared 4 times): \
                       4-piece GeLU, max-subtracted softmax with \
                       one reciprocal per row, LayerNorm via rsqrt with 2 iterations (the default)",
         recipes: recipes::PUMA,

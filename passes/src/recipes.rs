@@ -25,10 +25,10 @@ pub enum SoftmaxRecipe {
     },
     /// mpcc's softmax: as [`SoftmaxRecipe::MaxExp`] (row maximum, cut-off, one reciprocal
     /// per row), but `e^d` for `d = x - max` as `p(d / 2^t)^(2^t)`, with p the Taylor
-    /// polynomial of e of degree `degree` (one `poly` kernel on d, coefficients
-    /// `1 / (i! 2^(t i))`) and `t = squarings` squarings. With degree 4 and 3 squarings the
-    /// exp costs 5 multiplication levels instead of `puma`'s 10 and is more accurate on
-    /// [-6, 0] (`lower_softmax`'s doc has the figures).
+    /// polynomial of e of degree `degree` (one `poly` kernel on `d / 2^t`, read at t more
+    /// fraction bits for free) and `t = squarings` squarings. With degree 4 and 4 squarings
+    /// the exp costs 6 multiplication levels instead of `puma`'s 10 and is more accurate
+    /// (`lower_softmax`'s doc has the figures).
     MaxPolyExp {
         /// Degree of the Taylor polynomial (even, so that it is positive on ℝ).
         degree: u32,
@@ -314,14 +314,14 @@ pub const PUMA_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxExp {
 };
 
 /// mpcc's softmax ([`SoftmaxRecipe::MaxPolyExp`]), `puma`'s since it is both cheaper and
-/// more accurate than [`PUMA_SOFTMAX`]: the exp as the degree-6 Taylor polynomial of d/8,
-/// squared 3 times (5 multiplication levels against 10; all-MiniLM-L6-v2 at sequence 128:
-/// 1.98 GB and 1,579 rounds against 2.20 GB and 1,657, the same 0.99998 cosine); PUMA's
-/// cut-off 14; 2 reciprocal iterations (relative error 0.0858^4 = 5.4e-5, SPU's count),
-/// which save 3 rounds per softmax at the same cosine.
+/// more accurate than [`PUMA_SOFTMAX`]: the exp as the degree-4 Taylor polynomial of d/16,
+/// squared 4 times (6 multiplication levels against 10; worst row of 128 off by 2.9e-4
+/// against 3.4e-3); PUMA's cut-off 14; 2 reciprocal iterations (relative error 0.0858^4 =
+/// 5.4e-5, SPU's count). all-MiniLM-L6-v2 at sequence 128 (with [`MPCC_RMS_NORM`]): 2.04 GB
+/// and 1,501 rounds against 2.20 GB and 1,657, cosine 0.999975 against 0.999974.
 pub const MPCC_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxPolyExp {
-    degree: 6,
-    squarings: 3,
+    degree: 4,
+    squarings: 4,
     cutoff: 14.0,
     reciprocal_iters: 2,
 };

@@ -328,12 +328,12 @@ fn mpcc_softmax_worst(n: usize) -> (f64, f64) {
 }
 
 /// `mpcc-softmax` (`puma`'s): two-level rows (one maximum, the rest at d in [-14, 0]) stay
-/// within 1.3e-6 per probability for rows of 2, 2.0e-5 for 16 and 1.6e-4 for 128 (against
+/// within 3.5e-6 per probability for rows of 2, 4.8e-5 for 16 and 2.9e-4 for 128 (against
 /// 8.6e-4, 5.4e-3 and 1.34e-2 for `puma-paper`'s 8 squarings), and the worst row reaches
 /// 90 % of each bound.
 #[test]
 fn mpcc_softmax_bounds() {
-    for (n, bound) in [(2, 1.3e-6), (16, 2.0e-5), (128, 1.6e-4)] {
+    for (n, bound) in [(2, 3.5e-6), (16, 4.8e-5), (128, 2.9e-4)] {
         let (err, d) = mpcc_softmax_worst(n);
         assert!(
             (0.9 * bound..=bound).contains(&err),
@@ -351,6 +351,6 @@ proptest! {
         let g = unary_graph(Op::Softmax { axis: 1 }, &[1, n]);
         let xs = &seed[..n];
         let err = max_abs_diff(&run(&g, &[("x", xs)]), &run(&lowered_mpcc(&g), &[("x", xs)]));
-        prop_assert!(err <= 1.6e-4, "{err:e}");
+        prop_assert!(err <= 2.9e-4, "{err:e}");
     }
 }

@@ -41,7 +41,7 @@ fn origins_are_kept() {
         );
     }
     let softmax = after.nodes.iter().filter(|n| n.origin == "softmax").count();
-    assert_eq!(softmax, 16, "{after}");
+    assert_eq!(softmax, 20, "{after}");
 }
 
 /// `stop_after: Some(k)` runs exactly the first k passes; 0 leaves the graph as it was.

@@ -61,8 +61,8 @@ fn registry_and_policies() {
     assert_eq!(
         puma.softmax,
         recipes::SoftmaxRecipe::MaxPolyExp {
-            degree: 6,
-            squarings: 3,
+            degree: 4,
+            squarings: 4,
             cutoff: 14.0,
             reciprocal_iters: 2
         }
