@@ -230,7 +230,9 @@ fn refuse_unsupported(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result
     // rank hangs it (found by fuzz/ target onnx_struct).
     for n in proto.graph.iter().flat_map(|g| &g.node) {
         let axis = n.attribute.iter().find(|a| a.name == "axis");
-        if let Some(a) = axis.filter(|a| n.op_type == "LayerNormalization" && a.i.abs() > 64) {
+        if let Some(a) =
+            axis.filter(|a| n.op_type == "LayerNormalization" && a.i.unsigned_abs() > 64)
+        {
             return Err(CompileError::Unsupported {
                 op: "LayerNormalization".into(),
                 node: n.name.clone(),
