@@ -27,7 +27,7 @@
 //!   (power trees, normalisation) are checked on the calibration inputs themselves, not
 //!   with the margin.
 
-use crate::io::{self, NpyTensor, Reference};
+use crate::io::{self, Reference};
 use anyhow::Context;
 use mpcc_ir::plan::Plan;
 use mpcc_ir::{Graph, Layer, Op, Range, ValueId, Weights};
@@ -74,7 +74,7 @@ pub fn load_inputs(
                 let t = r.input(&decl.name).with_context(|| {
                     format!("calibration file '{label}' has no input '{}'", decl.name)
                 })?;
-                let checked = io::check_input(plan, decl, ref_tensor(t))
+                let checked = io::check_input(plan, decl, t.npy())
                     .with_context(|| format!("in calibration file '{label}'"))?;
                 host.insert(decl.name.clone(), checked);
             }
@@ -109,21 +109,6 @@ pub fn load_inputs(
         }
     }
     Ok(out)
-}
-
-/// A reference tensor as the `.npy` reader would give it.
-fn ref_tensor(t: &io::RefTensor) -> NpyTensor {
-    let dtype = match t.dtype.as_str() {
-        "int64" => "int64",
-        "int32" => "int32",
-        "bool" => "bool",
-        "float64" => "float64",
-        _ => "float32",
-    };
-    NpyTensor {
-        dtype,
-        tensor: t.tensor(),
-    }
 }
 
 /// What calibration observed.

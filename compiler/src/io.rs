@@ -330,6 +330,22 @@ pub struct RefTensor {
 }
 
 impl RefTensor {
+    /// The tensor as the `.npy` reader would give it (its dtype, float32 unless integer,
+    /// bool or float64).
+    pub fn npy(&self) -> NpyTensor {
+        let dtype = match self.dtype.as_str() {
+            "int64" => "int64",
+            "int32" => "int32",
+            "bool" => "bool",
+            "float64" => "float64",
+            _ => "float32",
+        };
+        NpyTensor {
+            dtype,
+            tensor: self.tensor(),
+        }
+    }
+
     /// The values as a host tensor.
     pub fn tensor(&self) -> HostTensor {
         HostTensor {

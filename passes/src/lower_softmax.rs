@@ -230,12 +230,7 @@ fn max_exp(
     cutoff: f64,
     reciprocal_iters: u32,
 ) -> Result<ValueId, PassError> {
-    e.axis_len(x, axis)?;
-    let shape = e.ty(x).shape.clone();
-    let m = e.reduce(Op::MaxAxis { axis }, x, axis);
-    let d = e.binary(Op::Sub, x, m)?;
-    let keep = e.ge(d, vec![-cutoff]);
-    let keep = e.reshape(keep, shape);
+    let (d, keep) = shifted(e, x, axis, cutoff)?;
     let ex = e.same(Op::ExpTaylor { iters: exp_iters }, d);
     let ex = e.binary(Op::Select, ex, keep)?;
     normalize(e, ex, axis, None, reciprocal_iters)
@@ -253,12 +248,7 @@ fn max_poly_exp(
     cutoff: f64,
     reciprocal_iters: u32,
 ) -> Result<ValueId, PassError> {
-    e.axis_len(x, axis)?;
-    let shape = e.ty(x).shape.clone();
-    let m = e.reduce(Op::MaxAxis { axis }, x, axis);
-    let d = e.binary(Op::Sub, x, m)?;
-    let keep = e.ge(d, vec![-cutoff]);
-    let keep = e.reshape(keep, shape);
+    let (d, keep) = shifted(e, x, axis, cutoff)?;
     // z = d / 2^t, free: the same ring integer read at t more fraction bits (a product by
     // the public 2^-t encoded at scale t, whose integer is 1). The polynomial's coefficients
     // 1/i! then keep their precision at the higher scale.
@@ -295,6 +285,21 @@ pub fn taylor_exp_coeffs(degree: u32) -> Vec<f64> {
         c.push(term);
     }
     c
+}
+
+/// `d = x - max(x)` over `axis`, and the bits `[d >= -cutoff]` in `x`'s shape.
+fn shifted(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    axis: usize,
+    cutoff: f64,
+) -> Result<(ValueId, ValueId), PassError> {
+    e.axis_len(x, axis)?;
+    let shape = e.ty(x).shape.clone();
+    let m = e.reduce(Op::MaxAxis { axis }, x, axis);
+    let d = e.binary(Op::Sub, x, m)?;
+    let keep = e.ge(d, vec![-cutoff]);
+    Ok((d, e.reshape(keep, shape)))
 }
 
 /// MPCFormer's 2Quad ([`SoftmaxRecipe::Quad`]): `q = (x + shift)²`, then `q / Σq`.

@@ -8,7 +8,7 @@
 use crate::backend::{self, CompileOptions};
 use crate::cli::compile::{parse_shape, policy_parser};
 use crate::frontend::FrontendOptions;
-use crate::io::{self, NpyTensor, Reference};
+use crate::io::{self, Reference};
 use anyhow::Context;
 use mpcc_ir::Op;
 use mpcc_passes::{Override, PassOptions, Policy};
@@ -170,21 +170,7 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
             let t = r
                 .input(&decl.name)
                 .with_context(|| format!("'{}' has no input '{}'", path.display(), decl.name))?;
-            let dtype = match t.dtype.as_str() {
-                "int64" => "int64",
-                "int32" => "int32",
-                "bool" => "bool",
-                "float64" => "float64",
-                _ => "float32",
-            };
-            let checked = io::check_input(
-                &plan,
-                decl,
-                NpyTensor {
-                    dtype,
-                    tensor: t.tensor(),
-                },
-            )?;
+            let checked = io::check_input(&plan, decl, t.npy())?;
             plain.insert(decl.name.clone(), checked.data.clone());
             host.insert(decl.name.clone(), checked);
         }
