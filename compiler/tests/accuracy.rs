@@ -101,3 +101,38 @@ fn cli_json() {
     assert_eq!(v["outputs"][0]["output"], "logits");
     assert_eq!(v["outputs"][0]["vs_onnxruntime"]["argmax"], 1.0);
 }
+
+/// Per-layer figures: one entry per layer of bert-tiny (embeddings, layer.0, layer.1), each
+/// the output of the layer's last ONNX node; the last layer's is the model's output, so its
+/// figures are the output's against the exact model. Under `mpcformer` the layers' errors
+/// show where the loss comes in: the embeddings are untouched, the layers are off.
+#[test]
+fn per_layer_figures() {
+    let r = measure(&args(Policy::PUMA)).unwrap();
+    let layers: Vec<&str> = r.layers.iter().map(|l| l.layer.as_str()).collect();
+    for want in ["embeddings", "layer.0", "layer.1"] {
+        assert!(layers.contains(&want), "{layers:?}");
+    }
+    let last = r.layers.iter().find(|l| l.layer == "layer.1").unwrap();
+    let out = &r.outputs[0].vs_exact;
+    assert!(
+        (last.vs_exact.max_abs - out.max_abs).abs() < 1e-12,
+        "{last:?} vs {out:?}"
+    );
+    assert!(
+        r.layers.iter().all(|l| l.vs_exact.cosine > 0.99999),
+        "{:?}",
+        r.layers
+    );
+    let m = measure(&args(Policy::MPCFORMER)).unwrap();
+    let cos = |layer: &str| {
+        m.layers
+            .iter()
+            .find(|l| l.layer == layer)
+            .unwrap()
+            .vs_exact
+            .cosine
+    };
+    assert!(cos("embeddings") > 0.99999);
+    assert!(cos("layer.1") < 0.999, "{}", cos("layer.1"));
+}

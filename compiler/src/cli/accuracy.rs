@@ -21,9 +21,10 @@ use std::path::PathBuf;
 /// simulation on each calibration file's inputs, and prints per output: the max abs error,
 /// the mean relative error (sum |a - b| / sum |b|), the cosine and, for an output whose
 /// rows are logits, the argmax agreement, against the exact float model (no approximation,
-/// f64) and against onnxruntime's output in the file. The simulation computes what `mpcc
-/// run` computes up to the truncations' random rounding (one unit of 2^-frac_bits per
-/// truncation).
+/// f64) and against onnxruntime's output in the file; then the same figures per layer, for
+/// the output of each layer's last ONNX node against the exact model. The simulation
+/// computes what `mpcc run` computes up to the truncations' random rounding (one unit of
+/// 2^-frac_bits per truncation).
 ///
 /// Examples:
 ///   mpcc accuracy models/bert-tiny/model.onnx --calibrate models/bert-tiny/reference.json
@@ -91,6 +92,20 @@ pub struct OutputReport {
     pub simulated: Vec<f64>,
 }
 
+/// One layer's value on one calibration input: the output of the layer's last ONNX node,
+/// simulated against the exact float model.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LayerReport {
+    /// The calibration file.
+    pub input: String,
+    /// The layer (`embeddings`, `layer.N`, `pooler`, `other`).
+    pub layer: String,
+    /// The ONNX node whose output is compared.
+    pub node: String,
+    /// The simulated value against the exact float model's.
+    pub vs_exact: Agreement,
+}
+
 /// The report: the policy, the overrides and every output of every calibration input.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
@@ -100,6 +115,39 @@ pub struct Report {
     pub overrides: Vec<String>,
     /// Per input and output.
     pub outputs: Vec<OutputReport>,
+    /// Per input and layer.
+    pub layers: Vec<LayerReport>,
+}
+
+/// Per layer, the exact graph's last node of the layer (index) and the plan instruction
+/// that defines the same ONNX node's value with the same shape (index), if any.
+fn layer_points(
+    exact: &mpcc_ir::Graph,
+    plan: &mpcc_ir::Graph,
+) -> Vec<(String, String, usize, usize)> {
+    let mut last: std::collections::BTreeMap<mpcc_ir::Layer, usize> = Default::default();
+    for (i, n) in exact.nodes.iter().enumerate() {
+        if n.op.is_source() || matches!(n.op, Op::Output { .. }) {
+            continue;
+        }
+        if let Some(f) = exact.node_facts(n.output) {
+            last.insert(f.layer, i);
+        }
+    }
+    let mut out = Vec::new();
+    for (layer, i) in last {
+        let n = &exact.nodes[i];
+        let shape = &exact.ty(n.output).shape;
+        let j = plan.nodes.iter().rposition(|m| {
+            m.origin == n.origin
+                && !matches!(m.op, Op::Output { .. })
+                && plan.ty(m.output).shape == *shape
+        });
+        if let Some(j) = j {
+            out.push((layer.to_string(), n.origin.clone(), i, j));
+        }
+    }
+    out
 }
 
 fn agreement(got: &[f64], want: &[f64], logits: Option<usize>) -> Agreement {
@@ -163,6 +211,8 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
     };
     let (plan, weights) = backend::compile(&model, &opts)?;
     let mut outputs = Vec::new();
+    let mut layers = Vec::new();
+    let points = layer_points(&exact.graph, plan.graph());
     for (r, path) in refs.iter().zip(&args.calibrate) {
         let mut host = HashMap::new();
         let mut plain = HashMap::new();
@@ -174,14 +224,40 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
             plain.insert(decl.name.clone(), checked.data.clone());
             host.insert(decl.name.clone(), checked);
         }
-        let want = mpcc_ir::interp::eval(&exact.graph, &plain, &exact.weights)
+        let mut exact_at: HashMap<usize, Vec<f64>> = HashMap::new();
+        let want =
+            mpcc_ir::interp::eval_observed(&exact.graph, &plain, &exact.weights, &mut |i, t| {
+                if points.iter().any(|p| p.2 == i) {
+                    exact_at.insert(i, t.data.clone());
+                }
+            })
             .map_err(|e| anyhow::anyhow!("the exact model does not evaluate: {e}"))?;
-        let sim = mpcc_runtime::simulate(
+        let mut sim_at: HashMap<usize, Vec<f64>> = HashMap::new();
+        let sim = mpcc_runtime::sim::simulate_observed(
             plan.graph(),
             &host,
             Some(&weights),
             &mpcc_runtime::SimOptions::default(),
+            &mut |j, ty, vals| {
+                if points.iter().any(|p| p.3 == j) {
+                    let d = vals
+                        .iter()
+                        .map(|v| mpcc_runtime::ring::decode(*v, ty.scale, ty.ring))
+                        .collect();
+                    sim_at.insert(j, d);
+                }
+            },
         )?;
+        for (layer, node, i, j) in &points {
+            if let (Some(a), Some(b)) = (sim_at.get(j), exact_at.get(i)) {
+                layers.push(LayerReport {
+                    input: path.display().to_string(),
+                    layer: layer.clone(),
+                    node: node.clone(),
+                    vs_exact: agreement(a, b, None),
+                });
+            }
+        }
         for node in &plan.graph().nodes {
             let Op::Output { name, .. } = &node.op else {
                 continue;
@@ -211,6 +287,7 @@ pub fn measure(args: &Args) -> anyhow::Result<Report> {
         policy: args.approx.name().to_string(),
         overrides: args.approx_override.iter().map(|o| o.to_string()).collect(),
         outputs,
+        layers,
     })
 }
 
@@ -247,6 +324,14 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         if let Some(a) = &o.vs_onnxruntime {
             outln!("  vs onnxruntime: {}", show(a));
         }
+    }
+    let mut input = "";
+    for l in &r.layers {
+        if l.input != input {
+            input = &l.input;
+            outln!("{input}: per layer (the output of its last ONNX node), vs exact:");
+        }
+        outln!("  {:<12} {} ('{}')", l.layer, show(&l.vs_exact), l.node);
     }
     Ok(())
 }
