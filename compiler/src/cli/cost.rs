@@ -8,8 +8,17 @@ use anyhow::Context;
 use mpcc_ir::plan::Plan;
 use std::path::{Path, PathBuf};
 
-/// Arguments of `mpcc cost`.
+/// Predict a plan's rounds, bytes and time, per ONNX node, op type and layer.
+///
+/// The figures come from each instruction's cost function, the same that `mpcc run`
+/// measures against (docs/COST-REPORT.md); time is rounds x RTT plus the busiest party's
+/// bytes over the bandwidth of the --network model.
+///
+/// Examples:
+///   mpcc cost model.plan
+///   mpcc cost model.plan --network wan --by node --json
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The plan file written by `mpcc compile`.
     pub plan: PathBuf,
