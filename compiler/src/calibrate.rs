@@ -297,30 +297,46 @@ fn truncated_values(graph: &Graph) -> Vec<bool> {
     t
 }
 
+/// A calibrated value's room in its format: the bits it needs (its proved bound without a
+/// margin when that fits, since it holds for every input; else its observed range times
+/// `margin`), the bits its format holds, and whether a truncation reads it. `None` for a
+/// value without a range.
+fn room(
+    graph: &Graph,
+    cal: &Calibration,
+    v: ValueId,
+    margin: f64,
+    truncated: &[bool],
+) -> Option<(u32, u32, bool)> {
+    let &m = cal.observed.get(&v)?;
+    let scale = graph.ty(v).scale;
+    let (limit, t) = limit_bits(graph, v, truncated);
+    let proved = cal
+        .proved
+        .get(&v)
+        .filter(|&&b| b > 0.0)
+        .map(|&b| bits_needed(b, scale, 1.0))
+        .filter(|&need| need <= limit);
+    let need = proved.unwrap_or_else(|| bits_needed(m, scale, margin));
+    Some((need, limit, t))
+}
+
 /// Checks every calibrated value against its format with margin `margin` (the module doc's
 /// guarantee); a value with a bound the passes proved (a normalised one: `|x / rms(x)| <=
 /// sqrt(n)`) is checked against that bound without a margin, since it holds for every input.
 pub fn check(graph: &Graph, cal: &Calibration, margin: f64) -> Result<(), CalibrateError> {
     let truncated = truncated_values(graph);
     for (index, node) in graph.nodes.iter().enumerate() {
-        let Some(&m) = cal.observed.get(&node.output) else {
+        let Some((need, limit, t)) = room(graph, cal, node.output, margin, &truncated) else {
             continue;
         };
-        let ty = graph.ty(node.output);
-        let (limit, t) = limit_bits(graph, node.output, &truncated);
-        // A bound the passes proved holds for every input: no margin needed.
-        if let Some(&b) = cal.proved.get(&node.output) {
-            if b > 0.0 && bits_needed(b, ty.scale, 1.0) <= limit {
-                continue;
-            }
-        }
-        let need = bits_needed(m, ty.scale, margin);
         if need > limit {
+            let ty = graph.ty(node.output);
             return Err(CalibrateError::NoRoom {
                 index,
                 op: node.op.name(),
                 origin: node.origin.clone(),
-                range: m,
+                range: cal.observed[&node.output],
                 margin,
                 need,
                 scale: ty.scale,
@@ -343,29 +359,21 @@ pub fn summary(graph: &Graph, cal: &Calibration, margin: f64) -> Vec<String> {
     let truncated = truncated_values(graph);
     let mut per: BTreeMap<Layer, (f64, usize, u32)> = BTreeMap::new();
     for (i, node) in graph.nodes.iter().enumerate() {
-        let Some(&m) = cal.ranges.get(&node.output) else {
+        let (Some(&m), Some((need, limit, _))) = (
+            cal.ranges.get(&node.output),
+            room(graph, cal, node.output, margin, &truncated),
+        ) else {
             continue;
         };
         let layer = graph
             .node_facts(node.output)
             .map_or(Layer::Other, |f| f.layer);
-        let ty = graph.ty(node.output);
-        let (limit, _) = limit_bits(graph, node.output, &truncated);
-        let proved = cal
-            .proved
-            .get(&node.output)
-            .filter(|&&b| b > 0.0 && bits_needed(b, ty.scale, 1.0) <= limit);
-        let need = match proved {
-            Some(&b) => bits_needed(b, ty.scale, 1.0),
-            None => bits_needed(cal.observed[&node.output], ty.scale, margin),
-        };
-        let room = limit.saturating_sub(need);
         let e = per.entry(layer).or_insert((0.0, i, u32::MAX));
         if m > e.0 {
             e.0 = m;
             e.1 = i;
         }
-        e.2 = e.2.min(room);
+        e.2 = e.2.min(limit.saturating_sub(need));
     }
     per.into_iter()
         .map(|(layer, (m, i, room))| {

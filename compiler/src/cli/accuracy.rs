@@ -10,8 +10,10 @@ use crate::cli::compile::{parse_shape, policy_parser};
 use crate::frontend::FrontendOptions;
 use crate::io::{self, Reference};
 use anyhow::Context;
-use mpcc_ir::Op;
+use mpcc_ir::plan::Plan;
+use mpcc_ir::{Op, Weights};
 use mpcc_passes::{Override, PassOptions, Policy};
+use mpcc_runtime::HostTensor;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -119,12 +121,12 @@ pub struct Report {
     pub layers: Vec<LayerReport>,
 }
 
-/// Per layer, the exact graph's last node of the layer (index) and the plan instruction
-/// that defines the same ONNX node's value with the same shape (index), if any.
-fn layer_points(
-    exact: &mpcc_ir::Graph,
-    plan: &mpcc_ir::Graph,
-) -> Vec<(String, String, usize, usize)> {
+/// The last node of a layer of the exact graph: the layer, the node's ONNX name, its index
+/// and its output's shape.
+type LayerEnd = (String, String, usize, Vec<usize>);
+
+/// The [`LayerEnd`] of each layer of the exact graph.
+fn layer_ends(exact: &mpcc_ir::Graph) -> Vec<LayerEnd> {
     let mut last: std::collections::BTreeMap<mpcc_ir::Layer, usize> = Default::default();
     for (i, n) in exact.nodes.iter().enumerate() {
         if n.op.is_source() || matches!(n.op, Op::Output { .. }) {
@@ -134,20 +136,13 @@ fn layer_points(
             last.insert(f.layer, i);
         }
     }
-    let mut out = Vec::new();
-    for (layer, i) in last {
-        let n = &exact.nodes[i];
-        let shape = &exact.ty(n.output).shape;
-        let j = plan.nodes.iter().rposition(|m| {
-            m.origin == n.origin
-                && !matches!(m.op, Op::Output { .. })
-                && plan.ty(m.output).shape == *shape
-        });
-        if let Some(j) = j {
-            out.push((layer.to_string(), n.origin.clone(), i, j));
-        }
-    }
-    out
+    last.into_iter()
+        .map(|(layer, i)| {
+            let n = &exact.nodes[i];
+            let shape = exact.ty(n.output).shape.clone();
+            (layer.to_string(), n.origin.clone(), i, shape)
+        })
+        .collect()
 }
 
 fn agreement(got: &[f64], want: &[f64], logits: Option<usize>) -> Agreement {
@@ -175,120 +170,234 @@ fn agreement(got: &[f64], want: &[f64], logits: Option<usize>) -> Agreement {
     }
 }
 
-/// Measures `args`'s policy on `args`'s calibration inputs.
-pub fn measure(args: &Args) -> anyhow::Result<Report> {
-    let model = if args.model.is_dir() {
-        args.model.join("model.onnx")
-    } else {
-        args.model.clone()
-    };
-    let refs: Vec<Reference> = args
-        .calibrate
-        .iter()
-        .map(|p| Reference::load(p))
-        .collect::<Result<_, _>>()?;
-    let first = refs.first().context("give at least one --calibrate file")?;
-    let mut shapes = first.input_shapes();
-    for (name, dims) in &args.input_shapes {
-        match shapes.iter_mut().find(|(n, _)| n == name) {
-            Some(s) => s.1 = dims.clone(),
-            None => shapes.push((name.clone(), dims.clone())),
+/// The exact model's answer on one calibration file: its outputs, and the value at each
+/// layer end ([`layer_ends`], by node index).
+struct ExactRun {
+    outputs: HashMap<String, Vec<f64>>,
+    at: HashMap<usize, Vec<f64>>,
+}
+
+/// What measuring any recipe choice of one model shares, computed once: the calibration
+/// files, the front end's options, the exact model with its layer ends, and (at the first
+/// measurement) its answer on each file. `mpcc tune` measures many plans against one.
+pub struct Baseline {
+    /// The ONNX file.
+    pub model: PathBuf,
+    /// The front end's options (the calibration files' shapes, `--input-shape` over them).
+    pub frontend: FrontendOptions,
+    refs: Vec<(PathBuf, Reference)>,
+    exact: crate::frontend::Loaded,
+    ends: Vec<LayerEnd>,
+    runs: std::cell::OnceCell<Vec<ExactRun>>,
+}
+
+impl Baseline {
+    /// Loads the calibration files and the exact model. `model` is a .onnx file or the
+    /// export folder holding model.onnx.
+    pub fn new(
+        model: &std::path::Path,
+        calibrate: &[PathBuf],
+        input_shapes: &[(String, Vec<usize>)],
+        frac_bits: u32,
+    ) -> anyhow::Result<Baseline> {
+        let model = if model.is_dir() {
+            model.join("model.onnx")
+        } else {
+            model.to_path_buf()
+        };
+        let refs: Vec<(PathBuf, Reference)> = calibrate
+            .iter()
+            .map(|p| Ok((p.clone(), Reference::load(p)?)))
+            .collect::<Result<_, io::IoError>>()?;
+        let first = refs.first().context("give at least one --calibrate file")?;
+        let mut shapes = first.1.input_shapes();
+        for (name, dims) in input_shapes {
+            match shapes.iter_mut().find(|(n, _)| n == name) {
+                Some(s) => s.1 = dims.clone(),
+                None => shapes.push((name.clone(), dims.clone())),
+            }
+        }
+        let frontend = FrontendOptions {
+            input_shapes: shapes,
+            frac_bits,
+            ..FrontendOptions::default()
+        };
+        let exact = crate::frontend::load(&model, &frontend)?;
+        let ends = layer_ends(&exact.graph);
+        Ok(Baseline {
+            model,
+            frontend,
+            refs,
+            exact,
+            ends,
+            runs: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The exact model's graph (the front end's, before any lowering).
+    pub fn exact_graph(&self) -> &mpcc_ir::Graph {
+        &self.exact.graph
+    }
+
+    /// The compile options of `policy` with `overrides`.
+    pub fn options(&self, policy: Policy, overrides: &[Override]) -> CompileOptions {
+        CompileOptions {
+            frontend: self.frontend.clone(),
+            passes: PassOptions {
+                policy,
+                overrides: overrides.to_vec(),
+                ..PassOptions::default()
+            },
         }
     }
-    let frontend = FrontendOptions {
-        input_shapes: shapes,
-        frac_bits: args.frac_bits,
-        ..FrontendOptions::default()
-    };
-    let exact = crate::frontend::load(&model, &frontend)?;
-    let opts = CompileOptions {
-        frontend,
-        passes: PassOptions {
-            policy: args.approx,
-            overrides: args.approx_override.clone(),
-            ..PassOptions::default()
-        },
-    };
-    let (plan, weights) = backend::compile(&model, &opts)?;
-    let mut outputs = Vec::new();
-    let mut layers = Vec::new();
-    let points = layer_points(&exact.graph, plan.graph());
-    for (r, path) in refs.iter().zip(&args.calibrate) {
-        let mut host = HashMap::new();
-        let mut plain = HashMap::new();
-        for decl in &plan.body.inputs {
-            let t = r
-                .input(&decl.name)
-                .with_context(|| format!("'{}' has no input '{}'", path.display(), decl.name))?;
-            let checked = io::check_input(&plan, decl, t.npy())?;
-            plain.insert(decl.name.clone(), checked.data.clone());
-            host.insert(decl.name.clone(), checked);
-        }
-        let mut exact_at: HashMap<usize, Vec<f64>> = HashMap::new();
-        let want =
-            mpcc_ir::interp::eval_observed(&exact.graph, &plain, &exact.weights, &mut |i, t| {
-                if points.iter().any(|p| p.2 == i) {
-                    exact_at.insert(i, t.data.clone());
+
+    /// Each calibration file's inputs as `plan` checks them.
+    fn inputs(&self, plan: &Plan) -> anyhow::Result<Vec<HashMap<String, HostTensor>>> {
+        self.refs
+            .iter()
+            .map(|(path, r)| {
+                let mut host = HashMap::new();
+                for decl in &plan.body.inputs {
+                    let t = r.input(&decl.name).with_context(|| {
+                        format!("'{}' has no input '{}'", path.display(), decl.name)
+                    })?;
+                    host.insert(decl.name.clone(), io::check_input(plan, decl, t.npy())?);
                 }
+                Ok(host)
             })
+            .collect()
+    }
+
+    /// The exact model's answers, evaluated at the first call.
+    fn exact_runs(&self, inputs: &[HashMap<String, HostTensor>]) -> anyhow::Result<&[ExactRun]> {
+        if let Some(r) = self.runs.get() {
+            return Ok(r);
+        }
+        let mut runs = Vec::new();
+        for host in inputs {
+            let plain = host
+                .iter()
+                .map(|(k, t)| (k.clone(), t.data.clone()))
+                .collect();
+            let mut at = HashMap::new();
+            let outputs = mpcc_ir::interp::eval_observed(
+                &self.exact.graph,
+                &plain,
+                &self.exact.weights,
+                &mut |i, t| {
+                    if self.ends.iter().any(|e| e.2 == i) {
+                        at.insert(i, t.data.clone());
+                    }
+                },
+            )
             .map_err(|e| anyhow::anyhow!("the exact model does not evaluate: {e}"))?;
-        let mut sim_at: HashMap<usize, Vec<f64>> = HashMap::new();
-        let sim = mpcc_runtime::sim::simulate_observed(
-            plan.graph(),
-            &host,
-            Some(&weights),
-            &mpcc_runtime::SimOptions::default(),
-            &mut |j, ty, vals| {
-                if points.iter().any(|p| p.3 == j) {
-                    let d = vals
-                        .iter()
-                        .map(|v| mpcc_runtime::ring::decode(*v, ty.scale, ty.ring))
-                        .collect();
-                    sim_at.insert(j, d);
+            runs.push(ExactRun { outputs, at });
+        }
+        Ok(self.runs.get_or_init(|| runs))
+    }
+
+    /// Simulates `plan` with `weights` on every calibration file and compares it with the
+    /// exact model and onnxruntime; `policy` and `overrides` label the report.
+    pub fn measure(
+        &self,
+        plan: &Plan,
+        weights: &Weights,
+        policy: Policy,
+        overrides: &[Override],
+    ) -> anyhow::Result<Report> {
+        let inputs = self.inputs(plan)?;
+        let exact = self.exact_runs(&inputs)?;
+        // Per layer end, the plan instruction that defines the same ONNX node's value.
+        let g = plan.graph();
+        let points: Vec<(&LayerEnd, usize)> = self
+            .ends
+            .iter()
+            .filter_map(|e| {
+                g.nodes
+                    .iter()
+                    .rposition(|m| {
+                        m.origin == e.1
+                            && !matches!(m.op, Op::Output { .. })
+                            && g.ty(m.output).shape == e.3
+                    })
+                    .map(|j| (e, j))
+            })
+            .collect();
+        let mut outputs = Vec::new();
+        let mut layers = Vec::new();
+        for (((path, r), host), want) in self.refs.iter().zip(&inputs).zip(exact) {
+            let mut sim_at: HashMap<usize, Vec<f64>> = HashMap::new();
+            let sim = mpcc_runtime::sim::simulate_observed(
+                g,
+                host,
+                Some(weights),
+                &mpcc_runtime::SimOptions::default(),
+                &mut |j, ty, vals| {
+                    if points.iter().any(|p| p.1 == j) {
+                        let d = vals
+                            .iter()
+                            .map(|v| mpcc_runtime::ring::decode(*v, ty.scale, ty.ring))
+                            .collect();
+                        sim_at.insert(j, d);
+                    }
+                },
+            )?;
+            for ((layer, node, i, _), j) in &points {
+                if let (Some(a), Some(b)) = (sim_at.get(j), want.at.get(i)) {
+                    layers.push(LayerReport {
+                        input: path.display().to_string(),
+                        layer: layer.clone(),
+                        node: node.clone(),
+                        vs_exact: agreement(a, b, None),
+                    });
                 }
-            },
-        )?;
-        for (layer, node, i, j) in &points {
-            if let (Some(a), Some(b)) = (sim_at.get(j), exact_at.get(i)) {
-                layers.push(LayerReport {
+            }
+            for node in &g.nodes {
+                let Op::Output { name, .. } = &node.op else {
+                    continue;
+                };
+                let Some(got) = sim.outputs.get(name) else {
+                    continue;
+                };
+                let logits = name
+                    .contains("logits")
+                    .then(|| got.shape.last().copied())
+                    .flatten();
+                let exact_v = want
+                    .outputs
+                    .get(name)
+                    .with_context(|| format!("no exact '{name}'"))?;
+                outputs.push(OutputReport {
                     input: path.display().to_string(),
-                    layer: layer.clone(),
-                    node: node.clone(),
-                    vs_exact: agreement(a, b, None),
+                    output: name.clone(),
+                    vs_exact: agreement(&got.data, exact_v, logits),
+                    vs_onnxruntime: r
+                        .output(name)
+                        .map(|o| agreement(&got.data, &o.data, logits)),
+                    simulated: got.data.clone(),
                 });
             }
         }
-        for node in &plan.graph().nodes {
-            let Op::Output { name, .. } = &node.op else {
-                continue;
-            };
-            let Some(got) = sim.outputs.get(name) else {
-                continue;
-            };
-            let logits = name
-                .contains("logits")
-                .then(|| got.shape.last().copied())
-                .flatten();
-            let exact_v = want
-                .get(name)
-                .with_context(|| format!("no exact '{name}'"))?;
-            outputs.push(OutputReport {
-                input: path.display().to_string(),
-                output: name.clone(),
-                vs_exact: agreement(&got.data, exact_v, logits),
-                vs_onnxruntime: r
-                    .output(name)
-                    .map(|o| agreement(&got.data, &o.data, logits)),
-                simulated: got.data.clone(),
-            });
-        }
+        Ok(Report {
+            policy: policy.name().to_string(),
+            overrides: overrides.iter().map(|o| o.to_string()).collect(),
+            outputs,
+            layers,
+        })
     }
-    Ok(Report {
-        policy: args.approx.name().to_string(),
-        overrides: args.approx_override.iter().map(|o| o.to_string()).collect(),
-        outputs,
-        layers,
-    })
+}
+
+/// Measures `args`'s policy on `args`'s calibration inputs.
+pub fn measure(args: &Args) -> anyhow::Result<Report> {
+    let base = Baseline::new(
+        &args.model,
+        &args.calibrate,
+        &args.input_shapes,
+        args.frac_bits,
+    )?;
+    let opts = base.options(args.approx, &args.approx_override);
+    let (plan, weights) = backend::compile(&base.model, &opts)?;
+    base.measure(&plan, &weights, args.approx, &args.approx_override)
 }
 
 /// Runs `mpcc accuracy`.

@@ -514,7 +514,9 @@ fn calibrate(
     paths: &[PathBuf],
     tokenizer: Option<&Path>,
 ) -> anyhow::Result<calibrate::Calibration> {
-    let (probe, _) = backend::build_plan(graph.clone(), weights.clone())?;
+    // The calibration inputs are checked against the plan's input declarations; the probe
+    // plan needs no weights (no copy of them).
+    let probe = mpcc_ir::plan::Plan::from_graph(graph.clone())?;
     let samples = calibrate::load_inputs(paths, &probe, tokenizer)?;
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let bar = indicatif::ProgressBar::new(samples.len() as u64);

@@ -11,16 +11,16 @@
 //! candidate. A greedy descent, not an exhaustive search: two demotions that each break the
 //! budget alone are never tried together, and the order favours the largest single saving.
 
-use crate::backend::{self, CompileOptions};
+use crate::backend;
 use crate::cli::accuracy::{self, Agreement};
 use crate::cli::compile::{human_bytes, parse_shape, policy_parser};
-use crate::frontend::FrontendOptions;
-use crate::io::Reference;
 use crate::report::{self, Network};
 use anyhow::Context;
+use mpcc_ir::plan::Plan;
+use mpcc_ir::Weights;
 use mpcc_passes::policy::{find_recipe, recipes_for_kind};
 use mpcc_passes::recipes::RecipeKind;
-use mpcc_passes::{Override, PassOptions, Policy};
+use mpcc_passes::{Override, Policy};
 use std::path::PathBuf;
 
 /// Find the cheapest recipes per node that keep the answer within an error budget.
@@ -176,60 +176,51 @@ impl Unit {
     }
 }
 
-/// The shared parts of every candidate's compile.
+/// What every candidate shares: the baseline (calibration files, exact model) and the
+/// arguments.
 struct Ctx {
-    model: PathBuf,
-    shapes: Vec<(String, Vec<usize>)>,
+    base: accuracy::Baseline,
     args: Args,
 }
 
+/// One evaluated recipe choice: its predicted cost, whether it meets the budget, and the
+/// worst agreement per output.
+struct Eval {
+    cost: Cost,
+    ok: bool,
+    worst: Vec<(String, Agreement)>,
+}
+
 impl Ctx {
-    fn options(&self, overrides: &[Override]) -> CompileOptions {
-        CompileOptions {
-            frontend: FrontendOptions {
-                input_shapes: self.shapes.clone(),
-                frac_bits: self.args.frac_bits,
-                ..FrontendOptions::default()
-            },
-            passes: PassOptions {
-                policy: self.args.approx,
-                overrides: overrides.to_vec(),
-                ..PassOptions::default()
-            },
-        }
+    fn compile(&self, overrides: &[Override]) -> anyhow::Result<(Plan, Weights)> {
+        let opts = self.base.options(self.args.approx, overrides);
+        Ok(backend::compile(&self.base.model, &opts)?)
     }
 
-    fn cost(&self, overrides: &[Override]) -> anyhow::Result<Cost> {
-        let (plan, _) = backend::compile(&self.model, &self.options(overrides))?;
+    fn cost(&self, plan: &Plan) -> Cost {
         let net = match self.args.minimize {
             Minimize::TimeLan => Network::LAN,
             _ => Network::WAN,
         };
-        let t = report::predicted(&plan, &net).total;
+        let t = report::predicted(plan, &net).total;
         let score = match self.args.minimize {
             Minimize::Bytes => t.bytes_sent as f64,
             Minimize::Rounds => t.rounds as f64,
             Minimize::TimeWan | Minimize::TimeLan => t.est_time_s,
         };
-        Ok(Cost {
+        Cost {
             bytes: t.bytes_sent,
             rounds: t.rounds,
             score,
-        })
+        }
     }
 
-    /// The worst agreement per output, and whether every one meets the budget.
-    fn accuracy(&self, overrides: &[Override]) -> anyhow::Result<(bool, Vec<(String, Agreement)>)> {
-        let args = accuracy::Args {
-            model: self.args.model.clone(),
-            calibrate: self.args.calibrate.clone(),
-            input_shapes: self.args.input_shapes.clone(),
-            approx: self.args.approx,
-            approx_override: overrides.to_vec(),
-            frac_bits: self.args.frac_bits,
-            json: false,
-        };
-        let report = accuracy::measure(&args)?;
+    /// Compiles `overrides` once, then costs and measures the plan.
+    fn evaluate(&self, overrides: &[Override]) -> anyhow::Result<Eval> {
+        let (plan, weights) = self.compile(overrides)?;
+        let report = self
+            .base
+            .measure(&plan, &weights, self.args.approx, overrides)?;
         let mut ok = true;
         let mut worst: Vec<(String, Agreement)> = Vec::new();
         for o in &report.outputs {
@@ -244,14 +235,17 @@ impl Ctx {
                 None => worst.push((o.output.clone(), a)),
             }
         }
-        Ok((ok, worst))
+        Ok(Eval {
+            cost: self.cost(&plan),
+            ok,
+            worst,
+        })
     }
 }
 
 /// The units of the model: its nodes that a recipe lowers, split by head with `per_head`.
-fn units(ctx: &Ctx) -> anyhow::Result<Vec<Unit>> {
-    let loaded = crate::frontend::load(&ctx.model, &ctx.options(&[]).frontend)?;
-    let g = &loaded.graph;
+fn units(ctx: &Ctx) -> Vec<Unit> {
+    let g = ctx.base.exact_graph();
     let mut out: Vec<Unit> = Vec::new();
     for node in &g.nodes {
         let Some(kind) = RecipeKind::of(&node.op) else {
@@ -276,7 +270,7 @@ fn units(ctx: &Ctx) -> anyhow::Result<Vec<Unit>> {
             }),
         }
     }
-    Ok(out)
+    out
 }
 
 fn describe(worst: &[(String, Agreement)]) -> String {
@@ -295,38 +289,24 @@ fn describe(worst: &[(String, Agreement)]) -> String {
 
 /// Runs `mpcc tune`.
 pub fn main(args: Args) -> anyhow::Result<()> {
-    let model = if args.model.is_dir() {
-        args.model.join("model.onnx")
-    } else {
-        args.model.clone()
-    };
-    let first = args
-        .calibrate
-        .first()
-        .context("give at least one --calibrate file")?;
-    let mut shapes = Reference::load(first)?.input_shapes();
-    for (name, dims) in &args.input_shapes {
-        match shapes.iter_mut().find(|(n, _)| n == name) {
-            Some(s) => s.1 = dims.clone(),
-            None => shapes.push((name.clone(), dims.clone())),
-        }
-    }
+    let base = accuracy::Baseline::new(
+        &args.model,
+        &args.calibrate,
+        &args.input_shapes,
+        args.frac_bits,
+    )?;
     let output = args.output.clone();
-    let ctx = Ctx {
-        model,
-        shapes,
-        args,
-    };
-    let base_cost = ctx.cost(&[])?;
-    let (base_ok, base_acc) = ctx.accuracy(&[])?;
+    let ctx = Ctx { base, args };
+    let start = ctx.evaluate(&[])?;
+    let base_cost = start.cost;
     outln!(
         "base `--approx {}`: {} rounds, {} sent; {}",
         ctx.args.approx,
         base_cost.rounds,
         human_bytes(base_cost.bytes),
-        describe(&base_acc)
+        describe(&start.worst)
     );
-    if !base_ok {
+    if !start.ok {
         anyhow::bail!(
             "the base policy `{}` itself misses the budget {:?} on the calibration inputs; \
              loosen the budget or start from a more accurate --approx",
@@ -336,7 +316,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     }
     let base = ctx.args.approx.recipes();
     let mut candidates: Vec<(Unit, &'static str, f64)> = Vec::new();
-    let units = units(&ctx)?;
+    let units = units(&ctx);
     for u in &units {
         for name in recipes_for_kind(u.kind) {
             let Some(info) = find_recipe(name) else {
@@ -347,7 +327,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             if r == *base {
                 continue;
             }
-            let c = ctx.cost(&[u.with(name)?])?;
+            let c = ctx.cost(&ctx.compile(&[u.with(name)?])?.0);
             if c.score < base_cost.score {
                 candidates.push((u.clone(), name, base_cost.score - c.score));
             }
@@ -361,26 +341,27 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     );
     let mut chosen: Vec<(Unit, &'static str)> = Vec::new();
     let mut overrides: Vec<Override> = Vec::new();
+    let mut last = start;
     for (u, name, _) in &candidates {
         if chosen.iter().any(|(c, _)| c.label() == u.label()) {
             continue;
         }
         let mut trial = overrides.clone();
         trial.push(u.with(name)?);
-        let (ok, acc) = ctx.accuracy(&trial)?;
+        let e = ctx.evaluate(&trial)?;
         outln!(
             "  {} {} = {name}: {}",
-            if ok { "keep" } else { "drop" },
+            if e.ok { "keep" } else { "drop" },
             u.label(),
-            describe(&acc)
+            describe(&e.worst)
         );
-        if ok {
+        if e.ok {
             overrides = trial;
             chosen.push((u.clone(), name));
+            last = e;
         }
     }
-    let cost = ctx.cost(&overrides)?;
-    let (_, acc) = ctx.accuracy(&overrides)?;
+    let (cost, acc) = (last.cost, last.worst);
     let json: Vec<serde_json::Value> = chosen
         .iter()
         .map(|(u, name)| {
