@@ -194,6 +194,11 @@ pub struct Report {
     pub by_op: Vec<OpRow>,
     /// Per layer: `embeddings`, the numbered layers in plan order, `pooler`, `other`.
     pub by_layer: Vec<LayerRow>,
+    /// The input-independent instructions (correlated randomness such as `sin_prep`,
+    /// which the parties make before any input exists), included in `total`; absent when
+    /// the plan has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_independent: Option<Tally>,
     /// Seed-agreement traffic before the first instruction, per party (measured only; not
     /// in `total`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -243,10 +248,14 @@ pub fn measured(plan: &Plan, run: &RunResult, net: &Network) -> Report {
 fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report {
     let g = plan.graph();
     let mut total = Tally::default();
+    let mut offline: Option<Tally> = None;
     let mut by_node: Vec<NodeRow> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (node, t) in g.nodes.iter().zip(&tallies) {
         total.add(t);
+        if node.op.input_independent() {
+            offline.get_or_insert_with(Tally::default).add(t);
+        }
         let i = *index.entry(node.origin.as_str()).or_insert_with(|| {
             by_node.push(NodeRow {
                 onnx_node: node.origin.clone(),
@@ -282,6 +291,9 @@ fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report 
         .collect();
     by_layer.sort_by_key(|r| layer_rank(&r.layer));
     total.round_times();
+    if let Some(t) = offline.as_mut() {
+        t.round_times();
+    }
     by_node.iter_mut().for_each(|r| r.cost.round_times());
     by_op.iter_mut().for_each(|r| r.cost.round_times());
     by_layer.iter_mut().for_each(|r| r.cost.round_times());
@@ -299,6 +311,7 @@ fn build(plan: &Plan, kind: Kind, tallies: Vec<Tally>, net: &Network) -> Report 
         by_node,
         by_op,
         by_layer,
+        input_independent: offline,
         setup_bytes_per_party: None,
         run_wall_s: None,
     }

@@ -237,6 +237,25 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         Op::Reciprocal { .. } => a().map(|v| 1.0 / v),
         Op::Rsqrt { .. } => a().map(|v| 1.0 / v.sqrt()),
         Op::Poly { coeffs } => a().map(|v| poly(coeffs, v)),
+        // The angle t = 0: sines 0, cosines 1 (the series is the same for every angle).
+        Op::SinPrep { .. } => {
+            let rows = out.shape.first().copied().unwrap_or(0);
+            let per = out.len().checked_div(rows).unwrap_or(0);
+            let values = (0..rows)
+                .flat_map(|r| {
+                    std::iter::repeat_n(
+                        if r > 0 && r.is_multiple_of(2) {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                        per,
+                    )
+                })
+                .collect();
+            Tensor::new(out.shape.clone(), values)
+        }
+        Op::SinSeries { coeffs, period } => a().map(|v| sin_series(coeffs, *period, v)),
         Op::PiecewisePoly { breaks, pieces } => a().map(|v| piecewise(breaks, pieces, v)),
         Op::Gelu => a().map(|v| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2))),
         Op::Erf => a().map(libm::erf),
@@ -314,4 +333,16 @@ fn rms_norm_lane(lane: &mut [f64], eps: f64) {
     let mean_sq = lane.iter().map(|v| v * v).sum::<f64>() / lane.len() as f64;
     let r = 1.0 / (mean_sq + eps).sqrt();
     lane.iter_mut().for_each(|v| *v *= r);
+}
+
+/// `coeffs[0] + sum_j coeffs[j] sin(2π j x / period)`.
+pub fn sin_series(coeffs: &[f64], period: f64, x: f64) -> f64 {
+    let w = std::f64::consts::TAU * x / period;
+    coeffs.first().copied().unwrap_or(0.0)
+        + coeffs
+            .iter()
+            .skip(1)
+            .enumerate()
+            .map(|(j, c)| c * ((j + 1) as f64 * w).sin())
+            .sum::<f64>()
 }

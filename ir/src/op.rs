@@ -198,6 +198,25 @@ pub enum Op {
         /// The pieces.
         pieces: Vec<Piece>,
     },
+    /// Correlated randomness for [`Op::SinSeries`] with `terms` sine terms, made by the three
+    /// parties from their own randomness before any input exists (no dealer, no operand): a
+    /// random angle t that no party knows (row 0, in ring units: t / 2^k of a turn), then
+    /// shares of `sin(2π j t / 2^k)` and `cos(2π j t / 2^k)` for j = 1..=terms (rows 2j - 1
+    /// and 2j) at the value's scale ([`crate::typing::sin_prep_scale`]). Shape
+    /// `[2 terms + 1, ..]`, where `..` is the shape of the `sin_series` operand it serves.
+    SinPrep {
+        /// Number of sine terms K.
+        terms: u32,
+    },
+    /// `coeffs[0] + sum_j coeffs[j] sin(2π j x / period)`, j = 1..K (SecFormer's Fourier
+    /// series, MPC-REFERENCE §2.4): one opening of `x - t` against the angle of its second
+    /// operand, a [`Op::SinPrep`] of K terms, then local products and one truncation.
+    SinSeries {
+        /// The constant, then the K sine coefficients.
+        coeffs: Vec<f64>,
+        /// Period of the first term, in the units of x.
+        period: f64,
+    },
     /// Reveal the value to `to` as graph output `name`. The only op that reconstructs a secret.
     /// With `to` empty nothing is revealed: every party keeps its share as state named
     /// `name`, for a later run's [`InputEncoding::State`] input.
@@ -258,7 +277,9 @@ impl Op {
     /// The class of this op. Every variant is listed: a new op must say what it is.
     pub fn class(&self) -> OpClass {
         match self {
-            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => OpClass::Source,
+            Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } | Op::SinPrep { .. } => {
+                OpClass::Source
+            }
             Op::Add
             | Op::Sub
             | Op::Neg
@@ -283,6 +304,7 @@ impl Op {
             | Op::Rsqrt { .. }
             | Op::Poly { .. }
             | Op::PiecewisePoly { .. }
+            | Op::SinSeries { .. }
             | Op::Downcast { .. }
             | Op::Upcast { .. } => OpClass::Protocol,
             Op::Output { .. } => OpClass::Reveal,
@@ -302,6 +324,12 @@ impl Op {
     /// True when a plan may hold this op (the VM has a kernel for it).
     pub fn is_kernel(&self) -> bool {
         self.class() != OpClass::HighLevel
+    }
+
+    /// True for instructions that need no input or weight: correlated randomness the
+    /// parties make before any input exists (`sin_prep`).
+    pub fn input_independent(&self) -> bool {
+        matches!(self, Op::SinPrep { .. })
     }
 
     /// True for sources, whose output type is declared rather than computed.
@@ -340,6 +368,8 @@ impl Op {
             Op::Rsqrt { .. } => "rsqrt",
             Op::Poly { .. } => "poly",
             Op::PiecewisePoly { .. } => "piecewise_poly",
+            Op::SinPrep { .. } => "sin_prep",
+            Op::SinSeries { .. } => "sin_series",
             Op::Output { .. } => "output",
             Op::Gelu => "gelu",
             Op::Erf => "erf",

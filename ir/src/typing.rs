@@ -63,6 +63,33 @@ pub fn check_source(op: &Op, declared: &ValueType) -> TResult<()> {
             Vis::Owner | Vis::Public => Ok(()),
             Vis::Client | Vis::Secret => fail("a weight is the owner's or public"),
         }
+    } else if let Op::SinPrep { terms } = op {
+        if *terms == 0 || *terms > MAX_SIN_TERMS {
+            return fail(format!(
+                "{terms} sine terms; a series has 1 to {MAX_SIN_TERMS}"
+            ));
+        }
+        if declared.shape.first() != Some(&(2 * *terms as usize + 1)) {
+            return fail(format!(
+                "the first axis of {terms} terms' material must hold {} rows",
+                2 * terms + 1
+            ));
+        }
+        if declared.vis != Vis::Secret {
+            return fail("sine material is secret to every party");
+        }
+        if !declared.scale.is_multiple_of(2)
+            || declared.scale == 0
+            || 3 * declared.scale / 2 + 6 > declared.ring.bits()
+        {
+            return fail(format!(
+                "sine material at scale {} in {}: an even scale 2q with 3q + 6 <= {} bits",
+                declared.scale,
+                declared.ring,
+                declared.ring.bits()
+            ));
+        }
+        Ok(())
     } else if let Op::Const { values } = op {
         if values.len() != declared.len() {
             return fail(format!(
@@ -80,11 +107,80 @@ pub fn check_source(op: &Op, declared: &ValueType) -> TResult<()> {
     }
 }
 
+/// The most terms of a sine series ([`Op::SinPrep`], [`Op::SinSeries`]).
+pub const MAX_SIN_TERMS: u32 = 32;
+
+/// The scale `2q` of [`Op::SinPrep`] material serving an operand at scale `f` in `ring`:
+/// each of its sines and cosines is a product of two factors encoded at scale q, and the
+/// series multiplies them by public coefficients at scale q, so a sum at scale 3q must fit
+/// below 2^(k-2) with 3 bits to spare: `q = min(f, (k - 6) / 3)` (Z64: 19, Z32: 8), and at
+/// least 1.
+pub fn sin_prep_scale(ring: Ring, f: u32) -> u32 {
+    2 * f.min((ring.bits() - 6) / 3).max(1)
+}
+
+/// Checks a sine series' attributes and its material against its operand x.
+fn check_sin_series(coeffs: &[f64], period: f64, x: &ValueType, prep: &ValueType) -> TResult<()> {
+    let terms = coeffs.len().saturating_sub(1);
+    if terms == 0 || terms > MAX_SIN_TERMS as usize {
+        return fail(format!(
+            "{terms} sine terms; a series has 1 to {MAX_SIN_TERMS}"
+        ));
+    }
+    if coeffs.iter().any(|c| !c.is_finite()) {
+        return fail("coefficients must be finite");
+    }
+    if !(period.is_finite() && period > 0.0) {
+        return fail(format!("period {period}: it must be positive and finite"));
+    }
+    let mut want = vec![2 * terms + 1];
+    want.extend(&x.shape);
+    if prep.shape != want || prep.ring != x.ring || !prep.vis.is_secret() {
+        return fail(format!(
+            "its material must be secret, in {} with shape {want:?}; has {prep}",
+            x.ring
+        ));
+    }
+    let q2 = sin_prep_scale(x.ring, x.scale);
+    if prep.scale != q2 {
+        return fail(format!(
+            "its material must have scale {q2}, has {}",
+            prep.scale
+        ));
+    }
+    if 3 * q2 / 2 < x.scale {
+        return fail(format!(
+            "scale {} is finer than a sine series in {} computes (at most {})",
+            x.scale,
+            x.ring,
+            3 * q2 / 2
+        ));
+    }
+    // |c0| + sqrt(2) sum |c_j| at scale 3q below 2^(k-2).
+    let bound = coeffs[0].abs()
+        + std::f64::consts::SQRT_2 * coeffs[1..].iter().map(|c| c.abs()).sum::<f64>();
+    if bound * (3.0 * q2 as f64 / 2.0).exp2() >= ((x.ring.bits() - 2) as f64).exp2() {
+        return fail(format!(
+            "coefficients summing to {bound} overflow the series' sum in {}",
+            x.ring
+        ));
+    }
+    // x · (2^(k-f) / period) must be a multiple of x's unit that resolves the angle.
+    let turn = ((x.ring.bits() - x.scale) as f64).exp2() / period;
+    if turn < 1024.0 {
+        return fail(format!(
+            "period {period} at scale {} leaves {turn:.0} ring units per turn in {}; at least 1024",
+            x.scale, x.ring
+        ));
+    }
+    Ok(())
+}
+
 /// The number of operands `op` takes; `None` for variadic ops (`concat`, at least one).
 pub fn arity(op: &Op) -> Option<usize> {
     Some(match op {
-        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => 0,
-        Op::Add | Op::Sub | Op::Mul | Op::MatMul | Op::Select | Op::Div => 2,
+        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } | Op::SinPrep { .. } => 0,
+        Op::Add | Op::Sub | Op::Mul | Op::MatMul | Op::Select | Op::Div | Op::SinSeries { .. } => 2,
         Op::Concat { .. } => return None,
         Op::Neg
         | Op::Trunc { .. }
@@ -144,8 +240,13 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
     let x = || ins[0];
     // (shape, scale) of the output; ring and visibility follow the operands.
     let (out_shape, scale) = match op {
-        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => {
+        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } | Op::SinPrep { .. } => {
             return fail(format!("'{}' is a source: its type is declared", op.name()));
+        }
+        Op::SinSeries { coeffs, period } => {
+            check_sin_series(coeffs, *period, x(), ins[1])?;
+            // The angle's material carries no information: the result is x's.
+            return Ok(x().clone());
         }
         Op::Add | Op::Sub | Op::Div => {
             same_scale(ins)?;

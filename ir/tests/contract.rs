@@ -15,7 +15,19 @@ use common::{one_op_graph, sec};
 fn operands(op: &Op) -> (Vec<ValueType>, Option<Vec<usize>>) {
     let x = || vec![sec(&[2, 3], 18)];
     match op {
-        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } => (vec![], None),
+        Op::Input { .. } | Op::Weight { .. } | Op::Const { .. } | Op::SinPrep { .. } => {
+            (vec![], None)
+        }
+        Op::SinSeries { coeffs, .. } => (
+            vec![
+                sec(&[2, 3], 18),
+                sec(
+                    &[2 * coeffs.len() - 1, 2, 3],
+                    typing::sin_prep_scale(Ring::Z64, 18),
+                ),
+            ],
+            None,
+        ),
         Op::Add | Op::Sub | Op::Div => (vec![sec(&[2, 3], 18), sec(&[3], 18)], None),
         Op::Mul => (vec![sec(&[2, 3], 18), sec(&[2, 3], 18)], None),
         Op::Select => (vec![sec(&[2, 3], 18), sec(&[2, 3], 0)], None),
@@ -102,6 +114,10 @@ fn every_op() -> Vec<Op> {
         Op::PiecewisePoly {
             breaks: vec![0.0],
             pieces: vec![Piece::Zero, Piece::Identity],
+        },
+        Op::SinSeries {
+            coeffs: vec![0.5, 0.6, -0.1],
+            period: 28.0,
         },
         Op::Output {
             name: "y".into(),

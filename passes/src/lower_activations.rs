@@ -47,10 +47,10 @@
 //! kernel's fixed-point rounding comes on top (the runtime's `poly_bound`: about
 //! `2^-18 (1.5 + 0.75|x| + x²/2)` for |x| ≥ 1).
 
-use crate::recipes::{ActivationRecipe, RecipeKind, Recipes};
-use crate::rewrite::{rebuild, Rewrite};
+use crate::recipes::{ActivationRecipe, FourierErf, RecipeKind, Recipes};
+use crate::rewrite::{rebuild, Emitter, Rewrite};
 use crate::{PassCtx, PassError};
-use mpcc_ir::{Graph, Op};
+use mpcc_ir::{typing, Graph, Op, ValueId, ValueType, Vis};
 
 /// Replaces each GeLU, erf, tanh, sigmoid and SiLU by its recipe's piecewise polynomial.
 pub fn lower_activations(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
@@ -64,6 +64,17 @@ pub fn lower_activations(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), Pas
             ActivationRecipe::Poly(coeffs) => Op::Poly {
                 coeffs: coeffs.to_vec(),
             },
+            ActivationRecipe::FourierErf(r) => {
+                let gelu = matches!(node.op, Op::Gelu);
+                if !gelu && !matches!(node.op, Op::Erf) {
+                    return Err(e.unsupported(format!(
+                        "the Fourier erf recipe lowers gelu and erf, not {}",
+                        node.op.name()
+                    )));
+                }
+                let y = fourier_erf(e, e.arg(0), r, gelu)?;
+                return Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)));
+            }
         };
         let y = e.same(op, e.arg(0));
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
@@ -86,4 +97,71 @@ fn activation(kind: RecipeKind) -> Option<fn(&Recipes) -> ActivationRecipe> {
         | RecipeKind::Div
         | RecipeKind::Sqrt => None,
     }
+}
+
+/// SecFormer's erf of `x` (`gelu` false) or its GeLU `0.5 x (1 + erf(x / √2))` (`gelu`
+/// true) with the series `r`: the series s by `sin_series` (its material from a
+/// `sin_prep` of the same shape), the middle piece m (erf: s; GeLU: `x · Φ(x)` with s the
+/// series of Φ), two comparisons b = `[x >= -c, x >= c]` (c the clip, times √2 for GeLU),
+/// and `lo + b_0 (m - lo) + b_1 (hi - m)` by one select over both pieces: `lo, hi` = -1, 1
+/// (erf) or 0, x (GeLU).
+fn fourier_erf(
+    e: &mut Emitter<'_>,
+    x: ValueId,
+    r: &FourierErf,
+    gelu: bool,
+) -> Result<ValueId, crate::PassError> {
+    let ty = e.ty(x).clone();
+    let (f, ring) = (ty.scale, ty.ring);
+    // In units of x: z = x / √2 for GeLU.
+    let stretch = if gelu { std::f64::consts::SQRT_2 } else { 1.0 };
+    let period = 2.0 * r.half_period * stretch;
+    let clip = r.clip * stretch;
+    // GeLU's series is Φ = (1 + erf) / 2.
+    let half = if gelu { 0.5 } else { 1.0 };
+    let mut coeffs = vec![if gelu { 0.5 } else { 0.0 }];
+    coeffs.extend(r.coeffs.iter().map(|c| c * half));
+    let terms = r.coeffs.len();
+    let mut pshape = vec![2 * terms + 1];
+    pshape.extend(&ty.shape);
+    let prep = e.emit(
+        Op::SinPrep {
+            terms: terms as u32,
+        },
+        &[],
+        ValueType {
+            shape: pshape,
+            ring,
+            scale: typing::sin_prep_scale(ring, f),
+            vis: Vis::Secret,
+        },
+    );
+    let s = e.typed(Op::SinSeries { coeffs, period }, &[x, prep], None)?;
+    let (mid, lo, hi) = if gelu {
+        let m = e.mul_trunc(x, s)?;
+        let zero = e.scalar_like(0.0, x);
+        (m, zero, x)
+    } else {
+        let (m1, p1) = (e.scalar_like(-1.0, x), e.scalar_like(1.0, x));
+        (s, m1, p1)
+    };
+    // Both differences have x's shape (mid has it).
+    let up = if gelu {
+        mid
+    } else {
+        e.binary(Op::Sub, mid, lo)?
+    };
+    let top = e.binary(Op::Sub, hi, mid)?;
+    let mut one = vec![1];
+    one.extend(&ty.shape);
+    let (up, top) = (e.reshape(up, one.clone()), e.reshape(top, one.clone()));
+    let pieces = e.typed(Op::Concat { axis: 0 }, &[up, top], None)?;
+    let bits = e.ge(x, vec![-clip, clip]);
+    let chosen = e.binary(Op::Select, pieces, bits)?;
+    let sum = e.reduce(Op::ReduceSum { axes: vec![0] }, chosen, 0);
+    let sum = e.reshape(sum, ty.shape.clone());
+    if gelu {
+        return Ok(sum);
+    }
+    e.binary(Op::Add, sum, lo)
 }

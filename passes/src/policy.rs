@@ -44,9 +44,19 @@ pub const RECIPES: &[RecipeInfo] = &[
         recipe: Recipe::Gelu(ActivationRecipe::Piecewise(recipes::PUMA_GELU)),
     },
     RecipeInfo {
+        name: "secformer-gelu",
+        description: "SecFormer's 0.5x(1 + erf(x/sqrt 2)), erf as a 7-term Fourier series on [-2.5, 2.5) by the sine protocol (material made offline by the parties), |err| <= 5.9e-2",
+        recipe: Recipe::Gelu(ActivationRecipe::FourierErf(&recipes::SECFORMER_ERF)),
+    },
+    RecipeInfo {
         name: "puma-erf",
         description: "erf as 5 pieces (odd degree 5 in the middle), |err| <= 5.3e-4",
         recipe: Recipe::Erf(ActivationRecipe::Piecewise(recipes::ERF)),
+    },
+    RecipeInfo {
+        name: "secformer-erf",
+        description: "SecFormer's erf: a 7-term Fourier series on [-2.5, 2.5), +-1 outside, by the sine protocol, |err| <= 3.6e-2",
+        recipe: Recipe::Erf(ActivationRecipe::FourierErf(&recipes::SECFORMER_ERF)),
     },
     RecipeInfo {
         name: "puma-tanh",
@@ -168,9 +178,9 @@ pub const POLICIES: &[PolicyInfo] = &[
     PolicyInfo {
         name: "secformer",
         description: "SecFormer's split (MPC-REFERENCE §2.4): 2Quad softmax (x + 5)^2 / \
-                      sum (x + 5)^2, accurate GeLU (`puma-gelu`, standing in for SecFormer's \
-                      Fourier-series erf), the rest as `puma`; only for models distilled with \
-                      the 2Quad softmax",
+                      sum (x + 5)^2, SecFormer's GeLU (`secformer-gelu`: erf as a 7-term \
+                      Fourier series by the sine protocol), the rest as `puma`; only for \
+                      models distilled with the 2Quad softmax",
         recipes: recipes::SECFORMER,
     },
     PolicyInfo {
@@ -198,6 +208,15 @@ impl Policy {
     pub const SECFORMER: Policy = Policy(&POLICIES[3]);
     /// `mpcvit`.
     pub const MPCVIT: Policy = Policy(&POLICIES[4]);
+
+    /// Every policy, in [`POLICIES`] order.
+    pub const ALL: &'static [Policy] = &[
+        Policy::PUMA,
+        Policy::PUMA_PAPER,
+        Policy::MPCFORMER,
+        Policy::SECFORMER,
+        Policy::MPCVIT,
+    ];
 
     /// Its entry of [`POLICIES`].
     pub fn info(self) -> &'static PolicyInfo {

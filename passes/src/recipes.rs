@@ -69,7 +69,31 @@ pub enum ActivationRecipe {
     Piecewise(Piecewise),
     /// One `poly` kernel: `sum c[i] x^i`, coefficients constant first, on all of ℝ.
     Poly(&'static [f64]),
+    /// SecFormer's erf (MPC-REFERENCE §2.4): `sum_j coeffs[j-1] sin(j π z / 10)` on
+    /// `[-clip, clip)`, -1 below and 1 above, by the sine protocol (`sin_prep`,
+    /// `sin_series`) and two comparisons. For GeLU, `0.5 x (1 + erf(x / √2))`.
+    FourierErf(&'static FourierErf),
 }
+
+/// A Fourier-series erf ([`ActivationRecipe::FourierErf`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FourierErf {
+    /// The sine coefficients β_1..β_K of `sin(j π z / half_period)`.
+    pub coeffs: &'static [f64],
+    /// Half the period of the first term, in units of z (SecFormer: 10).
+    pub half_period: f64,
+    /// The series holds on `[-clip, clip)`; erf is ±1 outside (SecFormer: 2.5).
+    pub clip: f64,
+}
+
+/// SecFormer's erf series (`operation/*.py` of its repository; MPC-REFERENCE §2.4).
+pub const SECFORMER_ERF: FourierErf = FourierErf {
+    coeffs: &[
+        1.25772, -0.0299154, 0.382155, -0.0519123, 0.196033, -0.0624557, 0.118029,
+    ],
+    half_period: 10.0,
+    clip: 2.5,
+};
 
 /// How to lower an RMS norm (`x / sqrt(mean(x²) + eps)`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -180,6 +204,8 @@ impl RecipeKind {
             | Op::Rsqrt { .. }
             | Op::Poly { .. }
             | Op::PiecewisePoly { .. }
+            | Op::SinPrep { .. }
+            | Op::SinSeries { .. }
             | Op::Output { .. } => return None,
         })
     }
@@ -431,11 +457,14 @@ pub const MPCFORMER: Recipes = Recipes {
 /// SecFormer's choice (MPC-REFERENCE §2.4): retrain the softmax only, as 2Quad
 /// ([`MPCFORMER_SOFTMAX`]: SecFormer's numerator is the same `(x + 5)²` and it divides by
 /// Goldschmidt, as the reciprocal kernel does after normalising; 3 iterations already reach
-/// 18 fraction bits, so SecFormer's 7 would buy nothing here), and keep an accurate GeLU.
-/// SecFormer's GeLU is `0.5x(1 + erf(x/√2))` with a 7-term Fourier series for erf on a
-/// 1-round sine protocol, which needs a sine kernel mpcc does not have; until it has one,
-/// GeLU and everything else are [`PUMA`]'s (`puma-gelu`, |err| ≤ 4.05e-3).
+/// 18 fraction bits, so SecFormer's 7 would buy nothing here), and SecFormer's GeLU,
+/// `0.5x(1 + erf(x/√2))` with a 7-term Fourier series for erf on the sine protocol
+/// ([`SECFORMER_GELU`]). Everything else is [`PUMA`]'s.
 pub const SECFORMER: Recipes = Recipes {
     softmax: MPCFORMER_SOFTMAX,
+    gelu: SECFORMER_GELU,
     ..PUMA
 };
+
+/// SecFormer's GeLU: `0.5 x (1 + erf(x / √2))` with [`SECFORMER_ERF`].
+pub const SECFORMER_GELU: ActivationRecipe = ActivationRecipe::FourierErf(&SECFORMER_ERF);

@@ -354,3 +354,28 @@ proptest! {
         prop_assert!(err <= 2.9e-4, "{err:e}");
     }
 }
+
+/// GeLU → SecFormer's Fourier erf (`secformer-gelu`): |err| ≤ 5.9e-2 on ℝ (worst near
+/// x = 3.30, where the published series is furthest from erf); erf → the same series
+/// (`secformer-erf`): |err| ≤ 3.6e-2 (worst near z = -2.28). The published coefficients
+/// approximate erf only to 3.6e-2 on [-2.5, 2.5); both bounds are tight.
+const SECFORMER_GELU: f64 = 5.9e-2;
+const SECFORMER_ERF: f64 = 3.6e-2;
+
+#[test]
+fn secformer_fourier_bounds_on_grid() {
+    let xs = grid(-50.0, 50.0, 200_001);
+    for (op, over, bound) in [
+        (Op::Gelu, "op:gelu=secformer-gelu", SECFORMER_GELU),
+        (Op::Erf, "op:erf=secformer-erf", SECFORMER_ERF),
+    ] {
+        let g = unary_graph(op.clone(), &[xs.len()]);
+        let l = lowered_with(&g, over);
+        assert!(
+            l.nodes.iter().any(|n| matches!(n.op, Op::SinSeries { .. })),
+            "{over}: no sine series"
+        );
+        let err = max_abs_diff(&run(&g, &[("x", &xs)]), &run(&l, &[("x", &xs)]));
+        assert!((0.9 * bound..=bound).contains(&err), "{over}: {err:e}");
+    }
+}

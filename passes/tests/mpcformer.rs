@@ -51,15 +51,19 @@ fn policy_by_name() {
     );
 }
 
-/// `secformer` takes 2Quad for the softmax and keeps `puma`'s GeLU and the rest.
+/// `secformer` takes 2Quad for the softmax and SecFormer's GeLU, and keeps `puma`'s rest;
+/// its GeLU lowers to the sine protocol (`sin_prep`, `sin_series`), one product, two
+/// comparisons and one select of both pieces.
 #[test]
 fn secformer_policy() {
     assert_eq!("secformer".parse::<Policy>(), Ok(Policy::SECFORMER));
     let (s, p) = (Policy::SECFORMER.recipes(), Policy::PUMA.recipes());
     assert_eq!(s.softmax, Policy::MPCFORMER.recipes().softmax);
+    assert_eq!(s.gelu, recipes::SECFORMER_GELU);
     assert_eq!(
         recipes::Recipes {
             softmax: p.softmax,
+            gelu: p.gelu,
             ..*s
         },
         *p
@@ -67,7 +71,22 @@ fn secformer_policy() {
     let g = unary_graph(Op::Gelu, &[4]);
     assert_eq!(
         op_names(&lower(&g, Policy::SECFORMER, &[])),
-        ["input", "piecewise_poly", "output"]
+        [
+            "input",
+            "sin_prep",
+            "sin_series",
+            "mul",
+            "trunc",
+            "sub",
+            "reshape",
+            "reshape",
+            "concat",
+            "ge",
+            "select",
+            "reduce_sum",
+            "reshape",
+            "output"
+        ]
     );
 }
 

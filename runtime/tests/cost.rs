@@ -118,6 +118,13 @@ fn every_instruction_plan(ring: Ring, f: u32) -> Plan {
     ] {
         v = b.add(op, &[v], &[1, 2, 5], f, Secret);
     }
+    let q2 = typing::sin_prep_scale(ring, f);
+    let prep = b.add(Op::SinPrep { terms: 2 }, &[], &[5, 1, 2, 5], q2, Secret);
+    let series = Op::SinSeries {
+        coeffs: vec![0.5, 0.6, -0.1],
+        period: 28.3,
+    };
+    v = b.add(series, &[v, prep], &[1, 2, 5], f, Secret);
     let pub_e = b.add(Op::ExpTaylor { iters: 3 }, &[c], &[6], f, Public);
     let to = vec![CLIENT, MODEL_OWNER];
     b.add(
@@ -190,6 +197,6 @@ fn every_instruction_costs_what_it_sends() {
             seen.insert(node.op.name());
         }
         // Every kernel kind but pad (tested in smoke.rs).
-        assert_eq!(seen.len(), 27, "kinds covered: {seen:?}");
+        assert_eq!(seen.len(), 29, "kinds covered: {seen:?}");
     }
 }

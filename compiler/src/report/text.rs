@@ -104,6 +104,18 @@ impl Report {
             seconds(t.latency_s),
             seconds(t.transfer_s)
         );
+        if let Some(o) = &self.input_independent {
+            let _ = writeln!(
+                out,
+                "input-independent (made before the inputs; in the total): {} instructions, {} rounds, {} sent ({} / {} / {} by party 0 / 1 / 2)",
+                o.instructions,
+                o.rounds,
+                bytes(o.bytes_sent),
+                bytes(o.bytes_per_party[0]),
+                bytes(o.bytes_per_party[1]),
+                bytes(o.bytes_per_party[2]),
+            );
+        }
         if self.kind == Kind::Measured {
             let setup = self.setup_bytes_per_party.unwrap_or_default();
             let _ = writeln!(

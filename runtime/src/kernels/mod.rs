@@ -8,7 +8,8 @@
 //! shares, the parallel-prefix comparison, bit decomposition), [`inject`] (bit injection,
 //! multiplexers), [`boolean`] (`ge`, `relu`, `max_axis`, `msb_weights`), [`poly`] (power
 //! trees, `poly`, `piecewise_poly`, `exp_taylor`), [`invert`] (`reciprocal`, `rsqrt`),
-//! [`convert`] (ring conversions between Z_2^64 and Z_2^32: `downcast`, `upcast`), and
+//! [`convert`] (ring conversions between Z_2^64 and Z_2^32: `downcast`, `upcast`), [`sine`]
+//! (SecFormer's sine protocol: `sin_prep`, `sin_series`), and
 //! [`approx`] (the approximation kernels' plaintext references and error bounds).
 
 pub mod approx;
@@ -26,3 +27,4 @@ pub mod invert;
 pub mod matmul;
 pub mod poly;
 pub mod shape;
+pub mod sine;

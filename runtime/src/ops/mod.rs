@@ -161,6 +161,11 @@ fn visit<V: Visit>(op: &Op, v: V) -> V::Out {
         Op::MaxAxis { axis } => v.visit(&nl::MaxAxis { axis: *axis }),
         Op::ExpTaylor { iters } => v.visit(&nl::ExpTaylor { iters: *iters }),
         Op::Reciprocal { iters } => v.visit(&nl::Reciprocal { iters: *iters }),
+        Op::SinPrep { terms } => v.visit(&nl::SinPrep { terms: *terms }),
+        Op::SinSeries { coeffs, period } => v.visit(&nl::SinSeries {
+            coeffs,
+            period: *period,
+        }),
         Op::Rsqrt { iters } => v.visit(&nl::Rsqrt { iters: *iters }),
         Op::Poly { coeffs } => v.visit(&nl::Poly { coeffs }),
         Op::PiecewisePoly { breaks, pieces } => v.visit(&nl::PiecewisePoly { breaks, pieces }),

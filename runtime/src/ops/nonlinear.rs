@@ -1,6 +1,7 @@
 //! Nonlinear instructions: the comparison kernels `ge`, `relu` and `max_axis`
 //! ([`kernels::boolean`]), the approximation kernels `poly`, `piecewise_poly`, `exp_taylor`
-//! ([`kernels::poly`]), `reciprocal` and `rsqrt` ([`kernels::invert`]), and the high-level
+//! ([`kernels::poly`]), `reciprocal` and `rsqrt` ([`kernels::invert`]), SecFormer's
+//! `sin_prep` and `sin_series` ([`kernels::sine`]), and the high-level
 //! ops that a plan may not hold.
 //!
 //! A public operand is computed in the clear by the kernel's plaintext reference; a secret
@@ -11,7 +12,7 @@ use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::error::RtError;
 use crate::kernels::approx::plain;
-use crate::kernels::{boolean, invert, poly};
+use crate::kernels::{boolean, invert, poly, sine};
 use crate::protocol::{Args, Host};
 use crate::ring::{decode, encode};
 use crate::share::{AShare, Val};
@@ -368,6 +369,135 @@ impl Instr for Rsqrt {
     }
     fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
         Some(plain::rsqrt(x, self.iters))
+    }
+}
+
+/// `sin_prep`: the correlated randomness of a sine series ([`sine::sin_prep`]), made before
+/// and apart from the inputs (it has no operand).
+pub(super) struct SinPrep {
+    pub terms: u32,
+}
+
+impl Instr for SinPrep {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        let out = args.out;
+        let n = out.len() / (2 * self.terms as usize + 1);
+        Ok(Val::Sec(sine::sin_prep(
+            ctx,
+            n,
+            self.terms as usize,
+            out.scale,
+            out.ring,
+        )?))
+    }
+    fn cost(&self, _: &[&ValueType], out: &ValueType) -> Cost {
+        let n = out.len() / (2 * self.terms as usize + 1);
+        if n == 0 {
+            return Cost::ZERO;
+        }
+        sine::sin_prep_cost(n, self.terms as usize, out.ring)
+    }
+    /// The angle t = 0: every sine 0, every cosine exactly 1 at the material's scale.
+    fn sim(&self, _: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let out = args.out;
+        let n = out.len() / (2 * self.terms as usize + 1);
+        let one = encode(1.0, out.scale, out.ring);
+        Ok((0..out.len())
+            .map(|i| {
+                let row = i / n.max(1);
+                if row > 0 && row.is_multiple_of(2) {
+                    one
+                } else {
+                    0
+                }
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Source
+    }
+}
+
+/// `sin_series`: `coeffs[0] + sum_j coeffs[j] sin(2π j x / period)` by SecFormer's sine
+/// protocol ([`sine::sin_series`]) with the material of its second operand.
+pub(super) struct SinSeries<'o> {
+    pub coeffs: &'o [f64],
+    pub period: f64,
+}
+
+impl Instr for SinSeries<'_> {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        let (f, ring) = (args.tys[0].scale, args.out.ring);
+        match (args.vals[0], args.vals[1]) {
+            (Val::Pub(x), _) => Ok(Val::Pub(approx_public(self, x, f, ring, "sin_series")?)),
+            (Val::Sec(x), _) if x.is_empty() => Ok(Val::Sec(x.clone())),
+            (Val::Sec(x), Val::Sec(prep)) => Ok(Val::Sec(sine::sin_series(
+                ctx,
+                x,
+                prep,
+                self.coeffs,
+                self.period,
+                f,
+                args.tys[1].scale,
+                ring,
+            )?)),
+            (Val::Sec(_), Val::Pub(_)) => Err(RtError::Internal(
+                "sin_series: its material is public".into(),
+            )),
+        }
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        let x = tys[0];
+        if !secret(tys, 0) || x.is_empty() {
+            return Cost::ZERO;
+        }
+        sine::sin_series_cost(
+            x.len(),
+            self.coeffs.len() - 1,
+            x.scale,
+            tys[1].scale,
+            x.ring,
+        )
+    }
+    /// The protocol's arithmetic on the material's values: the opened angle, the public
+    /// coefficients at scale q, the sum at scale 3q and the truncation.
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let (f, ring) = (args.tys[0].scale, args.out.ring);
+        if !args.tys[0].vis.is_secret() {
+            return approx_public(self, args.vals[0], f, ring, "sin_series");
+        }
+        let (x, prep) = (args.vals[0], args.vals[1]);
+        let n = x.len();
+        let q = args.tys[1].scale / 2;
+        let c = sine::angle_factor(self.period, f, ring);
+        let m = ring.mask();
+        Ok((0..n)
+            .map(|i| {
+                s.elem = i;
+                let delta = x[i].wrapping_mul(c).wrapping_sub(prep[i]) & m;
+                let mut acc = encode(self.coeffs[0], 3 * q, ring);
+                for (j, cj) in self.coeffs.iter().enumerate().skip(1) {
+                    let a = j as f64 * sine::angle(delta, ring);
+                    let (ps, pc) = (encode(cj * a.sin(), q, ring), encode(cj * a.cos(), q, ring));
+                    let (sj, cjv) = (prep[(2 * j - 1) * n + i], prep[2 * j * n + i]);
+                    let t = s.mul(ps, cjv, ring, "sine series: term", 3 * q);
+                    acc = s.add(acc, t, ring, "sine series: sum", 3 * q);
+                    let t = s.mul(pc, sj, ring, "sine series: term", 3 * q);
+                    acc = s.add(acc, t, ring, "sine series: sum", 3 * q);
+                }
+                if 3 * q == f {
+                    acc
+                } else {
+                    s.trunc(acc, 3 * q - f, ring, "sine series: truncation", 3 * q)
+                }
+            })
+            .collect())
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
+    fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
+        Some(sine::plain(self.coeffs, self.period, x))
     }
 }
 
