@@ -235,7 +235,7 @@ fn eval_op(op: &Op, node: &Node, graph: &Graph, args: &[&Tensor]) -> TResult {
         Op::Relu => a().map(|v| v.max(0.0)),
         Op::ExpTaylor { iters } => a().map(|v| exp_taylor(v, *iters)),
         Op::Reciprocal { .. } => a().map(|v| 1.0 / v),
-        Op::Rsqrt { .. } => a().map(|v| 1.0 / v.sqrt()),
+        Op::Rsqrt { .. } | Op::RsqrtGoldschmidt { .. } => a().map(|v| 1.0 / v.sqrt()),
         Op::Poly { coeffs } => a().map(|v| poly(coeffs, v)),
         // The angle t = 0: sines 0, cosines 1 (the series is the same for every angle).
         Op::SinPrep { .. } => {

@@ -184,6 +184,13 @@ pub enum Op {
         /// Newton iterations after the initial linear guess.
         iters: u32,
     },
+    /// 1/sqrt(x) for x > 0: normalise by the most significant bit, then Goldschmidt's
+    /// coupled iteration (SecFormer, MPC-REFERENCE §2.4): `m = (3 - g) / 2`, `g <- g m²`,
+    /// `y <- y m`, from the linear guess y and `g = u y²`.
+    RsqrtGoldschmidt {
+        /// Goldschmidt iterations after the initial linear guess.
+        iters: u32,
+    },
     /// `sum coeffs[i] * x^i`, powers by a log-depth tree, one truncation at the end.
     Poly {
         /// Coefficients, constant first.
@@ -302,6 +309,7 @@ impl Op {
             | Op::ExpTaylor { .. }
             | Op::Reciprocal { .. }
             | Op::Rsqrt { .. }
+            | Op::RsqrtGoldschmidt { .. }
             | Op::Poly { .. }
             | Op::PiecewisePoly { .. }
             | Op::SinSeries { .. }
@@ -366,6 +374,7 @@ impl Op {
             Op::ExpTaylor { .. } => "exp_taylor",
             Op::Reciprocal { .. } => "reciprocal",
             Op::Rsqrt { .. } => "rsqrt",
+            Op::RsqrtGoldschmidt { .. } => "rsqrt_goldschmidt",
             Op::Poly { .. } => "poly",
             Op::PiecewisePoly { .. } => "piecewise_poly",
             Op::SinPrep { .. } => "sin_prep",

@@ -200,6 +200,7 @@ pub fn arity(op: &Op) -> Option<usize> {
         | Op::ExpTaylor { .. }
         | Op::Reciprocal { .. }
         | Op::Rsqrt { .. }
+        | Op::RsqrtGoldschmidt { .. }
         | Op::Poly { .. }
         | Op::PiecewisePoly { .. }
         | Op::Output { .. }
@@ -387,7 +388,10 @@ pub fn output_type(op: &Op, ins: &[&ValueType], shape: Option<&[usize]>) -> TRes
             }
             return Ok(x().clone());
         }
-        Op::ExpTaylor { iters } | Op::Reciprocal { iters } | Op::Rsqrt { iters } => {
+        Op::ExpTaylor { iters }
+        | Op::Reciprocal { iters }
+        | Op::Rsqrt { iters }
+        | Op::RsqrtGoldschmidt { iters } => {
             if *iters > MAX_ITERS {
                 return fail(format!(
                     "{iters} iterations; a kernel runs at most {MAX_ITERS}"

@@ -54,6 +54,7 @@ fn operands(op: &Op) -> (Vec<ValueType>, Option<Vec<usize>>) {
         | Op::ExpTaylor { .. }
         | Op::Reciprocal { .. }
         | Op::Rsqrt { .. }
+        | Op::RsqrtGoldschmidt { .. }
         | Op::Poly { .. }
         | Op::PiecewisePoly { .. }
         | Op::Output { .. }
@@ -108,6 +109,7 @@ fn every_op() -> Vec<Op> {
         Op::ExpTaylor { iters: 8 },
         Op::Reciprocal { iters: 3 },
         Op::Rsqrt { iters: 3 },
+        Op::RsqrtGoldschmidt { iters: 3 },
         Op::Poly {
             coeffs: vec![0.5, 0.25, 0.125],
         },

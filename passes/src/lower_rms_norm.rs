@@ -88,8 +88,11 @@ pub fn lower_rms_norm(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassEr
         let Op::RmsNorm { axis, eps } = node.op else {
             return Ok(Rewrite::Keep);
         };
-        let NormRecipe::Rsqrt { iters } = ctx.recipes_for(old, node)?.rms_norm;
-        let y = rms_norm(e, axis, eps, iters)?;
+        let rsqrt = match ctx.recipes_for(old, node)?.rms_norm {
+            NormRecipe::Rsqrt { iters } => Op::Rsqrt { iters },
+            NormRecipe::GoldschmidtRsqrt { iters } => Op::RsqrtGoldschmidt { iters },
+        };
+        let y = rms_norm(e, axis, eps, rsqrt)?;
         Ok(Rewrite::Replace(e.rescale(y, old.ty(node.output).scale)))
     })?;
     *graph = new;
@@ -125,7 +128,7 @@ pub fn layout(f: u32, k: u32, n: usize) -> Layout {
     }
 }
 
-fn rms_norm(e: &mut Emitter<'_>, axis: usize, eps: f64, iters: u32) -> Result<ValueId, PassError> {
+fn rms_norm(e: &mut Emitter<'_>, axis: usize, eps: f64, rsqrt: Op) -> Result<ValueId, PassError> {
     let x = e.arg(0);
     let n = e.axis_len(x, axis)?;
     if n == 0 {
@@ -140,7 +143,7 @@ fn rms_norm(e: &mut Emitter<'_>, axis: usize, eps: f64, iters: u32) -> Result<Va
     let n_eps = e.scalar_like(n as f64 * eps, sum);
     let v = e.binary(Op::Add, sum, n_eps)?;
     let v = by_const(e, v, (-2.0 * p as f64).exp2(), 2 * p)?;
-    let rs = e.same(Op::Rsqrt { iters }, v);
+    let rs = e.same(rsqrt, v);
     let rk = by_const(e, rs, (n as f64).sqrt() * (-(p as f64)).exp2(), q)?;
     let y = e.binary(Op::Mul, x, rk)?;
     // |x_i| / rms(x) <= sqrt(n) for every row; 1 % on top for the rsqrt's error.

@@ -84,6 +84,11 @@ pub const RECIPES: &[RecipeInfo] = &[
         recipe: Recipe::RmsNorm(recipes::PUMA_RMS_NORM),
     },
     RecipeInfo {
+        name: "secformer-rms-norm",
+        description: "x * rsqrt(mean(x^2) + eps) with SecFormer's Goldschmidt iteration for the rsqrt (3 iterations after the normalisation and linear guess)",
+        recipe: Recipe::RmsNorm(recipes::SECFORMER_RMS_NORM),
+    },
+    RecipeInfo {
         name: "mpcc-rms-norm",
         description: "x * rsqrt(mean(x^2) + eps), one rsqrt (2 iterations) per row",
         recipe: Recipe::RmsNorm(recipes::MPCC_RMS_NORM),

@@ -103,6 +103,12 @@ pub enum NormRecipe {
         /// Iterations of the rsqrt kernel.
         iters: u32,
     },
+    /// As [`NormRecipe::Rsqrt`] with the `rsqrt_goldschmidt` kernel (SecFormer's
+    /// Goldschmidt iteration after the normalisation).
+    GoldschmidtRsqrt {
+        /// Goldschmidt iterations.
+        iters: u32,
+    },
 }
 
 /// How to lower a bare `exp`.
@@ -202,6 +208,7 @@ impl RecipeKind {
             | Op::ExpTaylor { .. }
             | Op::Reciprocal { .. }
             | Op::Rsqrt { .. }
+            | Op::RsqrtGoldschmidt { .. }
             | Op::Poly { .. }
             | Op::PiecewisePoly { .. }
             | Op::SinPrep { .. }
@@ -373,6 +380,11 @@ pub const PUMA_RMS_NORM: NormRecipe = NormRecipe::Rsqrt { iters: 3 };
 /// its 13 of 13 argmax positions (cosine ≥ 0.99997).
 pub const MPCC_RMS_NORM: NormRecipe = NormRecipe::Rsqrt { iters: 2 };
 
+/// SecFormer's LayerNorm (MPC-REFERENCE §2.4): the rsqrt by Goldschmidt's iteration, 3 of
+/// them after mpcc's normalisation and linear guess (SecFormer runs 7 from y = 1 on inputs
+/// in (0, 3), with no normalisation).
+pub const SECFORMER_RMS_NORM: NormRecipe = NormRecipe::GoldschmidtRsqrt { iters: 3 };
+
 /// Division with 3 reciprocal iterations.
 pub const PUMA_DIV: ReciprocalRecipe = ReciprocalRecipe::Kernel { iters: 3 };
 
@@ -463,6 +475,7 @@ pub const MPCFORMER: Recipes = Recipes {
 pub const SECFORMER: Recipes = Recipes {
     softmax: MPCFORMER_SOFTMAX,
     gelu: SECFORMER_GELU,
+    rms_norm: SECFORMER_RMS_NORM,
     ..PUMA
 };
 

@@ -51,7 +51,8 @@ fn policy_by_name() {
     );
 }
 
-/// `secformer` takes 2Quad for the softmax and SecFormer's GeLU, and keeps `puma`'s rest;
+/// `secformer` takes 2Quad for the softmax, SecFormer's GeLU and its Goldschmidt rsqrt for
+/// the norms, and keeps `puma`'s rest;
 /// its GeLU lowers to the sine protocol (`sin_prep`, `sin_series`), one product, two
 /// comparisons and one select of both pieces.
 #[test]
@@ -60,10 +61,12 @@ fn secformer_policy() {
     let (s, p) = (Policy::SECFORMER.recipes(), Policy::PUMA.recipes());
     assert_eq!(s.softmax, Policy::MPCFORMER.recipes().softmax);
     assert_eq!(s.gelu, recipes::SECFORMER_GELU);
+    assert_eq!(s.rms_norm, recipes::SECFORMER_RMS_NORM);
     assert_eq!(
         recipes::Recipes {
             softmax: p.softmax,
             gelu: p.gelu,
+            rms_norm: p.rms_norm,
             ..*s
         },
         *p

@@ -270,6 +270,21 @@ proptest! {
         check(&op, &xs, 18, Ring::Z64, |x| plain::rsqrt(x, iters), |x| plain::rsqrt_bound(x, iters, 18))?;
     }
 
+    /// `rsqrt_goldschmidt` (SecFormer's iteration) over the same range, both rings, within
+    /// the same bound of its own f64 reference.
+    #[test]
+    fn rsqrt_goldschmidt_within_bound(
+        iters in 0u32..=3,
+        mut xs in log_uniform(-18.0, 42.0),
+        mut small in log_uniform(-8.0, 20.0),
+    ) {
+        xs.extend(positive_extremes(18, Ring::Z64));
+        let op = Op::RsqrtGoldschmidt { iters };
+        check(&op, &xs, 18, Ring::Z64, |x| plain::rsqrt_goldschmidt(x, iters), |x| plain::rsqrt_bound(x, iters, 18))?;
+        small.extend(positive_extremes(8, Ring::Z32));
+        check(&op, &small, 8, Ring::Z32, |x| plain::rsqrt_goldschmidt(x, iters), |x| plain::rsqrt_bound(x, iters, 8))?;
+    }
+
     /// `reciprocal` and `rsqrt` in Z32 at 8 fraction bits over `[2^-8, 2^20)` stay within
     /// their bounds.
     #[test]
@@ -290,6 +305,9 @@ proptest! {
             prop_assert!((r - 1.0).abs() <= plain::reciprocal_rel_error(iters) * (1.0 + 1e-12) + 1e-15, "1/{x}: {r}");
             let s = plain::rsqrt(x, iters) * x.sqrt();
             prop_assert!((s - 1.0).abs() <= plain::rsqrt_rel_error(iters) * (1.0 + 1e-12) + 1e-15, "rsqrt {x}: {s}");
+            // Goldschmidt: the same error recurrence in 1 - g, whose square root is y's.
+            let g = plain::rsqrt_goldschmidt(x, iters) * x.sqrt();
+            prop_assert!((g - 1.0).abs() <= plain::rsqrt_rel_error(iters) * (1.0 + 1e-12) + 1e-15, "goldschmidt rsqrt {x}: {g}");
         }
     }
 }

@@ -111,6 +111,7 @@ fn every_instruction_plan(ring: Ring, f: u32) -> Plan {
         Op::ExpTaylor { iters: 5 },
         Op::Reciprocal { iters: 2 },
         Op::Rsqrt { iters: 2 },
+        Op::RsqrtGoldschmidt { iters: 2 },
         Op::Poly {
             coeffs: vec![0.1, 0.2, 0.3],
         },
@@ -197,6 +198,6 @@ fn every_instruction_costs_what_it_sends() {
             seen.insert(node.op.name());
         }
         // Every kernel kind but pad (tested in smoke.rs).
-        assert_eq!(seen.len(), 29, "kinds covered: {seen:?}");
+        assert_eq!(seen.len(), 30, "kinds covered: {seen:?}");
     }
 }

@@ -267,6 +267,14 @@ fn approximation_kernels_within_their_bounds() {
         .collect();
     let op = Op::Rsqrt { iters: 2 };
     check_kernel(&op, &xs, 8, Ring::Z32, &|x| plain::rsqrt_bound(x, 2, 8));
+    let op = Op::RsqrtGoldschmidt { iters: 2 };
+    check_kernel(&op, &xs, 8, Ring::Z32, &|x| plain::rsqrt_bound(x, 2, 8));
+    let xs: Vec<f64> = random(&mut rng, 1000, -18.0, 42.0)
+        .into_iter()
+        .map(f64::exp2)
+        .collect();
+    let op = Op::RsqrtGoldschmidt { iters: 3 };
+    check_kernel(&op, &xs, f, ring, &|x| plain::rsqrt_bound(x, 3, f));
 }
 
 /// PUMA's GeLU pieces (the shape of `puma-paper-gelu`), kept here so that the runtime's

@@ -98,6 +98,26 @@ pub mod plain {
         newton_rsqrt(u, iters) * (-m as f64).exp2()
     }
 
+    /// The `rsqrt_goldschmidt` kernel's iteration in f64: the same normalisation and guess
+    /// as [`rsqrt`], then `iters` Goldschmidt steps `m = (3 - g)/2`, `g <- g m²`,
+    /// `y <- y m` from `g = u y²`.
+    pub fn rsqrt_goldschmidt(x: f64, iters: u32) -> f64 {
+        if x <= 0.0 || !x.is_normal() {
+            return 0.0;
+        }
+        let (_, e) = binade(x);
+        let m = (e + 1).div_euclid(2);
+        let u = x * ((-2 * m) as f64).exp2();
+        let mut y = RSQRT_A - RSQRT_B * u;
+        let mut g = u * y * y;
+        for _ in 0..iters {
+            let k = (3.0 - g) / 2.0;
+            y *= k;
+            g *= k * k;
+        }
+        y * (-m as f64).exp2()
+    }
+
     /// Relative error of [`reciprocal`] against 1/x: `0.0858^(2^iters)`.
     pub fn reciprocal_rel_error(iters: u32) -> f64 {
         RECIP_GUESS_ERR.powi(1 << iters.min(30))

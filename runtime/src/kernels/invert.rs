@@ -263,6 +263,86 @@ fn newton_rsqrt(
     trunc1_in_range(ctx, &q, f + 1, ring)
 }
 
+/// 1/sqrt(x) for secret x > 0 at scale f, result at scale f, by Goldschmidt's coupled
+/// iteration (SecFormer's LayerNorm, MPC-REFERENCE §2.4) after [`rsqrt`]'s normalisation.
+///
+/// **Protocol:** steps (1)–(3) of [`rsqrt`] give `u = x 4^-m` in `[0.25, 1)` and the linear
+/// guess y; then `g = u y²` as `(u y) y` (two (mul + trunc) of n); each iteration takes
+/// `m' = 3 - g` (local; the halving of `m = m'/2` goes into the truncations) and computes
+/// `y m'/2` and `m'²/4` in one mul of 2n and one truncation by `f + 2` (the first product
+/// doubled locally), then `g <- g m²` (mul + trunc of n); the last iteration computes only
+/// `y m`. (5) `y 2^-m` as in [`rsqrt`]. SecFormer starts from y = 1 on inputs in (0, 3) and
+/// runs 7 iterations; from the normalisation and the linear guess, `1 - g` is below 0.18
+/// at the start and `1 - g <- (3/4)(1 - g)² + (1/4)(1 - g)³`, so 3 iterations reach a
+/// relative 1.9e-7.
+///
+/// **Cost:** `msb_weights_cost(n, 3)`, (mul + trunc) of n for u, a trunc of n for the guess,
+/// with `iters > 0` two (mul + trunc) of n for g, `iters - 1` times (mul + trunc) of 2n and
+/// (mul + trunc) of n, (mul + trunc) of n for the last, then the scale back
+/// ([`rsqrt_goldschmidt_cost`]).
+///
+/// **Valid range:** as [`rsqrt`]. **Error bound:** against
+/// [`super::approx::plain::rsqrt_goldschmidt`] (the same iteration in f64), as [`rsqrt`]'s:
+/// `16 * 2^-f / sqrt(x) + 2^-f`.
+pub fn rsqrt_goldschmidt(
+    ctx: &mut Ctx,
+    x: &AShare,
+    iters: u32,
+    f: u32,
+    ring: Ring,
+) -> Result<AShare, TransportError> {
+    let s = norm_shift(ring, f);
+    let (lo, hi) = pow2_tables(f, ring, |e| (e + 1).div_euclid(2));
+    let t = boolean::msb_weights(ctx, x, &[rsqrt_norm_table(f, ring), lo, hi], ring)?;
+    let u = normalise(ctx, x, &t[0], s, ring)?;
+    let bu = trunc1_in_range(ctx, &scale_by(&u, encode(RSQRT_B, f, ring), ring), f, ring)?;
+    let mut y = const_minus(ctx.id, encode(RSQRT_A, f, ring), &bu, ring);
+    if iters > 0 {
+        let uy = mul_trunc_many(ctx, &[(&u, &y)], f, ring)?.remove(0);
+        let mut g = mul_trunc_many(ctx, &[(&uy, &y)], f, ring)?.remove(0);
+        let three = encode(3.0, f, ring);
+        for j in 0..iters {
+            let m2 = const_minus(ctx.id, three, &g, ring);
+            if j + 1 == iters {
+                let p = arith::mul(ctx, &y, &m2, ring)?;
+                y = trunc1_in_range(ctx, &p, f + 1, ring)?;
+            } else {
+                let n = y.len();
+                let z = arith::mul(ctx, &concat(&[&y, &m2]), &concat(&[&m2, &m2]), ring)?;
+                let parts = split(&z, n);
+                let ym = scale_by(&parts[0], 2, ring);
+                let v = trunc1_in_range(ctx, &concat(&[&ym, &parts[1]]), f + 2, ring)?;
+                let mut v = split(&v, n);
+                let mm = v.remove(1);
+                y = v.remove(0);
+                g = mul_trunc_many(ctx, &[(&g, &mm)], f, ring)?.remove(0);
+            }
+        }
+    }
+    scale_back(ctx, &y, &t[1], &t[2], s, ring)
+}
+
+/// Cost of [`rsqrt_goldschmidt`] on `n` elements.
+pub fn rsqrt_goldschmidt_cost(n: usize, iters: u32, ring: Ring) -> Cost {
+    let mut c = boolean::msb_weights_cost(n, 3, ring)
+        .then(mul_trunc_many_cost(n, 1, ring))
+        .then(arith::trunc_cost(n, ring));
+    if iters > 0 {
+        c = c
+            .then(mul_trunc_many_cost(n, 1, ring))
+            .then(mul_trunc_many_cost(n, 1, ring));
+        for j in 0..iters {
+            c = if j + 1 == iters {
+                c.then(mul_trunc_many_cost(n, 1, ring))
+            } else {
+                c.then(mul_trunc_many_cost(n, 2, ring))
+                    .then(mul_trunc_many_cost(n, 1, ring))
+            };
+        }
+    }
+    c.then(scale_back_cost(n, ring))
+}
+
 /// Cost of [`rsqrt`] on `n` elements.
 pub fn rsqrt_cost(n: usize, iters: u32, ring: Ring) -> Cost {
     let step = mul_trunc_many_cost(n, 2, ring).then(mul_trunc_many_cost(n, 1, ring));

@@ -161,6 +161,7 @@ fn visit<V: Visit>(op: &Op, v: V) -> V::Out {
         Op::MaxAxis { axis } => v.visit(&nl::MaxAxis { axis: *axis }),
         Op::ExpTaylor { iters } => v.visit(&nl::ExpTaylor { iters: *iters }),
         Op::Reciprocal { iters } => v.visit(&nl::Reciprocal { iters: *iters }),
+        Op::RsqrtGoldschmidt { iters } => v.visit(&nl::RsqrtGoldschmidt { iters: *iters }),
         Op::SinPrep { terms } => v.visit(&nl::SinPrep { terms: *terms }),
         Op::SinSeries { coeffs, period } => v.visit(&nl::SinSeries {
             coeffs,

@@ -372,6 +372,36 @@ impl Instr for Rsqrt {
     }
 }
 
+/// `rsqrt_goldschmidt`: 1/sqrt(x) for x > 0 by Goldschmidt's iteration.
+pub(super) struct RsqrtGoldschmidt {
+    pub iters: u32,
+}
+
+impl Instr for RsqrtGoldschmidt {
+    fn exec(&self, ctx: &mut Ctx, _: &mut dyn Host, args: &Args) -> Result<Val, RtError> {
+        approx_exec(ctx, args, self, "rsqrt_goldschmidt", |ctx, x, f, ring| {
+            invert::rsqrt_goldschmidt(ctx, x, self.iters, f, ring)
+        })
+    }
+    fn cost(&self, tys: &[&ValueType], _: &ValueType) -> Cost {
+        approx_cost(tys, |n, _, ring| {
+            invert::rsqrt_goldschmidt_cost(n, self.iters, ring)
+        })
+    }
+    fn sim(&self, s: &mut Sim, _: &mut dyn Host, args: &SimArgs) -> Result<Vec<u64>, RtError> {
+        let k = simk::Invert::rsqrt(self.iters, args.tys[0].scale, args.out.ring);
+        approx_sim(s, args, self, "rsqrt_goldschmidt", |s, x| {
+            k.eval_rsqrt_goldschmidt(s, x)
+        })
+    }
+    fn flow(&self) -> Flow {
+        Flow::Elementwise
+    }
+    fn plain(&self, x: f64, _: u32, _: Ring) -> Option<f64> {
+        Some(plain::rsqrt_goldschmidt(x, self.iters))
+    }
+}
+
 /// `sin_prep`: the correlated randomness of a sine series ([`sine::sin_prep`]), made before
 /// and apart from the inputs (it has no operand).
 pub(super) struct SinPrep {

@@ -389,6 +389,42 @@ impl Invert {
         scale_back(s, r, t[0], t[1], sh, f, ring)
     }
 
+    /// 1/sqrt(x) as [`crate::kernels::invert::rsqrt_goldschmidt`] computes it (set up with
+    /// [`Invert::rsqrt`]: the same tables).
+    pub fn eval_rsqrt_goldschmidt(&self, s: &mut Sim, x: u64) -> u64 {
+        let (f, ring) = (self.f, self.ring);
+        let sh = norm_shift(ring, f);
+        check_norm_range(s, x, f, ring, "rsqrt: input");
+        let t = self.lookup(s, x);
+        let p = s.mul(x, t[0], ring, "rsqrt: normalise", f + sh);
+        let u = s.trunc(p, sh, ring, "rsqrt: normalise", f + sh);
+        let bu = s.mul(u, encode(RSQRT_B, f, ring), ring, "rsqrt: guess", 2 * f);
+        let bu = s.trunc(bu, f, ring, "rsqrt: guess", 2 * f);
+        let mut y = s.sub(encode(RSQRT_A, f, ring), bu, ring, "rsqrt: guess", f);
+        if self.iters > 0 {
+            let step = "rsqrt: goldschmidt";
+            let uy = s.mul(u, y, ring, step, 2 * f);
+            let uy = s.trunc(uy, f, ring, step, 2 * f);
+            let g0 = s.mul(uy, y, ring, step, 2 * f);
+            let mut g = s.trunc(g0, f, ring, step, 2 * f);
+            for j in 0..self.iters {
+                let m2 = s.sub(encode(3.0, f, ring), g, ring, step, f);
+                let ym = s.mul(y, m2, ring, step, 2 * f);
+                if j + 1 == self.iters {
+                    y = s.trunc(ym, f + 1, ring, step, 2 * f);
+                } else {
+                    let ym = s.shl(ym, 1, ring, step, 2 * f + 1);
+                    y = s.trunc(ym, f + 2, ring, step, 2 * f + 1);
+                    let mm = s.mul(m2, m2, ring, step, 2 * f);
+                    let mm = s.trunc(mm, f + 2, ring, step, 2 * f);
+                    let gm = s.mul(g, mm, ring, step, 2 * f);
+                    g = s.trunc(gm, f, ring, step, 2 * f);
+                }
+            }
+        }
+        scale_back(s, y, t[1], t[2], sh, f, ring)
+    }
+
     /// 1/sqrt(x) as [`crate::kernels::invert::rsqrt`] computes it.
     pub fn eval_rsqrt(&self, s: &mut Sim, x: u64) -> u64 {
         let (f, ring) = (self.f, self.ring);
