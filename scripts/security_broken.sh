@@ -26,9 +26,10 @@ declare -A EXPECT=(
   [broken-reshare-mask]="products_reshare_with_fresh_masks"
   [broken-and-mask]="msb_views_are_independent_of_the_secret ge_views_are_independent_of_the_secret relu_views_are_independent_of_the_secret"
   [broken-ot-key]="exact_truncation_views_are_independent_of_the_secret plan_reveals_to_the_client_only"
+  [broken-sine-angle]="sine_views_are_independent_of_the_secret"
 )
 status=0
-for variant in broken-input-halves broken-reshare-mask broken-and-mask broken-ot-key; do
+for variant in broken-input-halves broken-reshare-mask broken-and-mask broken-ot-key broken-sine-angle; do
   log="$LOG_DIR/$variant.log"
   echo "== $variant: the suite must fail"
   if suite --features "$variant" >"$log" 2>&1; then

@@ -3,7 +3,8 @@
 //! PUMA's softmax, head 1 ReLU-softmax) runs on three VM parties and matches the plaintext
 //! interpreter of the same lowered graph (measured 2.6e-5; allowed 1e-3); the per-head
 //! recipes are the map's (vit-tiny's attention softmax is [heads, seq, seq] at batch 1), and
-//! the plan is cheaper than `puma`'s (546 rounds against 570).
+//! the plan is cheaper than `puma`'s (546 rounds against 570). `golden_ir_per_head` keeps the
+//! lowered softmax of both layers as golden IR (snapshots/mpcvit__vit_tiny_layer*_softmax.snap).
 
 use mpcc_compiler::backend::{self, CompileOptions};
 use mpcc_compiler::cli::compile::attention_map;
@@ -106,4 +107,24 @@ fn bad_attention_maps() {
     let e = attention_map(r#"{"x": {}}"#).unwrap_err().to_string();
     assert!(e.contains("layer 'x'"), "{e}");
     assert!(attention_map("[]").is_err());
+}
+
+/// Golden IR: the lowered softmax of each vit-tiny layer under the map above, every head as
+/// the map says (layer 0: head 0 ReLU-softmax, head 1 scaling attention; layer 1: head 0 the
+/// default softmax, head 1 ReLU-softmax): the instructions whose ONNX node is the layer's
+/// attention Softmax, in plan order.
+#[test]
+fn golden_ir_per_head() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/vit-tiny/model.onnx");
+    let (graph, _) = backend::lower(&model, &options(Policy::MPCVIT, Some(MAP))).unwrap();
+    let text = graph.to_string();
+    for layer in 0..2 {
+        let origin = format!("layer.{layer}/attention/attention/Softmax\"");
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains(&origin)).collect();
+        assert!(
+            !lines.is_empty(),
+            "no softmax instructions for layer {layer}"
+        );
+        insta::assert_snapshot!(format!("vit_tiny_layer{layer}_softmax"), lines.join("\n"));
+    }
 }

@@ -119,7 +119,11 @@ pub fn sin_prep(
     let (t, prod) = match ctx.id {
         0 => {
             let mut rng = ChaCha12Rng::from_seed(os_seed());
+            #[cfg(not(feature = "broken-sine-angle"))]
             let ta: Vec<u64> = (0..n).map(|_| rng.next_u64() & m).collect();
+            // INSECURE, test-only (see Cargo.toml): no part of party 0 in the angle.
+            #[cfg(feature = "broken-sine-angle")]
+            let ta: Vec<u64> = (0..n).map(|_| rng.next_u64() & 0).collect();
             let a = pairs(&ta);
             let r = ctx.prss.own(n, m);
             let ra = ctx.prss.own(k2, m);

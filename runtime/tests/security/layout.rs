@@ -212,3 +212,25 @@ pub fn inject(
     }
     rd.end();
 }
+
+/// The sine material ([`mpcc_runtime::kernels::sine::sin_prep`]) of n elements and K terms:
+/// party 1 gets party 0's masked t_a and A ((2K + 1) n words) in round 1; in round 2 parties
+/// 1 and 2 get each other's product parts (2K n words each).
+pub fn sin_prep(v: &mut View, inbox: &mut Inbox, id: PartyId, n: usize, terms: usize, ring: Ring) {
+    match id {
+        0 => {}
+        1 => {
+            v.ring_message("sin_prep masked", &inbox.take(0), n, ring);
+            v.ring_message("sin_prep products", &inbox.take(2), n * 2 * terms, ring);
+        }
+        _ => v.ring_message("sin_prep products", &inbox.take(1), n * 2 * terms, ring),
+    }
+}
+
+/// The sine series ([`mpcc_runtime::kernels::sine::sin_series`]): every party gets the
+/// share it lacks of δ = x c - t from its next party (n words), then the truncation.
+pub fn sin_series(v: &mut View, inbox: &mut Inbox, id: PartyId, n: usize, ring: Ring) {
+    let (_, next) = neighbours(id);
+    v.ring_message("sin_series delta", &inbox.take(next), n, ring);
+    trunc_exact(v, inbox, id, n, ring);
+}

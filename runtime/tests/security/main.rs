@@ -204,6 +204,34 @@ fn exact_truncation_views_are_independent_of_the_secret() {
     });
 }
 
+/// SecFormer's sine protocol: the material (made by the three parties, no dealer) and the
+/// series' opening of `x c - t` and truncation; every party's view, the material's share
+/// components and the opened δ included, is independent of x (2 terms: the same messages
+/// per term as 7).
+#[test]
+fn sine_views_are_independent_of_the_secret() {
+    use mpcc_runtime::kernels::sine;
+    let coeffs = [0.5, 0.6, -0.1];
+    check_kernel("sine", true, |xs, ring| {
+        let q2 = typing::sin_prep_scale(ring, F);
+        on_dealt(
+            xs,
+            ring,
+            |ctx, x| {
+                let prep = sine::sin_prep(ctx, x.len(), 2, q2, ring).unwrap();
+                let y = sine::sin_series(ctx, x, &prep, &coeffs, 28.3, F, q2, ring).unwrap();
+                (prep, y)
+            },
+            |p, (prep, y), inbox, v| {
+                components(v, "prep", prep, ring);
+                components(v, "y", y, ring);
+                layout::sin_prep(v, inbox, p, N, 2, ring);
+                layout::sin_series(v, inbox, p, N, ring);
+            },
+        )
+    });
+}
+
 /// Probabilistic truncation: views independent of x. Its output shares `y_0 = A >> d` have
 /// only k-d random bits, so components are not required to be uniform; messages are.
 #[test]
