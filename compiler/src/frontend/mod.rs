@@ -187,6 +187,7 @@ pub fn load(path: &Path, opts: &FrontendOptions) -> Result<Loaded, CompileError>
             .map_err(|e| e.context("Translating proto model to model"))
     })
     .map_err(load_err)?;
+    check_layer_norm_axes(&proto, &onnx, opts, &secrets)?;
     let mut typed = type_model(model, opts, &secrets)?;
     canonical_names(&mut typed, &proto)?;
     let lowered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -298,6 +299,72 @@ fn check_encodable(graph: &Graph, tensors: &[WeightTensor]) -> Result<(), Compil
             }
         } else if let Op::Const { values } = &node.op {
             bad("constant", &node.origin, &mut values.iter().copied())?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a LayerNormalization whose axis (ONNX default -1) lies outside its input's rank:
+/// tract's typing rule loops over `0..axis + rank` cast to an unsigned size, so an axis
+/// below `-rank` hangs it (found by fuzz/ target onnx_struct; beyond 64 is refused before).
+/// The ranks come from typing a copy of the model with every such axis set to 0, which
+/// cannot hang; a model whose copy does not type is refused with that error, as the model
+/// itself would be.
+fn check_layer_norm_axes(
+    proto: &tract_onnx::pb::ModelProto,
+    onnx: &tract_onnx::Onnx,
+    opts: &FrontendOptions,
+    secrets: &ownership::Secrets,
+) -> Result<(), CompileError> {
+    let axis_of = |n: &tract_onnx::pb::NodeProto| {
+        n.attribute
+            .iter()
+            .find(|a| a.name == "axis")
+            .map_or(-1, |a| a.i)
+    };
+    let Some(g) = proto.graph.as_ref() else {
+        return Ok(());
+    };
+    let negative: Vec<(&str, i64)> = g
+        .node
+        .iter()
+        .filter(|n| n.op_type == "LayerNormalization" && axis_of(n) < 0)
+        .map(|n| (n.name.as_str(), axis_of(n)))
+        .collect();
+    if negative.is_empty() {
+        return Ok(());
+    }
+    let mut copy = proto.clone();
+    for n in copy.graph.iter_mut().flat_map(|g| &mut g.node) {
+        if n.op_type == "LayerNormalization" {
+            n.attribute.retain(|a| a.name != "axis");
+            n.attribute.push(tract_onnx::pb::AttributeProto {
+                name: "axis".into(),
+                i: 0,
+                r#type: tract_onnx::pb::attribute_proto::AttributeType::Int as i32,
+                ..Default::default()
+            });
+        }
+    }
+    let mut model = guarded(|| onnx.model_for_proto_model(&copy))
+        .map_err(|message| CompileError::Typing { message })?;
+    shapes::set_input_facts(&mut model, &opts.input_shapes, secrets)?;
+    let typed =
+        guarded(move || model.into_typed()).map_err(|message| CompileError::Typing { message })?;
+    for (name, axis) in negative {
+        let Some(node) = typed.nodes().iter().find(|n| n.name == name) else {
+            continue;
+        };
+        let Some(input) = node.inputs.first() else {
+            continue;
+        };
+        let rank = typed.outlet_fact(*input).map_or(0, |f| f.rank() as i64);
+        if axis < -rank {
+            return Err(CompileError::Unsupported {
+                op: "LayerNormalization".into(),
+                node: name.to_string(),
+                reason: format!("axis {axis} is outside its input's rank {rank}"),
+            });
         }
     }
     Ok(())
