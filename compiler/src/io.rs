@@ -273,6 +273,21 @@ pub fn check_input(plan: &Plan, decl: &InputDecl, t: NpyTensor) -> Result<HostTe
             )));
         }
     }
+    // A calibrated plan holds its inputs' ranges (`mpcc compile --calibrate`); its formats
+    // are checked for values within the margin of them, and beyond it they may wrap.
+    if let (true, Some(r)) = (decl.dtype == "float32", plan.graph().range(decl.slot)) {
+        let m = crate::calibrate::RANGE_MARGIN;
+        let limit = m * r.lo.abs().max(r.hi.abs());
+        if let Some(i) = t.tensor.data.iter().position(|v| v.abs() > limit) {
+            return Err(mismatch(format!(
+                "element {i} is {}, beyond the plan's calibrated range [{}, {}] times its margin \
+                 {m} (|x| <= {limit}): the formats were checked for inputs up to there, and \
+                 further out a value can wrap into a wrong answer; scale the input as the model \
+                 expects, or recompile with --calibrate inputs like this one",
+                t.tensor.data[i], r.lo, r.hi
+            )));
+        }
+    }
     let mut tensor = t.tensor;
     if decl.dtype == "float32" {
         tensor.data.iter_mut().for_each(|v| *v = *v as f32 as f64);

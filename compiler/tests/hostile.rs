@@ -731,3 +731,45 @@ fn json_that_is_no_tokenizer_is_named() {
     ]);
     assert_refused(&out, &["not a Hugging Face tokenizer.json", "config.json"]);
 }
+
+/// Item 1, inputs beyond a calibrated plan's ranges: vit-tiny compiled with `--calibrate`
+/// refuses pixels 100 times the reference's (within the format's 8192, but beyond the
+/// calibrated range times its margin, where the formats were not checked), naming the
+/// input and the range; the reference pixels themselves run.
+#[test]
+fn inputs_beyond_the_calibrated_range_refused() {
+    let vit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/vit-tiny");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let reference = vit.join("reference.json");
+    let plan = dir.join("vit.plan");
+    let out = mpcc(&[
+        "compile",
+        vit.join("model.onnx").to_str().unwrap(),
+        "--calibrate",
+        reference.to_str().unwrap(),
+        "-o",
+        plan.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = mpcc_compiler::io::Reference::load(&reference).unwrap();
+    let mut px = r.input("pixel_values").unwrap().tensor();
+    px.data.iter_mut().for_each(|v| *v *= 100.0);
+    assert!(px.data.iter().all(|v| v.abs() < 8192.0));
+    let pfile = dir.join("px.npy");
+    mpcc_compiler::io::write_npy_f32(&pfile, &px).unwrap();
+    let o = dir.join("out").display().to_string();
+    let pin = format!("pixel_values={}", pfile.display());
+    let p = plan.to_str().unwrap();
+    let out = mpcc(&["run", p, "--input", &pin, "--output-dir", &o]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pixel_values") && err.contains("calibrated range"),
+        "{err}"
+    );
+    assert!(!Path::new(&o).join("logits.npy").exists());
+    let rj = reference.to_str().unwrap();
+    let out = mpcc(&["run", p, "--reference", rj, "--output-dir", &o]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

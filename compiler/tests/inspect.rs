@@ -101,3 +101,38 @@ fn docs_table_is_the_inspect_table() {
         .collect();
     assert_eq!(rows, want);
 }
+
+/// Control flow gets the sequence-length advice (issue 14, item 9): bert-tiny with an `Erf`
+/// made a `Loop` is refused naming the node, and the error says why a plan cannot hold it
+/// and how to export instead; an operator that is merely missing gets no such advice.
+#[test]
+fn control_flow_gets_the_sequence_length_hint() {
+    let model = models().join("bert-tiny/model.onnx");
+    let opts = mpcc_compiler::frontend::FrontendOptions {
+        input_shapes: ["input_ids", "attention_mask", "token_type_ids"]
+            .iter()
+            .map(|n| (n.to_string(), vec![1, 8]))
+            .collect(),
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (op, hint) in [("Loop", true), ("NonZero", true), ("Relu", false)] {
+        let mut proto = tract_onnx::onnx().proto_model_for_path(&model).unwrap();
+        let graph = proto.graph.as_mut().unwrap();
+        let n = graph.node.iter_mut().find(|n| n.op_type == "Erf").unwrap();
+        n.op_type = op.into();
+        let node = n.name.clone();
+        let path = dir.path().join(format!("{op}.onnx"));
+        std::fs::write(&path, proto.encode_to_vec()).unwrap();
+        let Err(err) = mpcc_compiler::frontend::load(&path, &opts) else {
+            panic!("compile accepts a model with {op}");
+        };
+        let err = err.to_string();
+        assert!(err.contains(&format!("  {op} at node '{node}'")), "{err}");
+        assert_eq!(
+            err.contains("fixed sequence length") && err.contains("--input-shape"),
+            hint,
+            "{err}"
+        );
+    }
+}

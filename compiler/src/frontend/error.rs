@@ -75,7 +75,7 @@ pub enum CompileError {
     #[error(
         "'{path}' uses ONNX operators that mpcc has no lowering for:\n{}\nrun `mpcc inspect {path}` \
          for the model's whole operator list; docs/ONNX-OPS.md lists the supported operators \
-         and their limits",
+         and their limits{hint}",
         .nodes.join("\n")
     )]
     UnsupportedOps {
@@ -83,6 +83,9 @@ pub enum CompileError {
         path: String,
         /// One line per node: `  OP at node 'NAME'`.
         nodes: Vec<String>,
+        /// What to do when the operators are control flow or value-dependent shapes (a new
+        /// line and the advice), else empty.
+        hint: String,
     },
     /// A weight or constant that the fixed-point format cannot hold (NaN, an infinity, or a
     /// magnitude that wraps around the ring).

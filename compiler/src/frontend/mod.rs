@@ -224,6 +224,7 @@ fn refuse_unsupported(path: &Path, proto: &tract_onnx::pb::ModelProto) -> Result
     if !nodes.is_empty() {
         return Err(CompileError::UnsupportedOps {
             path: path.display().to_string(),
+            hint: control_flow_hint(proto),
             nodes,
         });
     }
@@ -302,6 +303,38 @@ fn check_encodable(graph: &Graph, tensors: &[WeightTensor]) -> Result<(), Compil
         }
     }
     Ok(())
+}
+
+/// Advice for a model with control flow (`Loop`, `Scan`, `If`) or an operator whose output
+/// shape depends on input values (`NonZero`, `Unique`, `Compress`): a plan runs a fixed
+/// program on fixed shapes, so both need an export at a fixed sequence length. Empty when
+/// the model has neither.
+fn control_flow_hint(proto: &tract_onnx::pb::ModelProto) -> String {
+    let ops: std::collections::BTreeSet<&str> = proto
+        .graph
+        .iter()
+        .flat_map(|g| &g.node)
+        .map(|n| n.op_type.as_str())
+        .filter(|op| {
+            matches!(
+                *op,
+                "Loop" | "Scan" | "If" | "NonZero" | "Unique" | "Compress"
+            )
+        })
+        .collect();
+    if ops.is_empty() {
+        return String::new();
+    }
+    let ops: Vec<&str> = ops.into_iter().collect();
+    format!(
+        "\n{} make the program or its shapes depend on the input's values, which an MPC plan \
+         cannot (it runs one fixed program on fixed shapes, so the parties learn nothing from \
+         its length): export the model at a fixed sequence length (`optimum-cli export onnx` \
+         writes no Loop for encoders; a generation loop comes from exporting `generate`: use \
+         the decoder's with-past export and `mpcc compile --generate`), then give the shapes \
+         with --input-shape or --batch/--seq",
+        ops.join(", ")
+    )
 }
 
 /// Refuses a LayerNormalization whose axis (ONNX default -1) lies outside its input's rank:
