@@ -101,7 +101,23 @@ pub fn temp_beside(path: &Path) -> PathBuf {
 /// that a failure (a full disk, a folder in the way) leaves no partial file and no temporary
 /// one: every target keeps its old content, except those renamed before a failing rename
 /// (put the file that commits the set last). Returns the file that failed and why.
+///
+/// A target that exists and is not a regular file (a device such as `/dev/full`, a pipe, a
+/// socket, a folder) is refused before anything is written: the rename would replace it.
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), (PathBuf, std::io::Error)> {
+    for (path, _) in files {
+        if let Ok(m) = std::fs::metadata(path) {
+            if !m.is_file() {
+                return Err((
+                    path.to_path_buf(),
+                    std::io::Error::other(
+                        "it exists and is not a regular file (a device, pipe, socket or \
+                         folder), which writing through a rename would replace: give a file path",
+                    ),
+                ));
+            }
+        }
+    }
     let tmps: Vec<PathBuf> = files.iter().map(|(p, _)| temp_beside(p)).collect();
     let clean = |tmps: &[PathBuf]| tmps.iter().for_each(|t| drop(std::fs::remove_file(t)));
     for ((path, bytes), tmp) in files.iter().zip(&tmps) {

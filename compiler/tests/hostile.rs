@@ -773,3 +773,23 @@ fn inputs_beyond_the_calibrated_range_refused() {
     let out = mpcc(&["run", p, "--reference", rj, "--output-dir", &o]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Item 4, an output that is not a regular file: `-o` naming a FIFO (or a device such as
+/// /dev/full, where the campaign found it) is refused, and the FIFO is still a FIFO; before,
+/// the write-then-rename replaced it with the plan.
+#[test]
+fn outputs_that_are_not_regular_files_are_refused() {
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("note: mkfifo unavailable, test skipped");
+        return;
+    }
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny/model.onnx");
+    let out = compile_bert_tiny(&model, &fifo);
+    assert_refused(&out, &["pipe", "not a regular file"]);
+    let ft = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(ft.is_fifo(), "the FIFO was replaced");
+}

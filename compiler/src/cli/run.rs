@@ -315,6 +315,13 @@ fn check_outputs(
                 p.join("profile.json").display()
             );
         }
+        if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+            bail!(
+                "--profile '{}' exists and is not a regular file (a device, pipe or socket), \
+                 which writing it would replace; give a file name (nothing was run)",
+                p.display()
+            );
+        }
         let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(d) = parent.filter(|d| !d.is_dir()) {
             bail!(
