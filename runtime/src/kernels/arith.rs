@@ -17,7 +17,9 @@ fn bad_len(peer: PartyId) -> TransportError {
     }
 }
 
-fn recv_elems(
+/// `n` ring elements of `ring` from the message `bytes` of party `peer`; a message of
+/// another length is an error naming the peer.
+pub(crate) fn recv_elems(
     bytes: Option<Vec<u8>>,
     n: usize,
     ring: Ring,

@@ -7,13 +7,14 @@
 //! and the sharing stays consistent. Widening is not: the shares of x in Z_2^32 sum to x plus
 //! a multiple of 2^32 that no party knows, which [`upcast_share`] computes obliviously.
 
+use super::arith::recv_elems;
 use super::elementwise;
 use crate::cost::Cost;
 use crate::ctx::Ctx;
-use crate::ring::{pack, to_signed, unpack};
+use crate::ring::{pack, to_signed};
 use crate::share::{AShare, Val};
 use crate::transport::TransportError;
-use mpcc_ir::{PartyId, Ring};
+use mpcc_ir::Ring;
 
 /// The offset 2^(k-2) (k = 32) that moves an operand of [`upcast_share`] into `[0, 2^31)`.
 pub const UPCAST_OFFSET: u64 = 1 << 30;
@@ -144,25 +145,25 @@ pub fn upcast_share(ctx: &mut Ctx, x: &AShare) -> Result<AShare, TransportError>
                 })
                 .collect();
             let (_, got) = ctx.exchange(Some(&pack(&c0, Ring::Z32)), None, false, true)?;
-            let c = sum(&c0, &recv(got, n, Ring::Z32, 1)?, m32);
+            let c = sum(&c0, &recv_elems(got, n, Ring::Z32, 1)?, m32);
             let y = lift(&c, &r0, &h0, &b0, true);
             let s0 = ctx.prss.own(n, m64);
             let e0 = diff(&y, &s0);
             let (_, got) = ctx.exchange(Some(&pack(&e0, Ring::Z64)), None, false, true)?;
-            let y1 = sum(&e0, &recv(got, n, Ring::Z64, 1)?, m64);
+            let y1 = sum(&e0, &recv_elems(got, n, Ring::Z64, 1)?, m64);
             Ok(AShare { a: s0, b: y1 })
         }
         1 => {
             let r1 = ctx.prss.next(n, m64);
             let c1: Vec<u64> = (0..n).map(|i| x.b[i].wrapping_add(r1[i]) & m32).collect();
             let (from0, from2) = ctx.exchange(None, Some(&pack(&c1, Ring::Z32)), true, true)?;
-            let c = sum(&recv(from0, n, Ring::Z32, 0)?, &c1, m32);
-            let hb = recv(from2, 2 * n, Ring::Z32, 2)?;
+            let c = sum(&recv_elems(from0, n, Ring::Z32, 0)?, &c1, m32);
+            let hb = recv_elems(from2, 2 * n, Ring::Z32, 2)?;
             let y = lift(&c, &r1, &hb[..n], &hb[n..], false);
             let s2 = ctx.prss.next(n, m64);
             let e1 = diff(&y, &s2);
             let (got, _) = ctx.exchange(None, Some(&pack(&e1, Ring::Z64)), true, false)?;
-            let y1 = sum(&recv(got, n, Ring::Z64, 0)?, &e1, m64);
+            let y1 = sum(&recv_elems(got, n, Ring::Z64, 0)?, &e1, m64);
             Ok(AShare { a: y1, b: s2 })
         }
         _ => {
@@ -186,20 +187,4 @@ pub fn upcast_share(ctx: &mut Ctx, x: &AShare) -> Result<AShare, TransportError>
 pub fn upcast_share_cost(n: usize) -> Cost {
     let (small, big) = (n as u64 * Ring::Z32.bytes(), n as u64 * Ring::Z64.bytes());
     Cost::round([small, small, 2 * small]).then(Cost::round([big, big, 0]))
-}
-
-/// `n` ring elements of `ring` from the message `bytes` of party `peer`.
-fn recv(
-    bytes: Option<Vec<u8>>,
-    n: usize,
-    ring: Ring,
-    peer: PartyId,
-) -> Result<Vec<u64>, TransportError> {
-    match unpack(&bytes.unwrap_or_default(), ring) {
-        Some(v) if v.len() == n => Ok(v),
-        Some(_) | None => Err(TransportError::Io {
-            peer,
-            message: "message of unexpected length".into(),
-        }),
-    }
 }

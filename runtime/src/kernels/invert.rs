@@ -235,15 +235,28 @@ pub fn rsqrt(
     ring: Ring,
 ) -> Result<AShare, TransportError> {
     let s = norm_shift(ring, f);
-    let (lo, hi) = pow2_tables(f, ring, |e| (e + 1).div_euclid(2));
-    let t = boolean::msb_weights(ctx, x, &[rsqrt_norm_table(f, ring), lo, hi], ring)?;
-    let u = normalise(ctx, x, &t[0], s, ring)?;
-    let bu = trunc1_in_range(ctx, &scale_by(&u, encode(RSQRT_B, f, ring), ring), f, ring)?;
-    let mut y = const_minus(ctx.id, encode(RSQRT_A, f, ring), &bu, ring);
+    let (t, u, mut y) = rsqrt_start(ctx, x, f, ring)?;
     for _ in 0..iters {
         y = newton_rsqrt(ctx, &u, &y, f, ring)?;
     }
     scale_back(ctx, &y, &t[1], &t[2], s, ring)
+}
+
+/// Steps (1)–(3) of [`rsqrt`] and [`rsqrt_goldschmidt`]: the tables' shares (`2^(S-2m)`,
+/// and `2^-m` as lo/hi), `u = x 4^-m` in `[0.25, 1)`, and the linear guess of `1/sqrt(u)`.
+fn rsqrt_start(
+    ctx: &mut Ctx,
+    x: &AShare,
+    f: u32,
+    ring: Ring,
+) -> Result<(Vec<AShare>, AShare, AShare), TransportError> {
+    let s = norm_shift(ring, f);
+    let (lo, hi) = pow2_tables(f, ring, |e| (e + 1).div_euclid(2));
+    let t = boolean::msb_weights(ctx, x, &[rsqrt_norm_table(f, ring), lo, hi], ring)?;
+    let u = normalise(ctx, x, &t[0], s, ring)?;
+    let bu = trunc1_in_range(ctx, &scale_by(&u, encode(RSQRT_B, f, ring), ring), f, ring)?;
+    let y = const_minus(ctx.id, encode(RSQRT_A, f, ring), &bu, ring);
+    Ok((t, u, y))
 }
 
 /// One Newton step `(3y - (u y)(y^2)) / 2`: (mul + trunc) of 2n, then (mul + trunc) of n.
@@ -292,11 +305,7 @@ pub fn rsqrt_goldschmidt(
     ring: Ring,
 ) -> Result<AShare, TransportError> {
     let s = norm_shift(ring, f);
-    let (lo, hi) = pow2_tables(f, ring, |e| (e + 1).div_euclid(2));
-    let t = boolean::msb_weights(ctx, x, &[rsqrt_norm_table(f, ring), lo, hi], ring)?;
-    let u = normalise(ctx, x, &t[0], s, ring)?;
-    let bu = trunc1_in_range(ctx, &scale_by(&u, encode(RSQRT_B, f, ring), ring), f, ring)?;
-    let mut y = const_minus(ctx.id, encode(RSQRT_A, f, ring), &bu, ring);
+    let (t, u, mut y) = rsqrt_start(ctx, x, f, ring)?;
     if iters > 0 {
         let uy = mul_trunc_many(ctx, &[(&u, &y)], f, ring)?.remove(0);
         let mut g = mul_trunc_many(ctx, &[(&uy, &y)], f, ring)?.remove(0);

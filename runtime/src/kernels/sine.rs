@@ -38,12 +38,12 @@
 //! `2π j |x| 2^f |c - 2^(k-f)/P| / 2^k` per term (Z64, f = 18, |x| < 2^10, P = 28.3:
 //! below 2^-40).
 
-use super::arith::{self, trunc1_in_range};
+use super::arith::{self, recv_elems, trunc1_in_range};
 use super::common::{add, const_plus, mul_public, scale_by};
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::prss::os_seed;
-use crate::ring::{encode, pack, unpack};
+use crate::ring::{encode, pack};
 use crate::share::AShare;
 use crate::transport::TransportError;
 use mpcc_ir::{PartyId, Ring};
@@ -149,11 +149,11 @@ pub fn sin_prep(
             let b = pairs(&tb);
             let y1 = ctx.prss.own(k2, m);
             let (got, _) = ctx.exchange(None, None, true, false)?;
-            let got = recv(got, n + k2, ring, 0)?;
+            let got = recv_elems(got, n + k2, ring, 0)?;
             let (mt, ma) = got.split_at(n);
             let e1 = products(ma, &b, &y1);
             let (_, from2) = ctx.exchange(Some(&pack(&e1, ring)), None, false, true)?;
-            let y2 = sum(&e1, &recv(from2, k2, ring, 2)?);
+            let y2 = sum(&e1, &recv_elems(from2, k2, ring, 2)?);
             ((mt.to_vec(), tb), (y1, y2))
         }
         _ => {
@@ -165,7 +165,7 @@ pub fn sin_prep(
             ctx.exchange(None, None, false, false)?;
             let e2 = products(&ra, &b, &y0);
             let (from1, _) = ctx.exchange(None, Some(&pack(&e2, ring)), true, false)?;
-            let y2 = sum(&recv(from1, k2, ring, 1)?, &e2);
+            let y2 = sum(&recv_elems(from1, k2, ring, 1)?, &e2);
             ((tb, r), (y2, y0))
         }
     };
@@ -272,20 +272,4 @@ pub fn sin_series_cost(n: usize, terms: usize, f: u32, q2: u32, ring: Ring) -> C
 /// The plaintext series at x.
 pub fn plain(coeffs: &[f64], period: f64, x: f64) -> f64 {
     mpcc_ir::interp::sin_series(coeffs, period, x)
-}
-
-/// `n` ring elements of `ring` from the message `bytes` of party `peer`.
-fn recv(
-    bytes: Option<Vec<u8>>,
-    n: usize,
-    ring: Ring,
-    peer: PartyId,
-) -> Result<Vec<u64>, TransportError> {
-    match unpack(&bytes.unwrap_or_default(), ring) {
-        Some(v) if v.len() == n => Ok(v),
-        Some(_) | None => Err(TransportError::Io {
-            peer,
-            message: "sine material message of unexpected length".into(),
-        }),
-    }
 }

@@ -389,9 +389,8 @@ impl Invert {
         scale_back(s, r, t[0], t[1], sh, f, ring)
     }
 
-    /// 1/sqrt(x) as [`crate::kernels::invert::rsqrt_goldschmidt`] computes it (set up with
-    /// [`Invert::rsqrt`]: the same tables).
-    pub fn eval_rsqrt_goldschmidt(&self, s: &mut Sim, x: u64) -> u64 {
+    /// The tables, the normalised u and the linear guess, as both rsqrt kernels start.
+    fn rsqrt_start(&self, s: &mut Sim, x: u64) -> (Vec<u64>, u64, u64) {
         let (f, ring) = (self.f, self.ring);
         let sh = norm_shift(ring, f);
         check_norm_range(s, x, f, ring, "rsqrt: input");
@@ -400,7 +399,16 @@ impl Invert {
         let u = s.trunc(p, sh, ring, "rsqrt: normalise", f + sh);
         let bu = s.mul(u, encode(RSQRT_B, f, ring), ring, "rsqrt: guess", 2 * f);
         let bu = s.trunc(bu, f, ring, "rsqrt: guess", 2 * f);
-        let mut y = s.sub(encode(RSQRT_A, f, ring), bu, ring, "rsqrt: guess", f);
+        let y = s.sub(encode(RSQRT_A, f, ring), bu, ring, "rsqrt: guess", f);
+        (t, u, y)
+    }
+
+    /// 1/sqrt(x) as [`crate::kernels::invert::rsqrt_goldschmidt`] computes it (set up with
+    /// [`Invert::rsqrt`]: the same tables).
+    pub fn eval_rsqrt_goldschmidt(&self, s: &mut Sim, x: u64) -> u64 {
+        let (f, ring) = (self.f, self.ring);
+        let sh = norm_shift(ring, f);
+        let (t, u, mut y) = self.rsqrt_start(s, x);
         if self.iters > 0 {
             let step = "rsqrt: goldschmidt";
             let uy = s.mul(u, y, ring, step, 2 * f);
@@ -429,13 +437,7 @@ impl Invert {
     pub fn eval_rsqrt(&self, s: &mut Sim, x: u64) -> u64 {
         let (f, ring) = (self.f, self.ring);
         let sh = norm_shift(ring, f);
-        check_norm_range(s, x, f, ring, "rsqrt: input");
-        let t = self.lookup(s, x);
-        let p = s.mul(x, t[0], ring, "rsqrt: normalise", f + sh);
-        let u = s.trunc(p, sh, ring, "rsqrt: normalise", f + sh);
-        let bu = s.mul(u, encode(RSQRT_B, f, ring), ring, "rsqrt: guess", 2 * f);
-        let bu = s.trunc(bu, f, ring, "rsqrt: guess", 2 * f);
-        let mut y = s.sub(encode(RSQRT_A, f, ring), bu, ring, "rsqrt: guess", f);
+        let (t, u, mut y) = self.rsqrt_start(s, x);
         for _ in 0..self.iters {
             let uy = s.mul(u, y, ring, "rsqrt: newton", 2 * f);
             let uy = s.trunc(uy, f, ring, "rsqrt: newton", 2 * f);
