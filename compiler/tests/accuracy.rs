@@ -136,3 +136,39 @@ fn per_layer_figures() {
     assert!(cos("embeddings") > 0.99999);
     assert!(cos("layer.1") < 0.999, "{}", cos("layer.1"));
 }
+
+/// Text calibration (issue 11's tuner takes sentences): a text file with one sentence per
+/// line, encoded with the export's tokenizer, gives one report per line against the exact
+/// model (no onnxruntime outputs to compare with), with the argmax agreement for logits.
+#[test]
+fn text_calibration() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/bert-tiny-seqcls");
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tmp.path().join("sentences.txt");
+    std::fs::write(
+        &text,
+        "the cat sat on the mat\nhello world\nsecure computation\n",
+    )
+    .unwrap();
+    let shapes = ["input_ids", "attention_mask", "token_type_ids"]
+        .iter()
+        .map(|n| (n.to_string(), vec![1, 16]))
+        .collect();
+    let r = measure(&Args {
+        model: dir.join("model.onnx"),
+        calibrate: vec![text.clone()],
+        input_shapes: shapes,
+        approx: Policy::PUMA,
+        approx_override: Vec::new(),
+        frac_bits: 18,
+        json: false,
+    })
+    .unwrap();
+    assert_eq!(r.outputs.len(), 3);
+    for (i, o) in r.outputs.iter().enumerate() {
+        assert!(o.input.ends_with(&format!(":{}", i + 1)), "{}", o.input);
+        assert!(o.vs_onnxruntime.is_none());
+        assert!(o.vs_exact.cosine >= 0.99999, "{:?}", o.vs_exact);
+        assert_eq!(o.vs_exact.argmax, Some(1.0));
+    }
+}

@@ -31,6 +31,8 @@ use std::path::PathBuf;
 /// Examples:
 ///   mpcc accuracy models/bert-tiny/model.onnx --calibrate models/bert-tiny/reference.json
 ///   mpcc accuracy minilm/model.onnx --calibrate ref.json --approx mpcformer --json
+///   mpcc accuracy minilm --calibrate sentences.txt --input-shape input_ids=1,128 \
+///       --input-shape attention_mask=1,128 --input-shape token_type_ids=1,128
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -38,7 +40,11 @@ pub struct Args {
     pub model: PathBuf,
 
     /// Calibration inputs: a reference.json (format onnx-reference-v1, as the bundled
-    /// models carry) with inputs and onnxruntime's outputs. Repeat for several.
+    /// models carry) with inputs and onnxruntime's outputs; a folder with one NAME.npy per
+    /// input; or a text file with one input per line, encoded with the export's
+    /// tokenizer.json (give the shapes with --input-shape). Only a reference.json has
+    /// onnxruntime's outputs to compare with; every input is compared with the exact model.
+    /// Repeat for several.
     #[arg(long, value_name = "FILE", required = true)]
     pub calibrate: Vec<PathBuf>,
 
@@ -205,12 +211,16 @@ impl Baseline {
         } else {
             model.to_path_buf()
         };
-        let refs: Vec<(PathBuf, Reference)> = calibrate
+        let is_json = |p: &PathBuf| p.extension().is_some_and(|e| e == "json");
+        let mut refs: Vec<(PathBuf, Reference)> = calibrate
             .iter()
+            .filter(|p| is_json(p))
             .map(|p| Ok((p.clone(), Reference::load(p)?)))
             .collect::<Result<_, io::IoError>>()?;
-        let first = refs.first().context("give at least one --calibrate file")?;
-        let mut shapes = first.1.input_shapes();
+        if calibrate.is_empty() {
+            anyhow::bail!("give at least one --calibrate file");
+        }
+        let mut shapes = refs.first().map(|r| r.1.input_shapes()).unwrap_or_default();
         for (name, dims) in input_shapes {
             match shapes.iter_mut().find(|(n, _)| n == name) {
                 Some(s) => s.1 = dims.clone(),
@@ -223,6 +233,42 @@ impl Baseline {
             ..FrontendOptions::default()
         };
         let exact = crate::frontend::load(&model, &frontend)?;
+        let others: Vec<PathBuf> = calibrate.iter().filter(|p| !is_json(p)).cloned().collect();
+        if !others.is_empty() {
+            // Text files and folders of NAME.npy, read as `mpcc compile --calibrate` reads
+            // them (for a probe plan's inputs), as references without onnxruntime outputs.
+            let (probe, _) = backend::compile(
+                &model,
+                &CompileOptions {
+                    frontend: frontend.clone(),
+                    passes: PassOptions::default(),
+                },
+            )?;
+            let tokenizer = model.with_file_name("tokenizer.json");
+            let tokenizer = tokenizer.exists().then_some(tokenizer.as_path());
+            for (label, host) in crate::calibrate::load_inputs(&others, &probe, tokenizer)? {
+                let inputs = probe
+                    .body
+                    .inputs
+                    .iter()
+                    .filter_map(|d| {
+                        host.get(&d.name).map(|t| io::RefTensor {
+                            name: d.name.clone(),
+                            dtype: d.dtype.clone(),
+                            shape: t.shape.clone(),
+                            data: t.data.clone(),
+                        })
+                    })
+                    .collect();
+                let r = Reference {
+                    format: "calibration input".into(),
+                    model: String::new(),
+                    inputs,
+                    outputs: Vec::new(),
+                };
+                refs.push((PathBuf::from(label), r));
+            }
+        }
         let ends = layer_ends(&exact.graph);
         Ok(Baseline {
             model,

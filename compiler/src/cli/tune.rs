@@ -43,8 +43,10 @@ pub struct Args {
     /// The ONNX model (a .onnx file, or the export folder holding model.onnx).
     pub model: PathBuf,
 
-    /// Calibration inputs with onnxruntime's outputs: a reference.json (onnx-reference-v1).
-    /// Repeat for several; the budget must hold on each.
+    /// Calibration inputs, as `mpcc accuracy --calibrate` takes them: a reference.json
+    /// (onnx-reference-v1), a folder of NAME.npy, or a text file with one input per line
+    /// (with --input-shape). Repeat for several; the budget must hold on each, against the
+    /// exact model.
     #[arg(long, value_name = "FILE", required = true)]
     pub calibrate: Vec<PathBuf>,
 
