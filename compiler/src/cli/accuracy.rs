@@ -351,6 +351,20 @@ impl Baseline {
         policy: Policy,
         overrides: &[Override],
     ) -> anyhow::Result<Report> {
+        self.measure_while(plan, weights, policy, overrides, &|_| true)
+    }
+
+    /// As [`Baseline::measure`], but stops after the first calibration input with an output
+    /// for which `keep_going` is false (`mpcc tune` drops a candidate at its first miss, so
+    /// a failing candidate costs one simulation instead of one per input).
+    pub fn measure_while(
+        &self,
+        plan: &Plan,
+        weights: &Weights,
+        policy: Policy,
+        overrides: &[Override],
+        keep_going: &dyn Fn(&OutputReport) -> bool,
+    ) -> anyhow::Result<Report> {
         let inputs = self.inputs(plan)?;
         let exact = self.exact_runs(&inputs)?;
         // Per layer end, the plan instruction that defines the same ONNX node's value.
@@ -372,6 +386,9 @@ impl Baseline {
         let mut outputs = Vec::new();
         let mut layers = Vec::new();
         for (((path, r), host), want) in self.refs.iter().zip(&inputs).zip(exact) {
+            if !outputs.iter().all(keep_going) {
+                break;
+            }
             let mut sim_at: HashMap<usize, Vec<f64>> = HashMap::new();
             let sim = mpcc_runtime::sim::simulate_observed(
                 g,

@@ -12,7 +12,7 @@
 //! budget alone are never tried together, and the order favours the largest single saving.
 
 use crate::backend;
-use crate::cli::accuracy::{self, Agreement};
+use crate::cli::accuracy::{self, Agreement, OutputReport};
 use crate::cli::compile::{human_bytes, parse_shape, policy_parser};
 use crate::report::{self, Network};
 use anyhow::Context;
@@ -220,16 +220,20 @@ impl Ctx {
     /// Compiles `overrides` once, then costs and measures the plan.
     fn evaluate(&self, overrides: &[Override]) -> anyhow::Result<Eval> {
         let (plan, weights) = self.compile(overrides)?;
-        let report = self
-            .base
-            .measure(&plan, &weights, self.args.approx, overrides)?;
+        let agreement = |o: &OutputReport| {
+            o.vs_onnxruntime
+                .clone()
+                .unwrap_or_else(|| o.vs_exact.clone())
+        };
+        let report =
+            self.base
+                .measure_while(&plan, &weights, self.args.approx, overrides, &|o| {
+                    self.args.budget.met(&agreement(o))
+                })?;
         let mut ok = true;
         let mut worst: Vec<(String, Agreement)> = Vec::new();
         for o in &report.outputs {
-            let a = o
-                .vs_onnxruntime
-                .clone()
-                .unwrap_or_else(|| o.vs_exact.clone());
+            let a = agreement(o);
             ok &= self.args.budget.met(&a);
             match worst.iter_mut().find(|(n, _)| *n == o.output) {
                 Some((_, w)) if a.cosine < w.cosine => *w = a,
