@@ -359,6 +359,16 @@ pub const MPCC_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxPolyExp {
     reciprocal_iters: 2,
 };
 
+/// [`MPCC_SOFTMAX`] with one reciprocal iteration instead of two: 3 rounds fewer per softmax,
+/// each row's sum inverted within a relative `0.0858^2 = 7.4e-3` (a common factor of the
+/// row). A cheaper choice for `mpcc tune` where a layer tolerates it.
+pub const MPCC_FAST_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxPolyExp {
+    degree: 4,
+    squarings: 4,
+    cutoff: 14.0,
+    reciprocal_iters: 1,
+};
+
 /// PUMA's softmax as SPU runs it: SPU's default 8 exp squarings.
 pub const PUMA_PAPER_SOFTMAX: SoftmaxRecipe = SoftmaxRecipe::MaxExp {
     exp_iters: 8,
@@ -379,6 +389,11 @@ pub const PUMA_RMS_NORM: NormRecipe = NormRecipe::Rsqrt { iters: 3 };
 /// 3, 6 fewer rounds per norm; all-MiniLM-L6-v2 keeps its 0.999977 cosine and SmolLM2-135M
 /// its 13 of 13 argmax positions (cosine ≥ 0.99997).
 pub const MPCC_RMS_NORM: NormRecipe = NormRecipe::Rsqrt { iters: 2 };
+
+/// [`MPCC_RMS_NORM`] with one rsqrt iteration instead of two: 6 rounds fewer per norm, each
+/// row's scale within a relative 1.14e-2 (a common factor of the row). A cheaper choice for
+/// `mpcc tune` where a layer tolerates it.
+pub const MPCC_FAST_RMS_NORM: NormRecipe = NormRecipe::Rsqrt { iters: 1 };
 
 /// SecFormer's LayerNorm (MPC-REFERENCE §2.4): the rsqrt by Goldschmidt's iteration, 3 of
 /// them after mpcc's normalisation and linear guess (SecFormer runs 7 from y = 1 on inputs

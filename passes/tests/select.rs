@@ -156,7 +156,7 @@ fn selectors_refuse_bad_input() {
     assert!(
         e.starts_with(
             "bad recipe override 'op:Softmax=fast': unknown recipe 'fast' (recipes: \
-             puma-softmax, mpcc-softmax, puma-paper-softmax, puma-gelu, "
+             puma-softmax, mpcc-softmax, mpcc-fast-softmax, puma-paper-softmax, puma-gelu, "
         ) && e.ends_with("; policies: puma, puma-paper, mpcformer, secformer, mpcvit)"),
         "{e}"
     );
