@@ -593,10 +593,35 @@ pub fn tokenize(
     Ok(out)
 }
 
+/// Reads a Hugging Face tokenizer.json. The tokenizers library panics on some malformed
+/// files (found by fuzz/ target tokenizer: a decoder whose JSON holds a control character);
+/// such a panic is caught and reported as this file's error.
+pub fn read_tokenizer(path: &Path) -> Result<tokenizers::Tokenizer, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(|| tokenizers::Tokenizer::from_file(path));
+    std::panic::set_hook(hook);
+    match r {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(p) => {
+            let why = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!(
+                "the tokenizers library could not read it ({why}); give the export's own \
+                 tokenizer.json"
+            ))
+        }
+    }
+}
+
 /// Loads a tokenizer and sets it to pad and truncate every text to exactly `seq` tokens.
 fn load_tokenizer(path: &Path, seq: usize) -> Result<tokenizers::Tokenizer, String> {
     use tokenizers::{PaddingParams, PaddingStrategy, TruncationParams};
-    let mut tok = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+    let mut tok = read_tokenizer(path).map_err(|e| {
         // A JSON file that is no tokenizer gets serde's position; say what it is instead.
         let json = std::fs::read(path)
             .ok()
@@ -608,7 +633,7 @@ fn load_tokenizer(path: &Path, seq: usize) -> Result<tokenizers::Tokenizer, Stri
                  are not enough)"
                     .to_string()
             }
-            _ => e.to_string(),
+            _ => e,
         }
     })?;
     let mut padding = tok.get_padding().cloned().unwrap_or_else(|| {

@@ -215,7 +215,7 @@ pub fn load_tokenizer(
         (None, None) => None,
     };
     path.map(|p| {
-        tokenizers::Tokenizer::from_file(&p).map_err(|e| {
+        crate::io::read_tokenizer(&p).map_err(|e| {
             anyhow::anyhow!(
                 "'{}' is not a Hugging Face tokenizer.json: {e}",
                 p.display()
