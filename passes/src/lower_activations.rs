@@ -137,21 +137,20 @@ fn fourier_erf(
         },
     );
     let s = e.typed(Op::SinSeries { coeffs, period }, &[x, prep], None)?;
-    let (mid, lo, hi) = if gelu {
+    // The pieces above the low one, `mid - lo` and `hi - mid`, each of x's shape, and the
+    // low piece when it is not 0: GeLU's are `x Φ` and `x - x Φ` (low 0), erf's `s + 1` and
+    // `1 - s` (low -1).
+    let (up, top, lo) = if gelu {
         let m = e.mul_trunc(x, s)?;
-        let zero = e.scalar_like(0.0, x);
-        (m, zero, x)
+        (m, e.binary(Op::Sub, x, m)?, None)
     } else {
         let (m1, p1) = (e.scalar_like(-1.0, x), e.scalar_like(1.0, x));
-        (s, m1, p1)
+        (
+            e.binary(Op::Sub, s, m1)?,
+            e.binary(Op::Sub, p1, s)?,
+            Some(m1),
+        )
     };
-    // Both differences have x's shape (mid has it).
-    let up = if gelu {
-        mid
-    } else {
-        e.binary(Op::Sub, mid, lo)?
-    };
-    let top = e.binary(Op::Sub, hi, mid)?;
     let mut one = vec![1];
     one.extend(&ty.shape);
     let (up, top) = (e.reshape(up, one.clone()), e.reshape(top, one.clone()));
@@ -160,8 +159,8 @@ fn fourier_erf(
     let chosen = e.binary(Op::Select, pieces, bits)?;
     let sum = e.reduce(Op::ReduceSum { axes: vec![0] }, chosen, 0);
     let sum = e.reshape(sum, ty.shape.clone());
-    if gelu {
-        return Ok(sum);
+    match lo {
+        Some(lo) => e.binary(Op::Add, sum, lo),
+        None => Ok(sum),
     }
-    e.binary(Op::Add, sum, lo)
 }

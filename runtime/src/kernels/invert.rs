@@ -259,6 +259,14 @@ fn rsqrt_start(
     Ok((t, u, y))
 }
 
+/// Cost of [`rsqrt_start`] on `n` elements: the lookup, the normalisation (mul + trunc) and
+/// the guess's truncation.
+fn rsqrt_start_cost(n: usize, ring: Ring) -> Cost {
+    boolean::msb_weights_cost(n, 3, ring)
+        .then(mul_trunc_many_cost(n, 1, ring))
+        .then(arith::trunc_cost(n, ring))
+}
+
 /// One Newton step `(3y - (u y)(y^2)) / 2`: (mul + trunc) of 2n, then (mul + trunc) of n.
 fn newton_rsqrt(
     ctx: &mut Ctx,
@@ -333,9 +341,7 @@ pub fn rsqrt_goldschmidt(
 
 /// Cost of [`rsqrt_goldschmidt`] on `n` elements.
 pub fn rsqrt_goldschmidt_cost(n: usize, iters: u32, ring: Ring) -> Cost {
-    let mut c = boolean::msb_weights_cost(n, 3, ring)
-        .then(mul_trunc_many_cost(n, 1, ring))
-        .then(arith::trunc_cost(n, ring));
+    let mut c = rsqrt_start_cost(n, ring);
     if iters > 0 {
         c = c
             .then(mul_trunc_many_cost(n, 1, ring))
@@ -355,9 +361,7 @@ pub fn rsqrt_goldschmidt_cost(n: usize, iters: u32, ring: Ring) -> Cost {
 /// Cost of [`rsqrt`] on `n` elements.
 pub fn rsqrt_cost(n: usize, iters: u32, ring: Ring) -> Cost {
     let step = mul_trunc_many_cost(n, 2, ring).then(mul_trunc_many_cost(n, 1, ring));
-    let c = boolean::msb_weights_cost(n, 3, ring)
-        .then(mul_trunc_many_cost(n, 1, ring))
-        .then(arith::trunc_cost(n, ring));
+    let c = rsqrt_start_cost(n, ring);
     (0..iters)
         .fold(c, |c, _| c.then(step))
         .then(scale_back_cost(n, ring))

@@ -39,7 +39,7 @@
 //! below 2^-40).
 
 use super::arith::{self, recv_elems, trunc1_in_range};
-use super::common::{add, const_plus, mul_public, scale_by};
+use super::common::const_plus;
 use crate::cost::Cost;
 use crate::ctx::Ctx;
 use crate::prss::os_seed;
@@ -61,19 +61,21 @@ pub fn angle(u: u64, ring: Ring) -> f64 {
     TAU * (u & ring.mask()) as f64 / (ring.bits() as f64).exp2()
 }
 
-/// `(sin(j θ), cos(j θ))` for j = 1..=terms, each encoded at scale q, in the material's row
-/// order (sine, cosine, per term).
-fn encoded_pairs(theta: f64, terms: usize, q: u32, ring: Ring) -> impl Iterator<Item = u64> {
-    (1..=terms).flat_map(move |j| {
-        let a = j as f64 * theta;
-        [encode(a.sin(), q, ring), encode(a.cos(), q, ring)]
-    })
-}
-
-/// The material's rows for the angle whose parts party 0 (`a`) and parties 1, 2 know: row 0
-/// of n, then the 2K rows of products, row-major.
-fn rows(n: usize, terms: usize) -> usize {
-    (2 * terms + 1) * n
+/// The 2K rows `sin(j θ_e), cos(j θ_e)` (j = 1..=terms, each encoded at scale q) of the
+/// angles `ts`, in the material's row order: row `2(j - 1)` the sines of term j, the next
+/// row its cosines, each of `ts.len()` elements.
+fn encoded_rows(ts: &[u64], terms: usize, q: u32, ring: Ring) -> Vec<u64> {
+    let n = ts.len();
+    let mut out = vec![0; 2 * terms * n];
+    for (e, t) in ts.iter().enumerate() {
+        let theta = angle(*t, ring);
+        for j in 0..terms {
+            let a = (j + 1) as f64 * theta;
+            out[2 * j * n + e] = encode(a.sin(), q, ring);
+            out[(2 * j + 1) * n + e] = encode(a.cos(), q, ring);
+        }
+    }
+    out
 }
 
 /// Makes the material of [`sin_series`] with `terms` terms for `n` elements (see the module
@@ -88,24 +90,21 @@ pub fn sin_prep(
     let m = ring.mask();
     let q = q2 / 2;
     let k2 = 2 * terms * n;
-    // Per element, the 2K encodings (sin, cos per term) of an angle, element-major.
-    let pairs = |ts: &[u64]| -> Vec<u64> {
-        ts.iter()
-            .flat_map(|t| encoded_pairs(angle(*t, ring), terms, q, ring))
-            .collect()
-    };
-    // Party 1's or 2's part of the 2K products from its share of A (element-major, 2 per
-    // term) and the B it knows, minus its PRG component y: element-major too.
+    let pairs = |ts: &[u64]| encoded_rows(ts, terms, q, ring);
+    // Party 1's or 2's part of the 2K products from its share of A and the B it knows (both
+    // in row order), minus its PRG component y: `S_j = A_s B_c + A_c B_s`,
+    // `C_j = A_c B_c - A_s B_s`.
     let products = |sa: &[u64], b: &[u64], y: &[u64]| -> Vec<u64> {
-        let mut out = Vec::with_capacity(k2);
-        for e in 0..n {
-            for j in 0..terms {
-                let i = 2 * (e * terms + j);
-                let (as_, ac, bs, bc) = (sa[i], sa[i + 1], b[i], b[i + 1]);
-                let s = as_.wrapping_mul(bc).wrapping_add(ac.wrapping_mul(bs));
-                let c = ac.wrapping_mul(bc).wrapping_sub(as_.wrapping_mul(bs));
-                out.push(s.wrapping_sub(y[i]) & m);
-                out.push(c.wrapping_sub(y[i + 1]) & m);
+        let mut out = vec![0; k2];
+        for j in 0..terms {
+            let (sr, cr) = (2 * j * n, (2 * j + 1) * n);
+            for e in 0..n {
+                let (is, ic) = (sr + e, cr + e);
+                let (as_, ac, bs, bc) = (sa[is], sa[ic], b[is], b[ic]);
+                let sv = as_.wrapping_mul(bc).wrapping_add(ac.wrapping_mul(bs));
+                let cv = ac.wrapping_mul(bc).wrapping_sub(as_.wrapping_mul(bs));
+                out[is] = sv.wrapping_sub(y[is]) & m;
+                out[ic] = cv.wrapping_sub(y[ic]) & m;
             }
         }
         out
@@ -169,21 +168,9 @@ pub fn sin_prep(
             ((tb, r), (y2, y0))
         }
     };
-    // Element-major products into rows: row 1 + 2j + s holds element e's product s of term j.
-    let to_rows = |v: &[u64]| -> Vec<u64> {
-        let mut out = vec![0; k2];
-        for e in 0..n {
-            for r in 0..2 * terms {
-                out[r * n + e] = v[e * 2 * terms + r];
-            }
-        }
-        out
-    };
-    let mut a = t.0;
-    a.extend(to_rows(&prod.0));
-    let mut b = t.1;
-    b.extend(to_rows(&prod.1));
-    debug_assert_eq!(a.len(), rows(n, terms));
+    let (mut a, mut b) = t;
+    a.extend(prod.0);
+    b.extend(prod.1);
     Ok(AShare { a, b })
 }
 
@@ -210,44 +197,40 @@ pub fn sin_series(
     q2: u32,
     ring: Ring,
 ) -> Result<AShare, TransportError> {
-    let n = x.len();
-    let q = q2 / 2;
-    let u = scale_by(x, angle_factor(period, f, ring), ring);
-    let t = AShare {
-        a: prep.a[..n].to_vec(),
-        b: prep.b[..n].to_vec(),
+    let (n, q, m) = (x.len(), q2 / 2, ring.mask());
+    // δ = x c - t, from the first row of the material.
+    let c = angle_factor(period, f, ring);
+    let d = |xs: &[u64], ts: &[u64]| -> Vec<u64> {
+        xs.iter()
+            .zip(ts)
+            .map(|(x, t)| x.wrapping_mul(c).wrapping_sub(*t) & m)
+            .collect()
     };
-    let d = add(
-        &u,
-        &super::common::local(&t, |v| v.wrapping_neg() & ring.mask()),
-        ring,
-    );
+    let d = AShare {
+        a: d(&x.a, &prep.a[..n]),
+        b: d(&x.b, &prep.b[..n]),
+    };
     let all: [PartyId; 3] = [0, 1, 2];
     let delta = arith::reveal(ctx, &d, &all, ring)?.expect("every party learns δ");
-    let row = |r: usize| AShare {
-        a: prep.a[r * n..(r + 1) * n].to_vec(),
-        b: prep.b[r * n..(r + 1) * n].to_vec(),
+    // Σ_j [c_j sin(j θ_δ)] C_j + [c_j cos(j θ_δ)] S_j, in one pass per term over both
+    // components.
+    let mut acc = AShare {
+        a: vec![0; n],
+        b: vec![0; n],
     };
-    let mut acc: Option<AShare> = None;
-    for (j, c) in coeffs.iter().enumerate().skip(1) {
-        let (ps, pc): (Vec<u64>, Vec<u64>) = delta
-            .iter()
-            .map(|dl| {
-                let a = j as f64 * angle(*dl, ring);
-                (encode(c * a.sin(), q, ring), encode(c * a.cos(), q, ring))
-            })
-            .unzip();
-        let term = add(
-            &mul_public(&row(2 * j), &ps, ring),
-            &mul_public(&row(2 * j - 1), &pc, ring),
-            ring,
-        );
-        acc = Some(match acc {
-            Some(s) => add(&s, &term, ring),
-            None => term,
-        });
+    for (j, cj) in coeffs.iter().enumerate().skip(1) {
+        let (sr, cr) = ((2 * j - 1) * n, 2 * j * n);
+        for (i, dl) in delta.iter().enumerate() {
+            let a = j as f64 * angle(*dl, ring);
+            let (ps, pc) = (encode(cj * a.sin(), q, ring), encode(cj * a.cos(), q, ring));
+            let term = |v: &[u64]| {
+                ps.wrapping_mul(v[cr + i])
+                    .wrapping_add(pc.wrapping_mul(v[sr + i]))
+            };
+            acc.a[i] = acc.a[i].wrapping_add(term(&prep.a)) & m;
+            acc.b[i] = acc.b[i].wrapping_add(term(&prep.b)) & m;
+        }
     }
-    let acc = acc.expect("a series has a term");
     let acc = const_plus(ctx.id, encode(coeffs[0], 3 * q, ring), &acc, ring);
     if 3 * q == f {
         return Ok(acc);
