@@ -44,17 +44,6 @@ fn tolerance(simulated: &[f64]) -> f64 {
     2e-2 * simulated.iter().fold(1.0f64, |m, v| m.max(v.abs()))
 }
 
-/// The policies whose softmax is 2Quad `(x + 5)^2 / sum (x + 5)^2` on the causal decoders and
-/// on all-MiniLM-L6-v2, whose reference input pads: the additive mask (-1e4 at hidden or
-/// padded positions) 2Quad squares into 1e8: the published
-/// recipe has no mask handling (MPCFormer and SecFormer distil BERT-style encoders), and a
-/// calibrated compile refuses the plan (the simulation of `mpcc accuracy` still reports on
-/// it, with the overflow events).
-fn refused_mask(fixture: &str, policy: Policy) -> bool {
-    matches!(fixture, "gpt2-tiny" | "llama-tiny" | "all-minilm-l6-v2")
-        && (policy == Policy::MPCFORMER || policy == Policy::SECFORMER)
-}
-
 #[test]
 fn every_policy_runs_every_fixture_as_simulated() {
     let tmp = tempfile::tempdir().unwrap();
@@ -84,19 +73,6 @@ fn every_policy_runs_every_fixture_as_simulated() {
                 "-o",
                 plan.to_str().unwrap(),
             ]);
-            if refused_mask(&name, *policy) {
-                // 2Quad squares the additive mask's -1e4 to 1e8 · 2^36, past the exact
-                // truncation's range: the calibrated compile refuses, naming the softmax.
-                let e = text(&out.stderr);
-                assert!(
-                    !out.status.success()
-                        && e.contains("overflows the fixed-point format")
-                        && e.contains("Softmax"),
-                    "{name} {policy}: {e}"
-                );
-                println!("{name:16} {policy:10} refused: 2Quad of the additive mask overflows");
-                continue;
-            }
             assert!(
                 out.status.success(),
                 "{name} {policy}: {}",

@@ -18,6 +18,7 @@ pub mod lower_activations;
 pub mod lower_arith;
 pub mod lower_rms_norm;
 pub mod lower_softmax;
+pub mod mask;
 pub mod pipeline;
 pub mod policy;
 pub mod recipes;

@@ -85,10 +85,13 @@
 //! shift-invariant. Against the exact softmax, rows of 2 logits in [-4, 4] are off by up to
 //! 0.27 per probability (at (1.48, 4): 0.34 vs 0.07 for the first), rows of 2 in [-5, 5] by
 //! 0.49 (at (-5, -4.975): 0 and 1 where softmax gives about 0.5 each); only models distilled
-//! with it may use it. **Masks:** an additive attention mask (-10⁴ or the float minimum on padded
-//! positions) gives those positions the largest weights, since (x + 5)² grows with |x|; the
-//! lowering cannot see the mask. Use it only where the mask is all zeros (no padding), as
-//! MPCFormer's benchmark does. A row whose logits are all exactly -5 has a zero sum and no
+//! with it may use it. **Masks:** added to the scores, an attention mask (-10⁴ or the float
+//! minimum on padded or future positions) would give those positions the largest weights,
+//! since (x + 5)² grows with |x|. When the operand is `s + m` with `m` an additive mask
+//! ([`crate::mask`]: the exports' `(1 - attention_mask) · L` and `L + keep · (-L)`, L ≤ -30)
+//! the lowering squares `s + 5` and multiplies by the keep bits instead (one `mul` + `trunc`
+//! per element more: 3 rounds, 56 bytes per element); any other operand is squared as it
+//! is. A row whose logits are all exactly -5 has a zero sum and no
 //! defined output (the reciprocal kernel returns 0 there). Cost for `[rows, n]` (Z64):
 //! rows·n multiplications and truncations for the square (3 rounds, 56 bytes per element
 //! over the three parties), rows reciprocals (the runtime's `reciprocal_cost`: the top-bit
@@ -105,19 +108,21 @@
 //! rows·n relus (one comparison and one select each: no max tree, no exp), rows
 //! reciprocals, rows·n mul + trunc. [`SoftmaxRecipe::Scale`] (`mpcvit-scaling-attention`):
 //! `mul` by the public 1/n + `trunc`: `x / n` exactly up to the truncation's rounding, 1
-//! truncation per element and nothing else; an additive mask is not removed by it (the
-//! masked logits stay in the sum), so use it only without padding. Both are not softmax
+//! truncation per element and nothing else; under an additive mask ([`crate::mask`]) it is
+//! `s · keep / n` (one `mul` + `trunc` per element more), so hidden positions give 0. Both are not softmax
 //! approximations: models must be trained with them (MPCViT searches per head).
 
 use crate::ctx::head_axis;
+use crate::mask::{additive_mask, AdditiveMask};
 use crate::recipes::SoftmaxRecipe;
-use crate::rewrite::{rebuild, Emitter, Rewrite};
+use crate::rewrite::{definitions, rebuild, Emitter, Rewrite};
 use crate::{PassCtx, PassError};
 use mpcc_ir::{Graph, Node, Op, ValueId};
 
 /// Replaces each `softmax` by its recipe, per group of heads where the recipes differ.
 pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassError> {
     let old = &*graph;
+    let defs = definitions(old);
     let new = rebuild(old, |e, node| {
         let Op::Softmax { axis } = node.op else {
             return Ok(Rewrite::Keep);
@@ -125,19 +130,53 @@ pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassErr
         let groups = head_groups(ctx, old, node)?;
         let head = head_axis(old, node).map_or(1, |(a, _)| a);
         let x = e.arg(0);
+        // The recipes that are not shift-invariant multiply by a mask's keep bits.
+        let quad = groups
+            .iter()
+            .any(|(_, r)| matches!(r, SoftmaxRecipe::Quad { .. } | SoftmaxRecipe::Scale));
+        let mask = match quad.then(|| additive_mask(old, &defs, node.inputs[0])) {
+            Some(Some(m)) => keep_bits(e, &m)?,
+            Some(None) | None => None,
+        };
         let y = match groups.as_slice() {
-            [(_, r)] => softmax(e, x, axis, r)?,
+            [(_, r)] => softmax(e, x, axis, r, mask)?,
             _ => {
                 let mut parts = Vec::with_capacity(groups.len());
                 for (heads, r) in &groups {
-                    let slice = Op::Slice {
-                        axis: head,
-                        start: heads.start,
-                        end: heads.end,
-                        step: 1,
+                    let slice = |e: &mut Emitter<'_>, v: ValueId| {
+                        let op = Op::Slice {
+                            axis: head,
+                            start: heads.start,
+                            end: heads.end,
+                            step: 1,
+                        };
+                        e.typed(op, &[v], None)
                     };
-                    let xs = e.typed(slice, &[x], None)?;
-                    parts.push(softmax(e, xs, axis, r)?);
+                    let xs = slice(e, x)?;
+                    let masked = match mask {
+                        Some((s, keep)) => {
+                            // The bits broadcast over the heads unless they have an axis
+                            // of their own there.
+                            let (rank, krank) = (e.ty(s).shape.len(), e.ty(keep).shape.len());
+                            let per_head = (head + krank)
+                                .checked_sub(rank)
+                                .is_some_and(|a| e.ty(keep).shape[a] > 1);
+                            let keep = if per_head {
+                                let op = Op::Slice {
+                                    axis: head + krank - rank,
+                                    start: heads.start,
+                                    end: heads.end,
+                                    step: 1,
+                                };
+                                e.typed(op, &[keep], None)?
+                            } else {
+                                keep
+                            };
+                            Some((slice(e, s)?, keep))
+                        }
+                        None => None,
+                    };
+                    parts.push(softmax(e, xs, axis, r, masked)?);
                 }
                 e.typed(Op::Concat { axis: head }, &parts, None)?
             }
@@ -172,12 +211,32 @@ fn head_groups(
     Ok(groups)
 }
 
-/// Emits the recipe for `x`, the operand of the node being rewritten (or a slice of it).
+/// The scores and the keep bits (1 where the mask adds 0) of an additive mask, in the new
+/// graph.
+fn keep_bits(
+    e: &mut Emitter<'_>,
+    m: &AdditiveMask,
+) -> Result<Option<(ValueId, ValueId)>, PassError> {
+    let (Some(s), Some(b)) = (e.mapped(m.scores), e.mapped(m.bits)) else {
+        return Ok(None);
+    };
+    let keep = if m.complement {
+        let one = e.scalar_like(1.0, b);
+        e.binary(Op::Sub, one, b)?
+    } else {
+        b
+    };
+    Ok(Some((s, keep)))
+}
+
+/// Emits the recipe for `x`, the operand of the node being rewritten (or a slice of it);
+/// `mask` holds the scores and keep bits when `x` is the scores plus an additive mask.
 fn softmax(
     e: &mut Emitter<'_>,
     x: ValueId,
     axis: usize,
     r: &SoftmaxRecipe,
+    mask: Option<(ValueId, ValueId)>,
 ) -> Result<ValueId, PassError> {
     match *r {
         SoftmaxRecipe::MaxExp {
@@ -194,13 +253,20 @@ fn softmax(
         SoftmaxRecipe::Quad {
             shift,
             reciprocal_iters,
-        } => quad(e, x, axis, shift, reciprocal_iters),
+        } => match mask {
+            Some((s, keep)) => quad_masked(e, s, keep, axis, shift, reciprocal_iters),
+            None => quad(e, x, axis, shift, reciprocal_iters),
+        },
         SoftmaxRecipe::ReluNorm {
             eps,
             reciprocal_iters,
         } => relu_norm(e, x, axis, eps, reciprocal_iters),
         SoftmaxRecipe::Scale => {
             let n = e.axis_len(x, axis)?;
+            let x = match mask {
+                Some((s, keep)) => e.mul_trunc(s, keep)?,
+                None => x,
+            };
             let c = e.scalar_like(1.0 / n as f64, x);
             e.mul_trunc(x, c)
         }
@@ -314,6 +380,24 @@ fn quad(
     let c = e.scalar_like(shift, x);
     let t = e.binary(Op::Add, x, c)?;
     let q = e.mul_trunc(t, t)?;
+    normalize(e, q, axis, None, reciprocal_iters)
+}
+
+/// 2Quad under an additive mask: `q = (s + shift)² · keep`, then `q / Σq`, where the
+/// softmax's operand is `s` plus a mask that is 0 where `keep` is 1 ([`crate::mask`]).
+fn quad_masked(
+    e: &mut Emitter<'_>,
+    s: ValueId,
+    keep: ValueId,
+    axis: usize,
+    shift: f64,
+    reciprocal_iters: u32,
+) -> Result<ValueId, PassError> {
+    e.axis_len(s, axis)?;
+    let c = e.scalar_like(shift, s);
+    let t = e.binary(Op::Add, s, c)?;
+    let q = e.mul_trunc(t, t)?;
+    let q = e.mul_trunc(q, keep)?;
     normalize(e, q, axis, None, reciprocal_iters)
 }
 

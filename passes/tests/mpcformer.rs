@@ -199,3 +199,141 @@ proptest! {
         check_formula(&quad_softmax(xs, n), &run(&lower(&g, Policy::MPCFORMER, &[]), &[("x", xs)]));
     }
 }
+
+/// 2Quad under a mask: `(s + 5)² · keep / Σ (s + 5)² · keep` over each row of `n`, with
+/// the keep bits per key position (the last axis).
+fn masked_quad_softmax(s: &[f64], keep: &[f64], n: usize) -> Vec<f64> {
+    s.chunks(n)
+        .flat_map(|row| {
+            let q: Vec<f64> = row
+                .iter()
+                .zip(keep)
+                .map(|(x, k)| (x + 5.0) * (x + 5.0) * k)
+                .collect();
+            let sum: f64 = q.iter().sum();
+            q.into_iter().map(move |v| v / sum)
+        })
+        .collect()
+}
+
+/// Scores `s` `[1, 2, 2, 4]` (batch, heads, queries, keys) plus an additive mask built from
+/// the client's `attention_mask` `[1, 4]` as an export builds it, then a softmax over the
+/// keys. `bert`: `(1 - mask) · fill`; otherwise the decoders' `fill + mask · (-fill)`.
+fn masked_softmax_graph(bert: bool, fill: f64) -> Graph {
+    let mut g = Graph::new(18);
+    let s = input(&mut g, "s", &[1, 2, 2, 4]);
+    let op = Op::Input {
+        name: "attention_mask".into(),
+        owner: CLIENT,
+        encoding: InputEncoding::Int,
+    };
+    let m0 = g.add(op, &[], ValueType::z64(&[1, 4], 0, Vis::Client), "mask");
+    let m1 = g.add(
+        Op::Shl { bits: 18 },
+        &[m0],
+        ValueType::z64(&[1, 4], 18, Vis::Client),
+        "mask",
+    );
+    let m2 = g.add(
+        Op::Reshape,
+        &[m1],
+        ValueType::z64(&[1, 1, 1, 4], 18, Vis::Client),
+        "unsqueeze",
+    );
+    let ty = |scale| ValueType::z64(&[1, 1, 1, 1], scale, Vis::Public);
+    let konst =
+        |g: &mut Graph, v: f64, scale| g.add(Op::Const { values: vec![v] }, &[], ty(scale), "c");
+    let client = ValueType::z64(&[1, 1, 1, 4], 18, Vis::Client);
+    let m = if bert {
+        let one = konst(&mut g, 1.0, 18);
+        let inv = g.add(Op::Sub, &[one, m2], client.clone(), "sub");
+        let f = konst(&mut g, fill, 0);
+        g.add(Op::Mul, &[inv, f], client, "where")
+    } else {
+        let neg = konst(&mut g, -fill, 0);
+        let on = g.add(Op::Mul, &[m2, neg], client.clone(), "where");
+        let f = konst(&mut g, fill, 18);
+        g.add(Op::Add, &[f, on], client, "where")
+    };
+    let st = ValueType::z64(&[1, 2, 2, 4], 18, Vis::Client);
+    let x = g.add(Op::Add, &[s, m], st.clone(), "add");
+    let y = g.add(Op::Softmax { axis: 3 }, &[x], st, "softmax");
+    output(&mut g, y);
+    g
+}
+
+/// 2Quad multiplies by an additive attention mask instead of adding it (both export forms;
+/// `passes/src/mask.rs`): the masked keys get weight 0, the rest `(s + 5)²` normalised over
+/// the kept keys, exactly as the formula; one `mul` + `trunc` more than unmasked 2Quad.
+#[test]
+fn quad_softmax_masked() {
+    let s: Vec<f64> = (0..16).map(|i| (i as f64 * 0.9).sin() * 4.0).collect();
+    for bert in [true, false] {
+        let g = masked_softmax_graph(bert, -10000.0);
+        let l = lower(&g, Policy::MPCFORMER, &[]);
+        for mask in [[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 1.0, 1.0], [1.0; 4]] {
+            let got = run(&l, &[("s", &s), ("attention_mask", &mask)]);
+            check_formula(&masked_quad_softmax(&s, &mask, 4), &got);
+        }
+        let muls = |g: &Graph| op_names(g).iter().filter(|n| **n == "mul").count();
+        let unmasked = lower(
+            &unary_graph(Op::Softmax { axis: 3 }, &[1, 2, 2, 4]),
+            Policy::MPCFORMER,
+            &[],
+        );
+        assert_eq!(muls(&l), muls(&unmasked) + 1, "{bert}");
+    }
+}
+
+/// A bias of -1 (above [`mpcc_passes::mask::MASK_FILL_MAX`]) is not a mask: 2Quad adds it as
+/// the model says.
+#[test]
+fn quad_softmax_small_bias_is_not_a_mask() {
+    let s: Vec<f64> = (0..16).map(|i| (i as f64 * 0.9).sin() * 4.0).collect();
+    let mask = [1.0, 0.0, 1.0, 0.0];
+    let g = masked_softmax_graph(true, -1.0);
+    let got = run(
+        &lower(&g, Policy::MPCFORMER, &[]),
+        &[("s", &s), ("attention_mask", &mask)],
+    );
+    let shifted: Vec<f64> = s
+        .iter()
+        .enumerate()
+        .map(|(i, x)| x - (1.0 - mask[i % 4]))
+        .collect();
+    check_formula(&quad_softmax(&shifted, 4), &got);
+}
+
+/// Per head under a mask: head 0 takes masked 2Quad, head 1 `puma`'s softmax, which the
+/// mask's -10⁴ already zeroes.
+#[test]
+fn quad_softmax_masked_by_head() {
+    let s: Vec<f64> = (0..16).map(|i| (i as f64 * 0.9).sin() * 4.0).collect();
+    let mask = [1.0, 1.0, 1.0, 0.0];
+    let g = masked_softmax_graph(false, -10000.0);
+    let l = lower(
+        &g,
+        Policy::PUMA,
+        &["op:softmax,head:0=mpcformer-2quad-softmax"],
+    );
+    let inputs = [("s", &s[..]), ("attention_mask", &mask[..])];
+    let (exact, got) = (run(&g, &inputs), run(&l, &inputs));
+    check_formula(&masked_quad_softmax(&s[..8], &mask, 4), &got[..8]);
+    assert!(max_abs_diff(&exact[8..], &got[8..]) <= 5.4e-3);
+}
+
+/// MPCViT's scaling attention under a mask is `s · keep / n`: hidden keys give 0.
+#[test]
+fn scaling_attention_masked() {
+    let s: Vec<f64> = (0..16).map(|i| (i as f64 * 0.9).sin() * 4.0).collect();
+    let mask = [0.0, 1.0, 1.0, 0.0];
+    let g = masked_softmax_graph(true, -10000.0);
+    let l = lower(&g, Policy::PUMA, &["op:Softmax=mpcvit-scaling-attention"]);
+    let got = run(&l, &[("s", &s), ("attention_mask", &mask)]);
+    let want: Vec<f64> = s
+        .iter()
+        .enumerate()
+        .map(|(i, x)| x * mask[i % 4] / 4.0)
+        .collect();
+    check_formula(&want, &got);
+}
