@@ -191,6 +191,41 @@ fn run_writes_output_and_stats() {
     );
 }
 
+/// `--threads N` sets the worker threads of the local work (printed with the wall time);
+/// the rounds and bytes and the result are the same as with every core; 0 is refused.
+#[test]
+fn run_threads_flag() {
+    let f = Fixture::new(matmul_plan());
+    let x = f.write_x("x.npy", &[2, 3], false);
+    let stats = |extra: &[&str]| {
+        let out = run_x(&f, &x, extra);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+        let y = io::read_npy(&f.path("out").join("y_out_0.npy")).unwrap();
+        assert!(io::agreement(&y.tensor.data, &expected_y()).max_abs < 1e-4);
+        let line = |p: &str| {
+            stdout
+                .lines()
+                .find(|l| l.starts_with(p))
+                .unwrap()
+                .to_string()
+        };
+        (line("rounds:"), line("bytes sent:"), line("wall time:"))
+    };
+    let (r1, b1, w1) = stats(&["--threads", "1"]);
+    assert!(w1.ends_with("(1 worker threads for local work)"), "{w1}");
+    let (r3, b3, w3) = stats(&["--threads", "3"]);
+    assert!(w3.ends_with("(3 worker threads for local work)"), "{w3}");
+    assert_eq!((r1, b1), (r3, b3));
+    let out = run_x(&f, &x, &["--threads", "0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--threads"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// A float64 file for a float32 input is converted and gives the same result.
 #[test]
 fn run_accepts_float64() {

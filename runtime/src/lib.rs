@@ -24,6 +24,7 @@ pub mod ring;
 pub mod runner;
 pub mod share;
 pub mod sim;
+pub mod threads;
 pub mod transport;
 pub mod vm;
 

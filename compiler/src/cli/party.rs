@@ -136,10 +136,18 @@ pub struct Args {
     /// With --generate, the client: stop at the export's end-of-sequence token.
     #[arg(long, requires = "generate")]
     pub stop_at_eos: bool,
+    /// Worker threads for this party's local work (the matrix products; default: every
+    /// core). Results, rounds and bytes do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Runs `mpcc party`.
 pub fn main(args: Args) -> anyhow::Result<()> {
+    if let Some(n) = args.threads {
+        mpcc_runtime::threads::configure(n.into())
+            .map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
+    }
     let id = args.id;
     let plan = backend::load_plan(&args.plan)?;
     memory::check(&plan, Stage::Party).map_err(|e| {

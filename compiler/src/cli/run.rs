@@ -108,6 +108,11 @@ pub struct Args {
     /// outputs. Checks a fixed-point format without an MPC run.
     #[arg(long, conflicts_with_all = ["profile", "shape"])]
     pub simulate: bool,
+    /// Worker threads for the parties' local work (the matrix products), shared by the
+    /// three parties of this process (default: every core). Results, rounds and bytes do not
+    /// depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// A named network model.
@@ -142,6 +147,10 @@ pub fn parse_input(s: &str) -> Result<(String, PathBuf), String> {
 
 /// Runs `mpcc run`.
 pub fn main(args: Args) -> anyhow::Result<()> {
+    if let Some(n) = args.threads {
+        mpcc_runtime::threads::configure(n.into())
+            .map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
+    }
     let plan = backend::load_plan(&args.plan)?;
     let stage = if args.simulate {
         Stage::Simulate
@@ -543,7 +552,11 @@ fn print_stats(r: &RunResult) {
         human_bytes(bytes),
         human_bytes(setup)
     );
-    outln!("wall time:  {:.3} s", r.wall.as_secs_f64());
+    outln!(
+        "wall time:  {:.3} s ({} worker threads for local work)",
+        r.wall.as_secs_f64(),
+        mpcc_runtime::threads::count()
+    );
     match peak_rss() {
         Some(rss) => outln!(
             "peak memory: {} (process), {} of live shares (largest party)",

@@ -176,11 +176,31 @@ pub fn mul_cost(n: usize, ring: Ring) -> Cost {
 /// Local product of `m×k` by `k×n` row-major matrices in Z_2^64 (wrapping), accumulated
 /// into `out`.
 ///
+/// Split by blocks of output rows over the worker threads ([`crate::threads`]) when the
+/// product is large enough to pay for it (2^20 multiply-adds); each block is
+/// [`matmul_acc_serial`]. The result does not depend on the split (wrapping sums of the same
+/// terms per element, in the same order).
+pub fn matmul_acc(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out: &mut [u64]) {
+    use rayon::prelude::*;
+    let threads = crate::threads::count();
+    if threads <= 1 || m < 8 || (m * k).saturating_mul(n) < 1 << 20 || n == 0 {
+        return matmul_acc_serial(a, b, m, k, n, out);
+    }
+    // Blocks of a multiple of 4 rows (the serial loop's register tile), about 4 per thread.
+    let rows = m.div_ceil(4 * threads).next_multiple_of(4);
+    out[..m * n]
+        .par_chunks_mut(rows * n)
+        .zip(a[..m * k].par_chunks(rows * k))
+        .for_each(|(o, a)| matmul_acc_serial(a, b, o.len() / n, k, n, o));
+}
+
+/// [`matmul_acc`] on the calling thread.
+///
 /// Blocked for the caches (tiles of 128 rows of B by 256 columns, reused by every row of A)
 /// and for registers (four rows of A per pass over a row of B). The same loop is compiled
 /// for AVX-512 (native 64-bit lane multiply) and AVX2 and picked at run time; on the BERT
 /// FFN shape 128×384 by 384×1536 that is 3 to 5 times faster than the portable loop.
-pub fn matmul_acc(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out: &mut [u64]) {
+pub fn matmul_acc_serial(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out: &mut [u64]) {
     #[inline(always)]
     fn kernel(a: &[u64], b: &[u64], m: usize, k: usize, n: usize, out: &mut [u64]) {
         const KB: usize = 128;
