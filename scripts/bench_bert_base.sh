@@ -78,15 +78,5 @@ if [ -z "${SKIP_SPU:-}" ]; then
   rm -f "$OUT"/spu/*.json
   OUT="$OUT/spu" bash "$SPU_DIR/run_spu_bench.sh" bert-base
   python3 "$SPU_DIR/summarize.py" "$OUT/spu" 2>/dev/null || cat "$OUT"/spu/*.json
-  python3 - "$OUT/spu" <<'PYEOF'
-import glob, json, sys
-for path in sorted(glob.glob(sys.argv[1] + "/*.json")):
-    r = json.load(open(path))
-    for run in r["runs"]:
-        links = run["link_per_party"]
-        sends = max(l["send_actions"] for l in links)
-        busiest = max(l["send_bytes"] for l in links)
-        t = sends * 0.040 + busiest * 8 / 400e6
-        print(f"SPU on the WAN model: {sends} sends x 40 ms + {busiest / 1e9:.3f} GB at 400 Mbit/s = {t:.1f} s")
-PYEOF
+  python3 "$ROOT/scripts/spu_wan.py" "$OUT/spu"
 fi

@@ -254,8 +254,8 @@ fn softmax(
             shift,
             reciprocal_iters,
         } => match mask {
-            Some((s, keep)) => quad_masked(e, s, keep, axis, shift, reciprocal_iters),
-            None => quad(e, x, axis, shift, reciprocal_iters),
+            Some((s, keep)) => quad(e, s, Some(keep), axis, shift, reciprocal_iters),
+            None => quad(e, x, None, axis, shift, reciprocal_iters),
         },
         SoftmaxRecipe::ReluNorm {
             eps,
@@ -368,10 +368,13 @@ fn shifted(
     Ok((d, e.reshape(keep, shape)))
 }
 
-/// MPCFormer's 2Quad ([`SoftmaxRecipe::Quad`]): `q = (x + shift)²`, then `q / Σq`.
+/// MPCFormer's 2Quad ([`SoftmaxRecipe::Quad`]): `q = (x + shift)²`, then `q / Σq`. Under
+/// an additive mask (`keep`: the softmax's operand is `x` plus a mask that is 0 where
+/// `keep` is 1, [`crate::mask`]) `q = (x + shift)² · keep`.
 fn quad(
     e: &mut Emitter<'_>,
     x: ValueId,
+    keep: Option<ValueId>,
     axis: usize,
     shift: f64,
     reciprocal_iters: u32,
@@ -379,25 +382,10 @@ fn quad(
     e.axis_len(x, axis)?;
     let c = e.scalar_like(shift, x);
     let t = e.binary(Op::Add, x, c)?;
-    let q = e.mul_trunc(t, t)?;
-    normalize(e, q, axis, None, reciprocal_iters)
-}
-
-/// 2Quad under an additive mask: `q = (s + shift)² · keep`, then `q / Σq`, where the
-/// softmax's operand is `s` plus a mask that is 0 where `keep` is 1 ([`crate::mask`]).
-fn quad_masked(
-    e: &mut Emitter<'_>,
-    s: ValueId,
-    keep: ValueId,
-    axis: usize,
-    shift: f64,
-    reciprocal_iters: u32,
-) -> Result<ValueId, PassError> {
-    e.axis_len(s, axis)?;
-    let c = e.scalar_like(shift, s);
-    let t = e.binary(Op::Add, s, c)?;
-    let q = e.mul_trunc(t, t)?;
-    let q = e.mul_trunc(q, keep)?;
+    let mut q = e.mul_trunc(t, t)?;
+    if let Some(keep) = keep {
+        q = e.mul_trunc(q, keep)?;
+    }
     normalize(e, q, axis, None, reciprocal_iters)
 }
 
