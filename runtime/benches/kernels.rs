@@ -65,6 +65,25 @@ fn bench_matmul(c: &mut Criterion) {
             out
         })
     });
+    // `--threads`: the same product split over 1, 2 and every worker thread.
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut counts = vec![1, 2, all];
+    counts.dedup();
+    for t in counts {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .unwrap();
+        g.bench_function(BenchmarkId::new("u64_matmul_acc threads", t), |bn| {
+            bn.iter(|| {
+                let mut out = vec![0u64; M * N];
+                pool.install(|| {
+                    arith::matmul_acc(black_box(&a.a), black_box(&b.a), M, K, N, &mut out)
+                });
+                out
+            })
+        });
+    }
     let (af, bf) = (random_f32(M * K, 5), random_f32(K * N, 6));
     g.bench_function("f32_loop", |bn| {
         bn.iter(|| matmul_f32(black_box(&af), black_box(&bf), M, K, N))
