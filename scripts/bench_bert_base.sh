@@ -6,7 +6,7 @@
 #   SKIP_SPU=1 MPCC_BERT_BASE_DIR=DIR scripts/bench_bert_base.sh   # mpcc only
 #
 # DIR holds the export's model.onnx (436 MB), made with ../shared/models/export_models.py:
-#   python3 ../shared/models/export_models.py --out /tmp/x --only bert-base-random \
+#   python3 ../shared/models/export_models.py --out SCRATCH --only bert-base-random \
 #       --bert-base-out D        # then DIR=D/bert-base-random
 # (it needs torch and optimum-onnx; see the script's doc). The weights differ from SPU's
 # (both random); the cost does not depend on them, and each system's accuracy is against
