@@ -131,10 +131,8 @@ pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassErr
         let head = head_axis(old, node).map_or(1, |(a, _)| a);
         let x = e.arg(0);
         // The recipes that are not shift-invariant multiply by a mask's keep bits.
-        let quad = groups
-            .iter()
-            .any(|(_, r)| matches!(r, SoftmaxRecipe::Quad { .. } | SoftmaxRecipe::Scale));
-        let mask = match quad.then(|| additive_mask(old, &defs, node.inputs[0])) {
+        let needs_mask = groups.iter().any(|(_, r)| uses_mask(r));
+        let mask = match needs_mask.then(|| additive_mask(old, &defs, node.inputs[0])) {
             Some(Some(m)) => keep_bits(e, &m)?,
             Some(None) | None => None,
         };
@@ -143,36 +141,19 @@ pub fn lower_softmax(ctx: &PassCtx<'_>, graph: &mut Graph) -> Result<(), PassErr
             _ => {
                 let mut parts = Vec::with_capacity(groups.len());
                 for (heads, r) in &groups {
-                    let slice = |e: &mut Emitter<'_>, v: ValueId| {
-                        let op = Op::Slice {
-                            axis: head,
-                            start: heads.start,
-                            end: heads.end,
-                            step: 1,
-                        };
-                        e.typed(op, &[v], None)
-                    };
-                    let xs = slice(e, x)?;
-                    let masked = match mask {
+                    let xs = slice_heads(e, x, head, heads)?;
+                    let masked = match mask.filter(|_| uses_mask(r)) {
                         Some((s, keep)) => {
                             // The bits broadcast over the heads unless they have an axis
-                            // of their own there.
+                            // of their own there (axes align from the right).
                             let (rank, krank) = (e.ty(s).shape.len(), e.ty(keep).shape.len());
-                            let per_head = (head + krank)
-                                .checked_sub(rank)
-                                .is_some_and(|a| e.ty(keep).shape[a] > 1);
-                            let keep = if per_head {
-                                let op = Op::Slice {
-                                    axis: head + krank - rank,
-                                    start: heads.start,
-                                    end: heads.end,
-                                    step: 1,
-                                };
-                                e.typed(op, &[keep], None)?
-                            } else {
-                                keep
+                            let keep = match (head + krank).checked_sub(rank) {
+                                Some(a) if e.ty(keep).shape[a] > 1 => {
+                                    slice_heads(e, keep, a, heads)?
+                                }
+                                Some(_) | None => keep,
                             };
-                            Some((slice(e, s)?, keep))
+                            Some((slice_heads(e, s, head, heads)?, keep))
                         }
                         None => None,
                     };
@@ -209,6 +190,28 @@ fn head_groups(
         }
     }
     Ok(groups)
+}
+
+/// Whether the recipe multiplies by an additive mask's keep bits instead of taking the
+/// masked operand (2Quad and scaling attention, which are not shift-invariant).
+fn uses_mask(r: &SoftmaxRecipe) -> bool {
+    matches!(r, SoftmaxRecipe::Quad { .. } | SoftmaxRecipe::Scale)
+}
+
+/// The heads `heads` of `v` along `axis` (a local `slice`).
+fn slice_heads(
+    e: &mut Emitter<'_>,
+    v: ValueId,
+    axis: usize,
+    heads: &std::ops::Range<usize>,
+) -> Result<ValueId, PassError> {
+    let op = Op::Slice {
+        axis,
+        start: heads.start,
+        end: heads.end,
+        step: 1,
+    };
+    e.typed(op, &[v], None)
 }
 
 /// The scores and the keep bits (1 where the mask adds 0) of an additive mask, in the new

@@ -27,8 +27,8 @@ use mpcc_ir::{Graph, InputEncoding, Op, ValueId, Vis};
 /// The most a masked position may add to its score (see the module doc).
 pub const MASK_FILL_MAX: f64 = -30.0;
 
-/// `add(scores, m)` with `m` an additive mask: `m = 0` where `keep` is 1, and `fill` where
-/// it is 0.
+/// `add(scores, m)` with `m` an additive mask: `m = 0` where `keep` is 1, and at most
+/// [`MASK_FILL_MAX`] where it is 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdditiveMask {
     /// The scores the mask is added to.
@@ -37,8 +37,6 @@ pub struct AdditiveMask {
     pub bits: ValueId,
     /// True when the kept positions are where `bits` is 0 (`keep = 1 - bits`).
     pub complement: bool,
-    /// The value added at hidden positions.
-    pub fill: f64,
 }
 
 /// The additive mask on `x`, when `x` is `add(scores, m)` of the form the module doc
@@ -56,10 +54,11 @@ pub fn additive_mask(graph: &Graph, defs: &[Option<usize>], x: ValueId) -> Optio
             return None;
         }
         let (bits, alpha, beta) = affine_in_bits(graph, defs, m, 0)?;
-        let (complement, fill) = if alpha == 0.0 && beta <= MASK_FILL_MAX {
-            (true, beta)
+        // m = β·b (hidden where b = 1) or α·(1 - b) (hidden where b = 0).
+        let complement = if alpha == 0.0 && beta <= MASK_FILL_MAX {
+            true
         } else if alpha <= MASK_FILL_MAX && alpha + beta == 0.0 {
-            (false, alpha)
+            false
         } else {
             return None;
         };
@@ -67,7 +66,6 @@ pub fn additive_mask(graph: &Graph, defs: &[Option<usize>], x: ValueId) -> Optio
             scores: s,
             bits,
             complement,
-            fill,
         })
     })
 }
